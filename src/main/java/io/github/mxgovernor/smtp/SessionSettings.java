@@ -1,0 +1,63 @@
+package io.github.mxgovernor.smtp;
+
+import io.github.mxgovernor.tls.TlsMode;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/** How to open and drive one SMTP session. Immutable. */
+public final class SessionSettings {
+    private final String heloName;
+    private final Optional<InetAddress> bindAddress;
+    private final Duration connectTimeout;
+    private final Duration commandTimeout;
+    private final Duration dataTimeout;
+    private final TlsMode tlsMode;
+
+    public SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
+                           Duration commandTimeout, Duration dataTimeout, TlsMode tlsMode) {
+        this.heloName = Objects.requireNonNull(heloName, "heloName");
+        this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
+        this.connectTimeout = positive(connectTimeout, "connectTimeout");
+        this.commandTimeout = positive(commandTimeout, "commandTimeout");
+        this.dataTimeout = positive(dataTimeout, "dataTimeout");
+        this.tlsMode = Objects.requireNonNull(tlsMode, "tlsMode");
+    }
+
+    private static Duration positive(Duration value, String name) {
+        Objects.requireNonNull(value, name);
+        if (value.isNegative() || value.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, was " + value);
+        }
+        return value;
+    }
+
+    public String heloName() {
+        return heloName;
+    }
+
+    public Optional<InetAddress> bindAddress() {
+        return bindAddress;
+    }
+
+    /** Time allowed for the TCP connect. */
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    /** Time allowed for each reply to a command (greeting, EHLO, MAIL, RCPT, RSET, QUIT). */
+    public Duration commandTimeout() {
+        return commandTimeout;
+    }
+
+    /** Time allowed for the final reply after the message content has been sent. */
+    public Duration dataTimeout() {
+        return dataTimeout;
+    }
+
+    public TlsMode tlsMode() {
+        return tlsMode;
+    }
+}

@@ -1,0 +1,62 @@
+package io.github.mxgovernor.smtp;
+
+import java.io.IOException;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A session-level failure: the connection could not be opened or used, or the server answered a
+ * session command (greeting, EHLO, STARTTLS, RSET) in a way that ends the session. After this exception
+ * the session is not reusable. Replies to MAIL, RCPT and DATA are not exceptions: they are in
+ * {@link TransactionResult}, except a reply that closes the connection mid-transaction, which is.
+ */
+public final class SmtpSessionException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    /** Where in the session the failure happened. */
+    public enum Stage { CONNECT, GREETING, EHLO, STARTTLS, MAIL, RCPT, DATA, CONTENT, RSET }
+
+    /** What went wrong. */
+    public enum Kind {
+        /** TCP connect refused, unreachable, or reset before the greeting. */
+        CONNECTION_REFUSED,
+        /** No answer within the configured timeout. */
+        TIMEOUT,
+        /** The peer closed or reset the connection. */
+        CONNECTION_LOST,
+        /** The peer sent bytes that are not a well-formed SMTP reply. */
+        PROTOCOL_ERROR,
+        /** The server refused a session command (greeting, EHLO/HELO, STARTTLS) with the reply given. */
+        REFUSED_BY_SERVER,
+        /** TLS was required by policy and could not be established (not offered, handshake, certificate). */
+        TLS_FAILURE
+    }
+
+    private final Stage stage;
+    private final Kind kind;
+    private final transient Optional<SmtpReply> reply;
+
+    public SmtpSessionException(Stage stage, Kind kind, String message, Optional<SmtpReply> reply, Throwable cause) {
+        super(message, cause);
+        this.stage = Objects.requireNonNull(stage, "stage");
+        this.kind = Objects.requireNonNull(kind, "kind");
+        this.reply = Objects.requireNonNull(reply, "reply");
+    }
+
+    public SmtpSessionException(Stage stage, Kind kind, String message) {
+        this(stage, kind, message, Optional.empty(), null);
+    }
+
+    public Stage stage() {
+        return stage;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The server's reply that ended the session, when there was one (for example a 421). */
+    public Optional<SmtpReply> reply() {
+        return reply == null ? Optional.empty() : reply;
+    }
+}

@@ -1,0 +1,34 @@
+package io.github.mxgovernor.smtp;
+
+import java.util.List;
+import java.util.Objects;
+
+/** One mail transaction: envelope sender (empty string for the null reverse-path), recipients, content. */
+public final class SmtpTransaction {
+    private final String reversePath;
+    private final List<String> recipients;
+    private final MessageContent content;
+
+    public SmtpTransaction(String reversePath, List<String> recipients, MessageContent content) {
+        this.reversePath = Objects.requireNonNull(reversePath, "reversePath");
+        this.recipients = List.copyOf(recipients);
+        if (this.recipients.isEmpty()) {
+            throw new IllegalArgumentException("a transaction needs at least one recipient");
+        }
+        this.content = Objects.requireNonNull(content, "content");
+    }
+
+    /** Address for MAIL FROM, without angle brackets; empty for the null reverse-path {@code <>}. */
+    public String reversePath() {
+        return reversePath;
+    }
+
+    /** Addresses for RCPT TO, without angle brackets, in the order they are sent. */
+    public List<String> recipients() {
+        return recipients;
+    }
+
+    public MessageContent content() {
+        return content;
+    }
+}
