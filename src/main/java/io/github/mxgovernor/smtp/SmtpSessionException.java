@@ -26,7 +26,10 @@ public final class SmtpSessionException extends IOException {
         CONNECTION_LOST,
         /** The peer sent bytes that are not a well-formed SMTP reply. */
         PROTOCOL_ERROR,
-        /** The server refused a session command (greeting, EHLO/HELO, STARTTLS) with the reply given. */
+        /**
+         * The server refused the session with the reply given: a greeting other than 220, EHLO and HELO
+         * refused, STARTTLS refused where it was not required, or a 421 (closing) at any point.
+         */
         REFUSED_BY_SERVER,
         /** TLS was required by policy and could not be established (not offered, handshake, certificate). */
         TLS_FAILURE

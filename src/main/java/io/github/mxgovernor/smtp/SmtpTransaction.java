@@ -3,19 +3,32 @@ package io.github.mxgovernor.smtp;
 import java.util.List;
 import java.util.Objects;
 
-/** One mail transaction: envelope sender (empty string for the null reverse-path), recipients, content. */
+/**
+ * One mail transaction: envelope sender (empty string for the null reverse-path), recipients, content, and
+ * whether the content may go to the accepted recipients when others were refused (RemoteDelivery's
+ * {@code sendpartial}). When partial delivery is off and any RCPT is refused, the content is not sent and
+ * the session resets.
+ */
 public final class SmtpTransaction {
     private final String reversePath;
     private final List<String> recipients;
     private final MessageContent content;
+    private final boolean partialDelivery;
 
-    public SmtpTransaction(String reversePath, List<String> recipients, MessageContent content) {
+    public SmtpTransaction(String reversePath, List<String> recipients, MessageContent content,
+                           boolean partialDelivery) {
         this.reversePath = Objects.requireNonNull(reversePath, "reversePath");
         this.recipients = List.copyOf(recipients);
         if (this.recipients.isEmpty()) {
             throw new IllegalArgumentException("a transaction needs at least one recipient");
         }
         this.content = Objects.requireNonNull(content, "content");
+        this.partialDelivery = partialDelivery;
+    }
+
+    /** Whether the content goes to the accepted recipients even when some RCPT TO were refused. */
+    public boolean partialDelivery() {
+        return partialDelivery;
     }
 
     /** Address for MAIL FROM, without angle brackets; empty for the null reverse-path {@code <>}. */

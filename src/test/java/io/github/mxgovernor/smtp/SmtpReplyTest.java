@@ -1,0 +1,22 @@
+package io.github.mxgovernor.smtp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class SmtpReplyTest {
+    @Test
+    void enhancedCodeShouldBeParsedFromFirstLine() {
+        SmtpReply reply = new SmtpReply(421, List.of("4.7.28 unusual rate", "more"));
+
+        assertThat(reply.enhancedCode()).contains(new EnhancedStatusCode(4, 7, 28));
+        assertThat(reply.toString()).isEqualTo("421 4.7.28 unusual rate more");
+    }
+
+    @Test
+    void enhancedCodeOfAnotherClassShouldBeIgnored() {
+        assertThat(SmtpReply.of(250, "5.1.1 odd").enhancedCode()).isEmpty();
+    }
+}
