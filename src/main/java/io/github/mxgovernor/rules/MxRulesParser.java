@@ -1,0 +1,564 @@
+package io.github.mxgovernor.rules;
+
+import io.github.mxgovernor.tls.TlsMode;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+import javax.xml.XMLConstants;
+import javax.xml.stream.Location;
+import javax.xml.stream.XMLInputFactory;
+import javax.xml.stream.XMLStreamConstants;
+import javax.xml.stream.XMLStreamException;
+import javax.xml.stream.XMLStreamReader;
+
+/**
+ * Reads an MX rules file ({@code mx-rules.xml}) into a {@link RuleSet}.
+ *
+ * <pre>{@code
+ * <mx-rules>
+ *   <default maxConnections="10" maxMessagesPerConnection="100" messagesPerHour="unlimited"
+ *            connectTimeout="60s" commandTimeout="5m" dataTimeout="10m" idleTimeout="60s"
+ *            scope="per-mx" tls="opportunistic"/>
+ *   <rule name="google" mx="*.google.com, *.googlemail.com" scope="shared" maxConnections="5" tls="required"/>
+ *   <rule name="yahoo-com" mx="*.yahoodns.net" domain="yahoo.com" messagesPerHour="20000"/>
+ * </mx-rules>
+ * }</pre>
+ *
+ * <p>At most one {@code <default>}, before the first {@code <rule>}; it overrides the built-in defaults, and every
+ * {@code <rule>} inherits from it what it does not set. A {@code <rule>} needs a unique {@code name}
+ * (letters, digits, {@code . _ -}; not {@code default}) and {@code mx}, one or more {@link HostMask host masks}
+ * separated by commas; {@code domain} restricts it to recipient domains matching a mask. Limits:
+ * {@code maxConnections} 1..10000, {@code maxMessagesPerConnection} 1..100000, {@code messagesPerHour}
+ * 1..100000000 or {@code unlimited}. Timeouts ({@code connectTimeout}, {@code commandTimeout},
+ * {@code dataTimeout}, {@code idleTimeout}) take a unit ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h},
+ * {@code 1d}) or ISO-8601 ({@code PT5M}), more than 0 and at most 1 day. {@code scope} is {@code per-mx} or
+ * {@code shared}; {@code tls} is {@code disabled}, {@code opportunistic}, {@code required} or {@code verify}
+ * (both case-insensitive).
+ *
+ * <p>The first problem stops parsing with a {@link RulesFileException} naming file, line, rule and field; a bad
+ * value is never replaced by a default. DOCTYPE declarations are refused, so no external entity is ever read.
+ * A parser holds no state between calls and may be shared.
+ */
+public final class MxRulesParser {
+    static final String ROOT_ELEMENT = "mx-rules";
+    static final String DEFAULT_ELEMENT = "default";
+    static final String RULE_ELEMENT = "rule";
+
+    static final String NAME = "name";
+    static final String MX = "mx";
+    static final String DOMAIN = "domain";
+
+    /** The attributes {@code <default>} and {@code <rule>} share, in the order the reference lists them. */
+    private static final Map<String, AttributeSetter> LIMIT_ATTRIBUTES = limitAttributes();
+    private static final List<String> RULE_ATTRIBUTE_NAMES = concat(List.of(NAME, MX, DOMAIN),
+            LIMIT_ATTRIBUTES.keySet());
+    private static final List<String> DEFAULT_ATTRIBUTE_NAMES = List.copyOf(LIMIT_ATTRIBUTES.keySet());
+
+    /**
+     * Reads the rules file at this path.
+     *
+     * @throws RulesFileException if the file is missing, unreadable or empty, or its content is not a valid rules
+     *         file; the message names the path as given
+     */
+    public RuleSet parse(Path file) throws RulesFileException {
+        String name = file.toString();
+        if (Files.isDirectory(file)) {
+            throw new RulesFileException(name, 0, null, null, "the rules file is a directory");
+        }
+        byte[] content;
+        try {
+            content = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new RulesFileException(name, 0, null, null, "the rules file does not exist", e);
+        } catch (AccessDeniedException e) {
+            throw new RulesFileException(name, 0, null, null, "the rules file cannot be read: permission denied", e);
+        } catch (IOException e) {
+            throw new RulesFileException(name, 0, null, null, "the rules file cannot be read: " + e, e);
+        }
+        return parse(content, name);
+    }
+
+    /**
+     * Reads a rules file from a stream, which is read to its end but not closed.
+     *
+     * @param sourceName how errors and {@link MxRule#source()} name the file, such as {@code mx-rules.xml}
+     */
+    public RuleSet parse(InputStream xml, String sourceName) throws RulesFileException {
+        byte[] content;
+        try {
+            content = xml.readAllBytes();
+        } catch (IOException e) {
+            throw new RulesFileException(sourceName, 0, null, null, "the rules file cannot be read: " + e, e);
+        }
+        return parse(content, sourceName);
+    }
+
+    private static RuleSet parse(byte[] content, String sourceName) throws RulesFileException {
+        if (isBlank(content)) {
+            throw new RulesFileException(sourceName, 0, null, null,
+                    "the rules file is empty; it needs an <" + ROOT_ELEMENT + "> element");
+        }
+        return new FileReading(sourceName).read(content);
+    }
+
+    private static boolean isBlank(byte[] content) {
+        for (byte b : content) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static XMLInputFactory secureFactory() {
+        // The JDK's own implementation, whatever else is on James's class path: its behaviour (locations,
+        // DTD handling) is what the line numbers and the XXE refusal below rely on.
+        XMLInputFactory factory = XMLInputFactory.newDefaultFactory();
+        factory.setProperty(XMLInputFactory.SUPPORT_DTD, false);
+        factory.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
+        factory.setProperty(XMLConstants.ACCESS_EXTERNAL_DTD, "");
+        factory.setProperty(XMLConstants.ACCESS_EXTERNAL_SCHEMA, "");
+        factory.setProperty(XMLInputFactory.IS_NAMESPACE_AWARE, false);
+        factory.setProperty(XMLInputFactory.IS_COALESCING, true);
+        return factory;
+    }
+
+    /** One pass over one file: the elements still open and what has been read so far. */
+    private static final class FileReading {
+        private final String sourceName;
+        private final Deque<OpenElement> open = new ArrayDeque<>();
+        private MxRule defaultRule = MxRule.builtInDefault();
+        private int defaultLine;
+        private int firstRuleLine;
+        private final List<MxRule> rules = new ArrayList<>();
+        private final Map<String, Integer> ruleLines = new HashMap<>();
+
+        FileReading(String sourceName) {
+            this.sourceName = sourceName;
+        }
+
+        RuleSet read(byte[] content) throws RulesFileException {
+            XMLStreamReader reader = null;
+            try {
+                reader = secureFactory().createXMLStreamReader(new ByteArrayInputStream(content));
+                open.push(new DocumentElement());
+                // StAX reports where an event ends; an element starts where the event before it ended, which
+                // for a start tag spread over several lines is the line an operator looks for.
+                int previousEventEnd = reader.getLocation().getLineNumber();
+                while (reader.hasNext()) {
+                    int event = reader.next();
+                    int eventEnd = reader.getLocation().getLineNumber();
+                    switch (event) {
+                        case XMLStreamConstants.START_ELEMENT:
+                            // Whitespace before the root element is not reported, so there the end line is the
+                            // better guess.
+                            int line = open.size() == 1 ? eventEnd : previousEventEnd;
+                            open.push(open.peek().child(reader.getLocalName(), line, attributes(reader)));
+                            break;
+                        case XMLStreamConstants.END_ELEMENT:
+                            open.pop().close();
+                            break;
+                        case XMLStreamConstants.CHARACTERS:
+                        case XMLStreamConstants.CDATA:
+                            if (!reader.isWhiteSpace()) {
+                                String text = reader.getText();
+                                throw error(previousEventEnd + leadingLineBreaks(text), null, null,
+                                        "unexpected text '" + abbreviate(text.trim())
+                                                + "'; a rules file holds elements, attributes and comments only");
+                            }
+                            break;
+                        case XMLStreamConstants.DTD:
+                            throw error(eventEnd, null, null, "DOCTYPE declarations are not allowed in a rules file"
+                                    + " (refused so that no external entity is ever read)");
+                        default:
+                            break;
+                    }
+                    previousEventEnd = eventEnd;
+                }
+            } catch (XMLStreamException e) {
+                Location location = e.getLocation();
+                throw new RulesFileException(sourceName, location == null ? 0 : Math.max(location.getLineNumber(), 0),
+                        null, null, "malformed XML: " + parserMessage(e), e);
+            } finally {
+                closeQuietly(reader);
+            }
+            return new RuleSet(defaultRule, rules, Optional.of(sourceName));
+        }
+
+        private RulesFileException error(int line, String rule, String field, String detail) {
+            return new RulesFileException(sourceName, line, rule, field, detail);
+        }
+
+        /** An element being read; its children are dispatched by {@link #child}. */
+        private abstract class OpenElement {
+            /** Opens a child element: the one place that says which elements may appear inside this one. */
+            abstract OpenElement child(String element, int line, Map<String, String> attributes)
+                    throws RulesFileException;
+
+            void close() throws RulesFileException {
+            }
+        }
+
+        private final class DocumentElement extends OpenElement {
+            @Override
+            OpenElement child(String element, int line, Map<String, String> attributes) throws RulesFileException {
+                if (!element.equals(ROOT_ELEMENT)) {
+                    throw error(line, null, null,
+                            "the root element must be <" + ROOT_ELEMENT + ">, was <" + element + ">");
+                }
+                if (!attributes.isEmpty()) {
+                    String name = attributes.keySet().iterator().next();
+                    throw error(line, null, name, "unknown attribute; <" + ROOT_ELEMENT + "> takes no attributes");
+                }
+                return new RulesElement();
+            }
+        }
+
+        private final class RulesElement extends OpenElement {
+            @Override
+            OpenElement child(String element, int line, Map<String, String> attributes) throws RulesFileException {
+                switch (element) {
+                    case DEFAULT_ELEMENT:
+                        return openDefault(line, attributes);
+                    case RULE_ELEMENT:
+                        return openRule(line, attributes);
+                    default:
+                        throw error(line, null, null, "unknown element <" + element + ">; <" + ROOT_ELEMENT
+                                + "> holds <" + DEFAULT_ELEMENT + "> and <" + RULE_ELEMENT + "> elements");
+                }
+            }
+        }
+
+        /** A {@code <default>} or {@code <rule>}: attributes read when it opens, the rule built when it closes. */
+        private final class RuleElement extends OpenElement {
+            private final String element;
+            private final MxRule.Builder builder;
+            private final String ruleName;
+
+            RuleElement(String element, MxRule.Builder builder, String ruleName) {
+                this.element = element;
+                this.builder = builder;
+                this.ruleName = ruleName;
+            }
+
+            @Override
+            OpenElement child(String child, int line, Map<String, String> attributes) throws RulesFileException {
+                throw error(line, ruleName, null,
+                        "unknown element <" + child + ">; <" + element + "> has no child elements");
+            }
+
+            @Override
+            void close() {
+                MxRule rule = builder.build();
+                if (element.equals(DEFAULT_ELEMENT)) {
+                    defaultRule = rule;
+                } else {
+                    rules.add(rule);
+                }
+            }
+        }
+
+        private OpenElement openDefault(int line, Map<String, String> attributes) throws RulesFileException {
+            if (defaultLine > 0) {
+                throw error(line, null, null, "a second <" + DEFAULT_ELEMENT + "> element; the first is at line "
+                        + defaultLine);
+            }
+            if (firstRuleLine > 0) {
+                throw error(line, null, null, "<" + DEFAULT_ELEMENT + "> must come before the first <"
+                        + RULE_ELEMENT + "> (line " + firstRuleLine + ")");
+            }
+            defaultLine = line;
+            MxRule.Builder builder = MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*")
+                    .source(sourceName + ":" + line);
+            for (Map.Entry<String, String> attribute : attributes.entrySet()) {
+                String field = attribute.getKey();
+                AttributeSetter setter = LIMIT_ATTRIBUTES.get(field);
+                if (setter == null) {
+                    throw unknownAttribute(line, MxRule.DEFAULT_RULE_NAME, field, DEFAULT_ELEMENT,
+                            DEFAULT_ATTRIBUTE_NAMES);
+                }
+                apply(setter, builder, attribute.getValue(), line, MxRule.DEFAULT_RULE_NAME, field);
+            }
+            return new RuleElement(DEFAULT_ELEMENT, builder, MxRule.DEFAULT_RULE_NAME);
+        }
+
+        private OpenElement openRule(int line, Map<String, String> attributes) throws RulesFileException {
+            String name = ruleName(line, attributes.get(NAME));
+            MxRule.Builder builder = MxRule.builder(name).inheritFrom(defaultRule).source(sourceName + ":" + line);
+            for (Map.Entry<String, String> attribute : attributes.entrySet()) {
+                String field = attribute.getKey();
+                String value = attribute.getValue();
+                switch (field) {
+                    case NAME:
+                        break;
+                    case MX:
+                        apply((rule, v) -> rule.mxMasks(hostMasks(v)), builder, value, line, name, field);
+                        break;
+                    case DOMAIN:
+                        apply((rule, v) -> rule.recipientDomainMask(hostMask(v.trim())), builder, value, line,
+                                name, field);
+                        break;
+                    default:
+                        AttributeSetter setter = LIMIT_ATTRIBUTES.get(field);
+                        if (setter == null) {
+                            throw unknownAttribute(line, name, field, RULE_ELEMENT, RULE_ATTRIBUTE_NAMES);
+                        }
+                        apply(setter, builder, value, line, name, field);
+                }
+            }
+            if (!attributes.containsKey(MX)) {
+                throw error(line, name, MX, "missing; every <" + RULE_ELEMENT
+                        + "> needs one or more MX host masks, separated by commas");
+            }
+            ruleLines.put(name, line);
+            if (firstRuleLine == 0) {
+                firstRuleLine = line;
+            }
+            return new RuleElement(RULE_ELEMENT, builder, name);
+        }
+
+        private String ruleName(int line, String value) throws RulesFileException {
+            if (value == null) {
+                throw error(line, null, NAME, "missing; every <" + RULE_ELEMENT + "> needs a name");
+            }
+            String name = value.trim();
+            if (!MxRule.isValidName(name)) {
+                throw error(line, null, NAME, MxRule.NAME_REQUIREMENT + ", was '" + value + "'");
+            }
+            if (name.equals(MxRule.DEFAULT_RULE_NAME)) {
+                throw error(line, null, NAME, "'" + MxRule.DEFAULT_RULE_NAME + "' is reserved for the <"
+                        + DEFAULT_ELEMENT + "> element");
+            }
+            Integer first = ruleLines.get(name);
+            if (first != null) {
+                throw error(line, name, NAME, "duplicate rule name; the first '" + name + "' is at line " + first);
+            }
+            return name;
+        }
+
+        private void apply(AttributeSetter setter, MxRule.Builder builder, String value, int line, String rule,
+                           String field) throws RulesFileException {
+            try {
+                setter.apply(builder, value);
+            } catch (InvalidValue e) {
+                throw error(line, rule, field, e.getMessage());
+            }
+        }
+
+        private RulesFileException unknownAttribute(int line, String rule, String field, String element,
+                                                    List<String> known) {
+            Optional<String> nearMiss = known.stream().filter(name -> name.equalsIgnoreCase(field)).findFirst();
+            String hint = nearMiss.map(name -> "did you mean '" + name + "'?")
+                    .orElse("<" + element + "> takes " + String.join(", ", known));
+            return error(line, rule, field, "unknown attribute; " + hint);
+        }
+    }
+
+    /** Sets one attribute's value on a rule being built, or says why the value is wrong. */
+    @FunctionalInterface
+    private interface AttributeSetter {
+        void apply(MxRule.Builder rule, String value) throws InvalidValue;
+    }
+
+    /** A bad attribute value; the message says what was expected and what was found. */
+    private static final class InvalidValue extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        InvalidValue(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private static Map<String, AttributeSetter> limitAttributes() {
+        Map<String, AttributeSetter> setters = new LinkedHashMap<>();
+        setters.put("maxConnections",
+                (rule, v) -> rule.maxConnections((int) integer(v, MxRule.MAX_CONNECTIONS_BOUND)));
+        setters.put("maxMessagesPerConnection",
+                (rule, v) -> rule.maxMessagesPerConnection((int) integer(v, MxRule.MAX_MESSAGES_PER_CONNECTION_BOUND)));
+        setters.put("messagesPerHour", MxRulesParser::messagesPerHour);
+        setters.put("connectTimeout", (rule, v) -> rule.connectTimeout(timeout(v)));
+        setters.put("commandTimeout", (rule, v) -> rule.commandTimeout(timeout(v)));
+        setters.put("dataTimeout", (rule, v) -> rule.dataTimeout(timeout(v)));
+        setters.put("idleTimeout", (rule, v) -> rule.idleTimeout(timeout(v)));
+        setters.put("scope", (rule, v) -> rule.limitScope(oneOf(v, LimitScope.values(), LimitScope::configValue)));
+        setters.put("tls", (rule, v) -> rule.tlsMode(oneOf(v, TlsMode.values(),
+                mode -> mode.name().toLowerCase(Locale.ROOT))));
+        return Collections.unmodifiableMap(setters);
+    }
+
+    private static long integer(String raw, long max) throws InvalidValue {
+        String value = raw.trim();
+        // Digits only: no sign, no separators; more than 18 digits cannot be in range and would overflow.
+        boolean digits = !value.isEmpty() && value.length() <= 18 && value.chars().allMatch(c -> c >= '0' && c <= '9');
+        long number = digits ? Long.parseLong(value) : -1;
+        if (number < 1 || number > max) {
+            throw new InvalidValue(MxRule.integerRangeRequirement(max) + ", was '" + raw + "'");
+        }
+        return number;
+    }
+
+    private static void messagesPerHour(MxRule.Builder rule, String raw) throws InvalidValue {
+        if (raw.trim().equalsIgnoreCase("unlimited")) {
+            rule.unlimitedMessagesPerHour();
+            return;
+        }
+        try {
+            rule.messagesPerHour(integer(raw, MxRule.MESSAGES_PER_HOUR_BOUND));
+        } catch (InvalidValue e) {
+            throw new InvalidValue(MxRule.integerRangeRequirement(MxRule.MESSAGES_PER_HOUR_BOUND)
+                    + " or 'unlimited', was '" + raw + "'");
+        }
+    }
+
+    /** A timeout: a positive integer with a unit ({@code ms s m h d}) or ISO-8601, more than 0 and at most a day. */
+    private static Duration timeout(String raw) throws InvalidValue {
+        String value = raw.trim();
+        int unitStart = 0;
+        while (unitStart < value.length() && value.charAt(unitStart) >= '0' && value.charAt(unitStart) <= '9') {
+            unitStart++;
+        }
+        Duration duration;
+        if (unitStart > 0 && unitStart == value.length()) {
+            throw new InvalidValue("needs a unit (ms, s, m, h or d), such as '" + value + "s', was '" + raw + "'");
+        } else if (unitStart > 0) {
+            duration = withUnit(value.substring(0, unitStart), value.substring(unitStart), raw);
+        } else {
+            try {
+                duration = Duration.parse(value);
+            } catch (DateTimeParseException e) {
+                throw new InvalidValue("must be a duration such as '30s', '5m' or 'PT5M' (units ms, s, m, h, d),"
+                        + " was '" + raw + "'");
+            }
+        }
+        if (duration.isNegative() || duration.isZero() || duration.compareTo(MxRule.TIMEOUT_BOUND) > 0) {
+            throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
+        }
+        return duration;
+    }
+
+    private static Duration withUnit(String digits, String unit, String raw) throws InvalidValue {
+        long amount;
+        try {
+            amount = Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
+        }
+        try {
+            switch (unit) {
+                case "ms":
+                    return Duration.ofMillis(amount);
+                case "s":
+                    return Duration.ofSeconds(amount);
+                case "m":
+                    return Duration.ofMinutes(amount);
+                case "h":
+                    return Duration.ofHours(amount);
+                case "d":
+                    return Duration.ofDays(amount);
+                default:
+                    throw new InvalidValue("unknown unit '" + unit + "'; units are ms, s, m, h and d, was '" + raw
+                            + "'");
+            }
+        } catch (ArithmeticException e) {
+            throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
+        }
+    }
+
+    private static <E> E oneOf(String raw, E[] values, java.util.function.Function<E, String> configValue)
+            throws InvalidValue {
+        String value = raw.trim();
+        for (E candidate : values) {
+            if (configValue.apply(candidate).equalsIgnoreCase(value)) {
+                return candidate;
+            }
+        }
+        String allowed = Arrays.stream(values).map(configValue).collect(Collectors.joining(", "));
+        throw new InvalidValue("must be one of " + allowed + ", was '" + raw + "'");
+    }
+
+    private static List<HostMask> hostMasks(String raw) throws InvalidValue {
+        List<HostMask> masks = new ArrayList<>();
+        for (String glob : raw.split(",", -1)) {
+            if (glob.isBlank()) {
+                throw new InvalidValue("needs one or more host masks separated by commas, without empty ones,"
+                        + " was '" + raw + "'");
+            }
+            masks.add(hostMask(glob.trim()));
+        }
+        return masks;
+    }
+
+    private static HostMask hostMask(String glob) throws InvalidValue {
+        try {
+            return HostMask.parse(glob);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidValue(e.getMessage());
+        }
+    }
+
+    private static Map<String, String> attributes(XMLStreamReader reader) {
+        Map<String, String> attributes = new LinkedHashMap<>();
+        for (int i = 0; i < reader.getAttributeCount(); i++) {
+            attributes.put(reader.getAttributeLocalName(i), reader.getAttributeValue(i));
+        }
+        return attributes;
+    }
+
+    /** The parser's own words, without the "ParseError at [row,col]" prefix the JDK puts before them. */
+    private static String parserMessage(XMLStreamException e) {
+        String message = String.valueOf(e.getMessage());
+        int start = message.indexOf("Message: ");
+        return start >= 0 ? message.substring(start + "Message: ".length()).trim() : message.trim();
+    }
+
+    private static int leadingLineBreaks(String text) {
+        int count = 0;
+        for (int i = 0; i < text.length() && Character.isWhitespace(text.charAt(i)); i++) {
+            if (text.charAt(i) == '\n') {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 40 ? text : text.substring(0, 40) + "…";
+    }
+
+    private static void closeQuietly(XMLStreamReader reader) {
+        if (reader == null) {
+            return;
+        }
+        try {
+            reader.close();
+        } catch (XMLStreamException e) {
+            // The content is in memory and fully read; nothing is left to release.
+        }
+    }
+
+    private static List<String> concat(List<String> first, java.util.Collection<String> second) {
+        List<String> all = new ArrayList<>(first);
+        all.addAll(second);
+        return List.copyOf(all);
+    }
+}
