@@ -169,31 +169,21 @@ public final class RetrySchedule {
 
     private static Map<String, Duration> units() {
         Map<String, Duration> units = new HashMap<>();
-        for (String name : List.of("ms", "msec", "msecs")) {
-            units.put(name, ChronoUnit.MILLIS.getDuration());
-        }
-        for (String name : List.of("s", "sec", "secs", "second", "seconds")) {
-            units.put(name, ChronoUnit.SECONDS.getDuration());
-        }
-        for (String name : List.of("m", "min", "mins", "minute", "minutes")) {
-            units.put(name, ChronoUnit.MINUTES.getDuration());
-        }
-        for (String name : List.of("h", "hour", "hours")) {
-            units.put(name, ChronoUnit.HOURS.getDuration());
-        }
-        for (String name : List.of("d", "day", "days")) {
-            units.put(name, ChronoUnit.DAYS.getDuration());
-        }
-        for (String name : List.of("w", "week", "weeks")) {
-            units.put(name, ChronoUnit.WEEKS.getDuration());
-        }
-        for (String name : List.of("month", "months")) {
-            units.put(name, ChronoUnit.MONTHS.getDuration());
-        }
-        for (String name : List.of("y", "year", "years")) {
-            units.put(name, ChronoUnit.YEARS.getDuration());
-        }
+        alias(units, ChronoUnit.MILLIS, "ms", "msec", "msecs");
+        alias(units, ChronoUnit.SECONDS, "s", "sec", "secs", "second", "seconds");
+        alias(units, ChronoUnit.MINUTES, "m", "min", "mins", "minute", "minutes");
+        alias(units, ChronoUnit.HOURS, "h", "hour", "hours");
+        alias(units, ChronoUnit.DAYS, "d", "day", "days");
+        alias(units, ChronoUnit.WEEKS, "w", "week", "weeks");
+        alias(units, ChronoUnit.MONTHS, "month", "months");
+        alias(units, ChronoUnit.YEARS, "y", "year", "years");
         return Map.copyOf(units);
+    }
+
+    private static void alias(Map<String, Duration> units, ChronoUnit unit, String... names) {
+        for (String name : names) {
+            units.put(name, unit.getDuration());
+        }
     }
 
     /** One {@code [attempts*]amount[ unit]} entry. */
