@@ -1,0 +1,125 @@
+package io.github.mxgovernor.delivery;
+
+import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.smtp.SmtpSessionException;
+import io.github.mxgovernor.smtp.SmtpTransaction;
+import io.github.mxgovernor.smtp.TransactionResult;
+
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The one place that decides what an attempt means for each recipient. A server reply is judged by its
+ * RFC 3463 enhanced status code when it has one, else by its reply code: 2xx delivered, 4xx temporary,
+ * 5xx permanent. A session failure is always temporary; when it happened before any transaction the next MX
+ * host may be tried. Thread-safe.
+ */
+public final class ReplyClassifier {
+    private static final Set<SmtpSessionException.Stage> BEFORE_TRANSACTION = EnumSet.of(
+        SmtpSessionException.Stage.CONNECT, SmtpSessionException.Stage.GREETING,
+        SmtpSessionException.Stage.EHLO, SmtpSessionException.Stage.STARTTLS);
+
+    static final String NOT_SENT_WITHOUT_PARTIAL_DELIVERY =
+        "not sent: other recipients were refused and sendpartial is off";
+    static final String NO_RECIPIENT_REPLY = "no reply to RCPT TO was recorded for this recipient";
+    static final String NO_CONTENT_REPLY = "no reply to the message content was recorded";
+
+    /**
+     * One verdict per recipient of {@code transaction}, in its order. MAIL FROM refused: every recipient gets
+     * that reply's verdict. RCPT TO refused: the recipient gets its own reply's verdict. Accepted recipients
+     * get the verdict of the reply to the content (or to DATA itself); when the content was held back because
+     * partial delivery is off and another recipient was refused, they are deferred to be retried.
+     */
+    public Map<String, RecipientVerdict> classify(SmtpTransaction transaction, TransactionResult result) {
+        Map<String, RecipientVerdict> verdicts = new LinkedHashMap<>();
+        if (!isPositive(result.mailFromReply())) {
+            RecipientVerdict refused = verdictFor(result.mailFromReply());
+            transaction.recipients().forEach(recipient -> verdicts.put(recipient, refused));
+            return Collections.unmodifiableMap(verdicts);
+        }
+        Map<String, SmtpReply> recipientReplies = result.recipientReplies();
+        boolean someRefused = transaction.recipients().stream()
+            .anyMatch(recipient -> !recipientReplies.containsKey(recipient)
+                || !isPositive(recipientReplies.get(recipient)));
+        for (String recipient : transaction.recipients()) {
+            verdicts.put(recipient, verdictFor(recipientReplies.get(recipient), result.dataReply(),
+                someRefused && !transaction.partialDelivery()));
+        }
+        return Collections.unmodifiableMap(verdicts);
+    }
+
+    /**
+     * The verdict for every recipient of an attempt that ended in a session failure. Always temporary:
+     * {@link DeferralReason#TLS_POLICY_FAILURE} when TLS could not be had, {@link DeferralReason#CONNECTION_FAILED}
+     * before any transaction (and then the next MX host may be tried), and during a transaction
+     * {@link DeferralReason#SMTP_TEMPORARY_FAILURE} when the server said why (a 421), else
+     * {@link DeferralReason#CONNECTION_FAILED}.
+     */
+    public RecipientVerdict classify(SmtpSessionException failure) {
+        boolean beforeTransaction = BEFORE_TRANSACTION.contains(failure.stage());
+        DeferralReason reason;
+        if (failure.kind() == SmtpSessionException.Kind.TLS_FAILURE) {
+            reason = DeferralReason.TLS_POLICY_FAILURE;
+        } else if (beforeTransaction || failure.reply().isEmpty()) {
+            reason = DeferralReason.CONNECTION_FAILED;
+        } else {
+            reason = DeferralReason.SMTP_TEMPORARY_FAILURE;
+        }
+        return RecipientVerdict.temporaryFailure(reason, explanation(failure), failure.reply(), beforeTransaction);
+    }
+
+    private RecipientVerdict verdictFor(SmtpReply recipientReply, Optional<SmtpReply> contentReply,
+                                        boolean heldBack) {
+        if (recipientReply == null) {
+            return localTemporaryFailure(NO_RECIPIENT_REPLY);
+        }
+        if (!isPositive(recipientReply)) {
+            return verdictFor(recipientReply);
+        }
+        if (contentReply.isPresent()) {
+            return verdictFor(contentReply.get());
+        }
+        return localTemporaryFailure(heldBack ? NOT_SENT_WITHOUT_PARTIAL_DELIVERY : NO_CONTENT_REPLY);
+    }
+
+    /** What a server reply means. Response rules, when they come, are applied here and nowhere else. */
+    private RecipientVerdict verdictFor(SmtpReply reply) {
+        switch (replyClass(reply)) {
+            case 2:
+                return RecipientVerdict.delivered(reply);
+            case 5:
+                return RecipientVerdict.permanentFailure(reply.toString(), Optional.of(reply));
+            default:
+                // 4xx, and a 3xx where a final reply was due: the server did not take the mail, try again later.
+                return RecipientVerdict.temporaryFailure(DeferralReason.SMTP_TEMPORARY_FAILURE, reply.toString(),
+                    Optional.of(reply), false);
+        }
+    }
+
+    private static boolean isPositive(SmtpReply reply) {
+        return replyClass(reply) == 2;
+    }
+
+    private static int replyClass(SmtpReply reply) {
+        return reply.enhancedCode().map(code -> code.codeClass()).orElse(reply.code() / 100);
+    }
+
+    private static RecipientVerdict localTemporaryFailure(String explanation) {
+        return RecipientVerdict.temporaryFailure(DeferralReason.SMTP_TEMPORARY_FAILURE, explanation,
+            Optional.empty(), false);
+    }
+
+    private static String explanation(SmtpSessionException failure) {
+        String message = failure.getMessage();
+        if (message != null && !message.isBlank()) {
+            return message;
+        }
+        return failure.reply().map(SmtpReply::toString)
+            .orElse(failure.kind() + " during " + failure.stage());
+    }
+}
