@@ -1,0 +1,45 @@
+package io.github.mxgovernor.governor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Concurrent SMTP connections open to one destination, idle ones included. Lock-free: a connection is
+ * opened only after {@link #tryAcquire(int)} succeeded, and every successful acquire is matched by one
+ * {@link #release()} when the connection closes, so the count can never pass the cap.
+ */
+public final class ConnectionQuota {
+    private final AtomicInteger inUse = new AtomicInteger();
+    private final AtomicInteger peak = new AtomicInteger();
+
+    /** Takes a connection slot if fewer than {@code max} are in use. */
+    public boolean tryAcquire(int max) {
+        while (true) {
+            int current = inUse.get();
+            if (current >= max) {
+                return false;
+            }
+            if (inUse.compareAndSet(current, current + 1)) {
+                peak.accumulateAndGet(current + 1, Math::max);
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a slot taken by {@link #tryAcquire(int)}. */
+    public void release() {
+        int after = inUse.decrementAndGet();
+        if (after < 0) {
+            inUse.incrementAndGet();
+            throw new IllegalStateException("connection quota released more often than acquired");
+        }
+    }
+
+    public int inUse() {
+        return inUse.get();
+    }
+
+    /** The highest number of connections open at once since this destination was first used. */
+    public int peak() {
+        return peak.get();
+    }
+}

@@ -1,0 +1,96 @@
+package io.github.mxgovernor.governor;
+
+import io.github.mxgovernor.rules.LimitScope;
+import io.github.mxgovernor.rules.MxRule;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What limits are counted against: one MX host under the rule that matched it, or every MX host of a rule
+ * whose limits are shared ({@code scope="shared"}). Holds the live counters; the limits come from the rule.
+ * Thread-safe.
+ */
+public final class Destination {
+    private final String name;
+    private final MxRule rule;
+    private final ConnectionQuota connections = new ConnectionQuota();
+    private final MessageRate rate;
+    private final AtomicLong delivered = new AtomicLong();
+    private final AtomicLong deferred = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+
+    Destination(String name, MxRule rule, MessageRate rate) {
+        this.name = name;
+        this.rule = rule;
+        this.rate = rate;
+    }
+
+    /**
+     * The destination's name: the MX host name for per-host limits ({@code rule/host} when the rule also
+     * matches on the recipient domain, so two rules on one host stay apart), {@code shared:rule} for
+     * shared limits.
+     */
+    static String nameFor(MxRule rule, String mxHost) {
+        if (rule.limitScope() == LimitScope.SHARED) {
+            return "shared:" + rule.name();
+        }
+        String host = mxHost.toLowerCase(Locale.ROOT);
+        return rule.recipientDomainMask().isPresent() ? rule.name() + "/" + host : host;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public MxRule rule() {
+        return rule;
+    }
+
+    public ConnectionQuota connections() {
+        return connections;
+    }
+
+    public MessageRate rate() {
+        return rate;
+    }
+
+    /** Whether another connection may be opened now. */
+    public boolean tryOpenConnection() {
+        return connections.tryAcquire(rule.maxConnections());
+    }
+
+    public void connectionClosed() {
+        connections.release();
+    }
+
+    public void recordDelivered(int recipients) {
+        delivered.addAndGet(recipients);
+    }
+
+    public void recordDeferred(int recipients) {
+        deferred.addAndGet(recipients);
+    }
+
+    public void recordFailed(int recipients) {
+        failed.addAndGet(recipients);
+    }
+
+    public long deliveredCount() {
+        return delivered.get();
+    }
+
+    public long deferredCount() {
+        return deferred.get();
+    }
+
+    public long failedCount() {
+        return failed.get();
+    }
+
+    @Override
+    public String toString() {
+        return name + " (rule " + rule.name() + ", " + connections.inUse() + "/" + rule.maxConnections()
+            + " connections)";
+    }
+}

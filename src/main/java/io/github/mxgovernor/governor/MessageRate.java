@@ -1,0 +1,80 @@
+package io.github.mxgovernor.governor;
+
+import io.github.bucket4j.Bandwidth;
+import io.github.bucket4j.Bucket;
+import io.github.bucket4j.TimeMeter;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.OptionalLong;
+
+/**
+ * Messages per hour for one destination, as a token bucket spread over short slices: the bucket holds at
+ * most one minute's share of the hourly rate (at least one token) and refills continuously, so an hour's
+ * budget never leaves in one burst. Unlimited when the rule sets no rate.
+ */
+public final class MessageRate {
+    private static final long SLICES_PER_HOUR = 60;
+
+    private final OptionalLong messagesPerHour;
+    private final Bucket bucket;
+
+    public MessageRate(OptionalLong messagesPerHour, Clock clock) {
+        this.messagesPerHour = messagesPerHour;
+        if (messagesPerHour.isEmpty()) {
+            this.bucket = null;
+            return;
+        }
+        long perHour = messagesPerHour.getAsLong();
+        if (perHour < 1) {
+            throw new IllegalArgumentException("messagesPerHour must be positive, was " + perHour);
+        }
+        long capacity = Math.max(1, perHour / SLICES_PER_HOUR);
+        this.bucket = Bucket.builder()
+            .addLimit(Bandwidth.builder().capacity(capacity).refillGreedy(perHour, Duration.ofHours(1)).build())
+            .withCustomTimePrecision(new ClockTimeMeter(clock))
+            .build();
+    }
+
+    /** Takes one message's token; false when the destination must wait. */
+    public boolean tryConsume() {
+        return bucket == null || bucket.tryConsume(1);
+    }
+
+    /** Gives back a token taken for a message that was not sent after all. */
+    public void refund() {
+        if (bucket != null) {
+            bucket.addTokens(1);
+        }
+    }
+
+    /** How long until a token is available; zero when one is available now or the rate is unlimited. */
+    public Duration timeUntilToken() {
+        if (bucket == null) {
+            return Duration.ZERO;
+        }
+        return Duration.ofNanos(bucket.estimateAbilityToConsume(1).getNanosToWaitForRefill());
+    }
+
+    public OptionalLong messagesPerHour() {
+        return messagesPerHour;
+    }
+
+    private static final class ClockTimeMeter implements TimeMeter {
+        private final Clock clock;
+
+        ClockTimeMeter(Clock clock) {
+            this.clock = clock;
+        }
+
+        @Override
+        public long currentTimeNanos() {
+            return Math.multiplyExact(clock.millis(), 1_000_000L);
+        }
+
+        @Override
+        public boolean isWallClockBased() {
+            return true;
+        }
+    }
+}
