@@ -1,0 +1,349 @@
+package io.github.mxgovernor.delivery;
+
+import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.governor.Governor;
+import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.rules.RuleSet;
+import io.github.mxgovernor.smtp.SessionSettings;
+import io.github.mxgovernor.smtp.SmtpEndpoint;
+import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.SmtpSessionException;
+import io.github.mxgovernor.smtp.SmtpSessionFactory;
+import io.github.mxgovernor.smtp.SmtpTransaction;
+import io.github.mxgovernor.smtp.TransactionResult;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivers parts under the MX rules. Each part is routed to the lane of the destination of its first MX
+ * endpoint; lanes hand parts to connections as the destination's quota and rate allow, connections are
+ * reused for up to the rule's messages per connection, and a part that cannot get a connection or a token
+ * within {@link EngineSettings#maxLaneWait()} ends as a local deferral. Every part's future completes,
+ * whatever happens, with one {@link Outcome} per recipient.
+ */
+public final class DeliveryEngine implements AutoCloseable {
+    private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryEngine.class);
+    private static final Duration SWEEP_INTERVAL = Duration.ofMillis(200);
+
+    private final Governor governor;
+    private final MxResolver resolver;
+    private final SmtpSessionFactory sessionFactory;
+    private final ReplyClassifier classifier;
+    private final EngineSettings settings;
+    private final Clock clock;
+    private final ConcurrentMap<String, DeliveryLane> lanes = new ConcurrentHashMap<>();
+    private final ExecutorService workers;
+    private final ScheduledExecutorService timer;
+    private volatile RuleSet rules;
+    private volatile boolean closed;
+
+    public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, SmtpSessionFactory sessionFactory,
+                          ReplyClassifier classifier, EngineSettings settings) {
+        this.governor = Objects.requireNonNull(governor, "governor");
+        this.rules = Objects.requireNonNull(rules, "rules");
+        this.resolver = Objects.requireNonNull(resolver, "resolver");
+        this.sessionFactory = Objects.requireNonNull(sessionFactory, "sessionFactory");
+        this.classifier = Objects.requireNonNull(classifier, "classifier");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.clock = governor.clock();
+        this.workers = Executors.newFixedThreadPool(settings.deliveryThreads(), daemonThreads("mx-governor-delivery"));
+        this.timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("mx-governor-timer"));
+        timer.scheduleWithFixedDelay(this::sweep, SWEEP_INTERVAL.toMillis(), SWEEP_INTERVAL.toMillis(),
+            TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Resolves the part's MX hosts and queues it in its destination's lane. Never throws for a delivery
+     * problem: the returned future always completes with one outcome per recipient.
+     */
+    public CompletableFuture<Map<String, Outcome>> deliver(DeliveryPart part) {
+        CompletableFuture<Map<String, Outcome>> result = new CompletableFuture<>();
+        if (closed) {
+            new PendingPart(part, List.of(), result).completeAll(stopping(part));
+            return result;
+        }
+        MxResolution resolution;
+        try {
+            resolution = resolver.resolve(part.recipientDomain());
+        } catch (RuntimeException e) {
+            LOGGER.warn("MX lookup of {} failed for {}", part.recipientDomain(), part.id(), e);
+            resolution = MxResolution.temporaryFailure("MX lookup failed: " + e);
+        }
+        PendingPart pending = new PendingPart(part, resolution.endpoints(), result);
+        switch (resolution.status()) {
+            case FOUND:
+                route(pending);
+                break;
+            case TEMPORARY_FAILURE:
+                pending.completeAll(Outcome.deferred(DeferralReason.DNS_TEMPORARY_FAILURE,
+                    "Temporary problem looking up mail server for " + part.recipientDomain() + ": "
+                        + resolution.explanation(), Optional.empty(), part.recipientDomain(),
+                    rules.defaultRule().name(), Optional.empty()));
+                break;
+            case NO_HOST:
+            default:
+                String explanation = "There are no DNS entries for the host name " + part.recipientDomain()
+                    + ": " + resolution.explanation();
+                String ruleName = rules.defaultRule().name();
+                pending.completeAll(part.dnsProblemRetryAllowed()
+                    ? Outcome.deferred(DeferralReason.DNS_TEMPORARY_FAILURE, explanation, Optional.empty(),
+                        part.recipientDomain(), ruleName, Optional.empty())
+                    : Outcome.bounced(explanation, Optional.empty(), part.recipientDomain(), ruleName));
+                break;
+        }
+        return result;
+    }
+
+    /** Replaces the rules for parts routed from now on. */
+    public void useRules(RuleSet newRules) {
+        this.rules = Objects.requireNonNull(newRules, "newRules");
+    }
+
+    public RuleSet rules() {
+        return rules;
+    }
+
+    public Governor governor() {
+        return governor;
+    }
+
+    void route(PendingPart part) {
+        if (closed) {
+            part.completeAll(stopping(part.part()));
+            return;
+        }
+        SmtpEndpoint endpoint = part.currentEndpoint();
+        MxRule rule = rules.match(endpoint.hostName(), part.part().recipientDomain());
+        Destination destination = governor.destination(rule, endpoint.hostName());
+        while (true) {
+            DeliveryLane lane = lanes.computeIfAbsent(destination.name(), name -> new DeliveryLane(destination, this));
+            if (lane.offer(part)) {
+                return;
+            }
+            lanes.remove(destination.name(), lane);
+        }
+    }
+
+    SmtpSession openSession(SmtpEndpoint endpoint, MxRule rule) throws SmtpSessionException {
+        SessionSettings sessionSettings = new SessionSettings(settings.heloName(), settings.bindAddress(),
+            rule.connectTimeout(), rule.commandTimeout(), rule.dataTimeout(), rule.tlsMode());
+        return sessionFactory.open(endpoint, sessionSettings);
+    }
+
+    /** Runs one transaction for the part on the session and completes the part from the classified replies. */
+    void attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
+        DeliveryPart part = pending.part();
+        SmtpTransaction transaction = new SmtpTransaction(part.reversePath(), part.recipients(), part.content(),
+            part.partialDelivery());
+        boolean reused = session.transactionCount() > 0;
+        TransactionResult result;
+        try {
+            result = session.send(transaction);
+        } catch (SmtpSessionException failure) {
+            if (reused && failure.stage() == SmtpSessionException.Stage.RSET && pending.takeFreshSessionRetry()) {
+                LOGGER.debug("Reused session to {} failed at RSET, retrying {} on a fresh one",
+                    session.endpoint(), part.id());
+                destination.rate().refund();
+                lane.retryFirst(pending);
+                return;
+            }
+            sessionFailed(pending, destination, failure);
+            return;
+        }
+        Map<String, RecipientVerdict> verdicts = classifier.classify(transaction, result);
+        Map<String, Outcome> outcomes = new LinkedHashMap<>();
+        for (Map.Entry<String, RecipientVerdict> entry : verdicts.entrySet()) {
+            outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination));
+        }
+        record(destination, outcomes);
+        pending.complete(outcomes);
+    }
+
+    /** A connection could not be opened or greeted: next endpoint if any, else a deferral. */
+    void connectionFailed(PendingPart pending, Destination destination, SmtpSessionException failure) {
+        sessionFailed(pending, destination, failure);
+    }
+
+    private void sessionFailed(PendingPart pending, Destination destination, SmtpSessionException failure) {
+        RecipientVerdict verdict = classifier.classify(failure);
+        LOGGER.info("Delivery of {} via {} failed: {}", pending.part().id(), pending.currentEndpoint(),
+            verdict.explanation());
+        if (verdict.triesNextMx() && pending.advanceEndpoint()) {
+            route(pending);
+            return;
+        }
+        Outcome outcome = toOutcome(verdict, destination);
+        if (verdict.triesNextMx() && outcome.kind() == Outcome.Kind.DEFERRED) {
+            outcome = Outcome.deferred(outcome.reason().orElseThrow(),
+                "No MX host of " + pending.part().recipientDomain() + " could be reached; last error: "
+                    + verdict.explanation(), verdict.reply(), destination.name(), destination.rule().name(),
+                Optional.empty());
+        }
+        destination.recordFailed(pending.part().recipients().size());
+        pending.completeAll(outcome);
+    }
+
+    /** A part that arrives while the engine stops waits locally, as if its destination were busy. */
+    private Outcome stopping(DeliveryPart part) {
+        return Outcome.deferred(DeferralReason.CONNECTION_QUOTA_REACHED, "Messages queued (delivery is stopping)",
+            Optional.empty(), part.recipientDomain(), rules.defaultRule().name(),
+            Optional.of(clock.instant().plus(jitter(settings.localDeferralDelay()))));
+    }
+
+    /** A lane could not serve the part in time (or was full): a local deferral, no attempt counted. */
+    void deferLocally(PendingPart pending, Destination destination, DeferralReason reason) {
+        Instant notBefore = reason == DeferralReason.RATE_LIMITED
+            ? clock.instant().plus(destination.rate().timeUntilToken()).plus(jitter(Duration.ofSeconds(1)))
+            : clock.instant().plus(jitter(settings.localDeferralDelay()));
+        destination.recordDeferred(pending.part().recipients().size());
+        pending.completeAll(Outcome.deferred(reason, reason.message(), Optional.empty(), destination.name(),
+            destination.rule().name(), Optional.of(notBefore)));
+    }
+
+    void failUnexpectedly(PendingPart pending, Destination destination, Throwable unexpected) {
+        LOGGER.error("Unexpected failure while delivering {} via {}", pending.part().id(), destination.name(),
+            unexpected);
+        if (!pending.isDone()) {
+            pending.completeAll(Outcome.deferred(DeferralReason.CONNECTION_FAILED,
+                "Internal error while delivering: " + unexpected, Optional.empty(), destination.name(),
+                destination.rule().name(), Optional.empty()));
+        }
+    }
+
+    private Outcome toOutcome(RecipientVerdict verdict, Destination destination) {
+        switch (verdict.kind()) {
+            case DELIVERED:
+                return Outcome.delivered(verdict.reply(), destination.name(), destination.rule().name());
+            case PERMANENT_FAILURE:
+                return Outcome.bounced(verdict.explanation(), verdict.reply(), destination.name(),
+                    destination.rule().name());
+            case TEMPORARY_FAILURE:
+            default:
+                return Outcome.deferred(verdict.deferralReason().orElse(DeferralReason.SMTP_TEMPORARY_FAILURE),
+                    verdict.explanation(), verdict.reply(), destination.name(), destination.rule().name(),
+                    Optional.empty());
+        }
+    }
+
+    private static void record(Destination destination, Map<String, Outcome> outcomes) {
+        int delivered = 0;
+        int deferred = 0;
+        int failed = 0;
+        for (Outcome outcome : outcomes.values()) {
+            switch (outcome.kind()) {
+                case DELIVERED:
+                    delivered++;
+                    break;
+                case DEFERRED:
+                    deferred++;
+                    break;
+                default:
+                    failed++;
+                    break;
+            }
+        }
+        destination.recordDelivered(delivered);
+        destination.recordDeferred(deferred);
+        destination.recordFailed(failed);
+    }
+
+    private Duration jitter(Duration base) {
+        long millis = base.toMillis();
+        return Duration.ofMillis(millis / 2 + ThreadLocalRandom.current().nextLong(millis + 1));
+    }
+
+    private void sweep() {
+        try {
+            long now = nowMillis();
+            for (Map.Entry<String, DeliveryLane> entry : lanes.entrySet()) {
+                if (entry.getValue().sweep(now)) {
+                    lanes.remove(entry.getKey(), entry.getValue());
+                }
+            }
+        } catch (RuntimeException e) {
+            LOGGER.error("Lane housekeeping failed", e);
+        }
+    }
+
+    EngineSettings settings() {
+        return settings;
+    }
+
+    long nowMillis() {
+        return clock.millis();
+    }
+
+    void execute(Runnable task) {
+        workers.execute(task);
+    }
+
+    void schedule(Runnable task, Duration delay) {
+        if (!closed) {
+            timer.schedule(task, Math.max(1, delay.toMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Parts waiting in lanes now, summed over destinations (for operators and tests). */
+    public int waitingParts() {
+        return lanes.values().stream().mapToInt(DeliveryLane::waitingCount).sum();
+    }
+
+    /**
+     * Stops taking parts, defers every waiting part locally, closes idle sessions, and waits up to
+     * {@code grace} for sessions in flight to finish their transaction.
+     */
+    public void close(Duration grace) {
+        closed = true;
+        timer.shutdownNow();
+        for (DeliveryLane lane : lanes.values()) {
+            for (PendingPart part : lane.drain()) {
+                deferLocally(part, lane.destination(), DeferralReason.CONNECTION_QUOTA_REACHED);
+            }
+        }
+        lanes.clear();
+        workers.shutdown();
+        try {
+            if (!workers.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                workers.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            workers.shutdownNow();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(10));
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger counter = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + "-" + counter.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}

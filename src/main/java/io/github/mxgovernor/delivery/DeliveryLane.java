@@ -1,0 +1,292 @@
+package io.github.mxgovernor.delivery;
+
+import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.SmtpSessionException;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * One destination's ready lane in one engine: parts waiting for a connection and a rate token, and the
+ * idle sessions kept open for reuse. Decisions are taken under this lane's own lock (never a global one);
+ * SMTP I/O always happens outside it, on a delivery thread that owns one session at a time.
+ */
+final class DeliveryLane {
+    private final Destination destination;
+    private final DeliveryEngine engine;
+    private final ArrayDeque<PendingPart> waiting = new ArrayDeque<>();
+    private final ArrayDeque<IdleSession> idle = new ArrayDeque<>();
+    private boolean wakeScheduled;
+    private boolean retired;
+
+    DeliveryLane(Destination destination, DeliveryEngine engine) {
+        this.destination = destination;
+        this.engine = engine;
+    }
+
+    Destination destination() {
+        return destination;
+    }
+
+    /** Queues a part; false when this lane was retired and the caller must route again. */
+    boolean offer(PendingPart part) {
+        boolean full;
+        synchronized (this) {
+            if (retired) {
+                return false;
+            }
+            full = waiting.size() >= engine.settings().laneCapacity();
+            if (!full) {
+                part.waitUntil(engine.nowMillis() + engine.settings().maxLaneWait().toMillis());
+                waiting.addLast(part);
+            }
+        }
+        if (full) {
+            engine.deferLocally(part, destination, blockingReason());
+        } else {
+            dispatch();
+        }
+        return true;
+    }
+
+    /** Starts sessions for waiting parts as far as the quota, the rate and the idle sessions allow. */
+    void dispatch() {
+        List<Runnable> starts = new ArrayList<>(0);
+        synchronized (this) {
+            while (!waiting.isEmpty()) {
+                PendingPart next = waiting.peekFirst();
+                IdleSession reused = takeIdleFor(next);
+                if (reused == null && !destination.tryOpenConnection()) {
+                    break;
+                }
+                if (!destination.rate().tryConsume()) {
+                    if (reused != null) {
+                        idle.addFirst(reused);
+                    } else {
+                        destination.connectionClosed();
+                    }
+                    scheduleWake(destination.rate().timeUntilToken());
+                    break;
+                }
+                waiting.pollFirst();
+                SmtpSession session = reused == null ? null : reused.session;
+                starts.add(() -> serve(session, next));
+            }
+        }
+        for (Runnable start : starts) {
+            engine.execute(start);
+        }
+    }
+
+    /**
+     * Drives one session: opens it when needed, carries the given part, then keeps taking parts from this
+     * lane while the session may carry more and tokens allow; parks it idle or closes it at the end.
+     */
+    private void serve(SmtpSession reusedSession, PendingPart firstPart) {
+        SmtpSession session = reusedSession;
+        PendingPart current = firstPart;
+        try {
+            while (current != null) {
+                if (session == null) {
+                    try {
+                        session = engine.openSession(current.currentEndpoint(), destination.rule());
+                    } catch (SmtpSessionException failure) {
+                        destination.connectionClosed();
+                        destination.rate().refund();
+                        engine.connectionFailed(current, destination, failure);
+                        current = null;
+                        break;
+                    }
+                }
+                engine.attempt(session, current, destination, this);
+                current = nextPartFor(session);
+                if (current == null) {
+                    session = parkOrKeep(session);
+                }
+            }
+        } catch (RuntimeException | Error unexpected) {
+            if (current != null) {
+                engine.failUnexpectedly(current, destination, unexpected);
+            }
+        } finally {
+            if (session != null) {
+                session.close();
+                destination.connectionClosed();
+            }
+        }
+        dispatch();
+    }
+
+    /** The next part this session may carry now, with its token taken; null when there is none. */
+    private PendingPart nextPartFor(SmtpSession session) {
+        if (!session.isReusable() || session.transactionCount() >= destination.rule().maxMessagesPerConnection()) {
+            return null;
+        }
+        synchronized (this) {
+            PendingPart next = pollFor(session.endpoint().hostName());
+            if (next == null) {
+                return null;
+            }
+            if (destination.rate().tryConsume()) {
+                return next;
+            }
+            waiting.addFirst(next);
+            scheduleWake(destination.rate().timeUntilToken());
+            return null;
+        }
+    }
+
+    /** Keeps a usable session idle for the next parts; returns the session when it must be closed instead. */
+    private SmtpSession parkOrKeep(SmtpSession session) {
+        if (!session.isReusable() || session.transactionCount() >= destination.rule().maxMessagesPerConnection()) {
+            return session;
+        }
+        synchronized (this) {
+            if (retired) {
+                return session;
+            }
+            idle.addLast(new IdleSession(session, engine.nowMillis()));
+            return null;
+        }
+    }
+
+    /** Puts a part back at the head of the lane (a reused session turned out to be stale). */
+    void retryFirst(PendingPart part) {
+        synchronized (this) {
+            if (!retired) {
+                waiting.addFirst(part);
+                return;
+            }
+        }
+        engine.route(part);
+    }
+
+    /**
+     * Housekeeping from the engine's timer: defers parts that waited too long, closes sessions idle past the
+     * rule's idle timeout, and retires the lane when nothing is left in it.
+     */
+    boolean sweep(long nowMillis) {
+        List<PendingPart> expired = new ArrayList<>(0);
+        List<SmtpSession> toClose = new ArrayList<>(0);
+        long idleLimit = destination.rule().idleTimeout().toMillis();
+        boolean retire;
+        synchronized (this) {
+            for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
+                PendingPart part = it.next();
+                if (part.deadlineMillis() <= nowMillis) {
+                    it.remove();
+                    expired.add(part);
+                }
+            }
+            for (Iterator<IdleSession> it = idle.iterator(); it.hasNext(); ) {
+                IdleSession parked = it.next();
+                if (nowMillis - parked.sinceMillis >= idleLimit || !parked.session.isReusable()) {
+                    it.remove();
+                    toClose.add(parked.session);
+                }
+            }
+            retire = waiting.isEmpty() && idle.isEmpty() && !wakeScheduled;
+            if (retire) {
+                retired = true;
+            }
+        }
+        for (SmtpSession session : toClose) {
+            session.close();
+            destination.connectionClosed();
+        }
+        if (!expired.isEmpty()) {
+            DeferralReason reason = blockingReason();
+            for (PendingPart part : expired) {
+                engine.deferLocally(part, destination, reason);
+            }
+        }
+        if (!retire) {
+            dispatch();
+        }
+        return retire;
+    }
+
+    /** Closes idle sessions and hands back every waiting part, for an engine that stops. */
+    List<PendingPart> drain() {
+        List<SmtpSession> toClose = new ArrayList<>();
+        List<PendingPart> parts;
+        synchronized (this) {
+            retired = true;
+            parts = new ArrayList<>(waiting);
+            waiting.clear();
+            for (IdleSession parked : idle) {
+                toClose.add(parked.session);
+            }
+            idle.clear();
+        }
+        for (SmtpSession session : toClose) {
+            session.close();
+            destination.connectionClosed();
+        }
+        return parts;
+    }
+
+    synchronized int waitingCount() {
+        return waiting.size();
+    }
+
+    synchronized int idleCount() {
+        return idle.size();
+    }
+
+    private DeferralReason blockingReason() {
+        return destination.rate().timeUntilToken().isZero()
+            ? DeferralReason.CONNECTION_QUOTA_REACHED
+            : DeferralReason.RATE_LIMITED;
+    }
+
+    private IdleSession takeIdleFor(PendingPart part) {
+        for (Iterator<IdleSession> it = idle.iterator(); it.hasNext(); ) {
+            IdleSession parked = it.next();
+            if (part.acceptsHost(parked.session.endpoint().hostName())) {
+                it.remove();
+                return parked;
+            }
+        }
+        return null;
+    }
+
+    private PendingPart pollFor(String hostName) {
+        for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
+            PendingPart part = it.next();
+            if (part.acceptsHost(hostName)) {
+                it.remove();
+                return part;
+            }
+        }
+        return null;
+    }
+
+    private void scheduleWake(Duration delay) {
+        if (wakeScheduled) {
+            return;
+        }
+        wakeScheduled = true;
+        engine.schedule(() -> {
+            synchronized (this) {
+                wakeScheduled = false;
+            }
+            dispatch();
+        }, delay.isZero() ? Duration.ofMillis(1) : delay);
+    }
+
+    private static final class IdleSession {
+        final SmtpSession session;
+        final long sinceMillis;
+
+        IdleSession(SmtpSession session, long sinceMillis) {
+            this.session = session;
+            this.sinceMillis = sinceMillis;
+        }
+    }
+}

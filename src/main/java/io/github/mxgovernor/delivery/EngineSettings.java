@@ -1,0 +1,122 @@
+package io.github.mxgovernor.delivery;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/** The engine's own settings (the per-destination limits live in the MX rules). Immutable; built by {@link #builder()}. */
+public final class EngineSettings {
+    private final String heloName;
+    private final Optional<InetAddress> bindAddress;
+    private final Duration maxLaneWait;
+    private final int laneCapacity;
+    private final int deliveryThreads;
+    private final Duration localDeferralDelay;
+
+    private EngineSettings(Builder builder) {
+        this.heloName = builder.heloName;
+        this.bindAddress = builder.bindAddress;
+        this.maxLaneWait = builder.maxLaneWait;
+        this.laneCapacity = builder.laneCapacity;
+        this.deliveryThreads = builder.deliveryThreads;
+        this.localDeferralDelay = builder.localDeferralDelay;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public String heloName() {
+        return heloName;
+    }
+
+    public Optional<InetAddress> bindAddress() {
+        return bindAddress;
+    }
+
+    /** How long a part may wait in its destination's lane for a connection or a token before it is deferred. */
+    public Duration maxLaneWait() {
+        return maxLaneWait;
+    }
+
+    /** How many parts one destination's lane holds; a part arriving at a full lane is deferred at once. */
+    public int laneCapacity() {
+        return laneCapacity;
+    }
+
+    /** Threads that drive SMTP sessions (one per session while it transmits; idle sessions hold none). */
+    public int deliveryThreads() {
+        return deliveryThreads;
+    }
+
+    /** The base delay before a mail deferred by a connection quota is tried again (jittered by ±50%). */
+    public Duration localDeferralDelay() {
+        return localDeferralDelay;
+    }
+
+    /** Validating builder; every setter says which value was wrong. */
+    public static final class Builder {
+        private String heloName = "localhost";
+        private Optional<InetAddress> bindAddress = Optional.empty();
+        private Duration maxLaneWait = Duration.ofSeconds(30);
+        private int laneCapacity = 10_000;
+        private int deliveryThreads = 64;
+        private Duration localDeferralDelay = Duration.ofSeconds(10);
+
+        private Builder() {
+        }
+
+        public Builder heloName(String heloName) {
+            Objects.requireNonNull(heloName, "heloName");
+            if (heloName.isBlank() || heloName.chars().anyMatch(c -> c <= ' ' || c > '~')) {
+                throw new IllegalArgumentException("heloName must be a host name without spaces, was '" + heloName + "'");
+            }
+            this.heloName = heloName;
+            return this;
+        }
+
+        public Builder bindAddress(Optional<InetAddress> bindAddress) {
+            this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
+            return this;
+        }
+
+        public Builder maxLaneWait(Duration maxLaneWait) {
+            this.maxLaneWait = positive(maxLaneWait, "maxLaneWait");
+            return this;
+        }
+
+        public Builder laneCapacity(int laneCapacity) {
+            if (laneCapacity < 1) {
+                throw new IllegalArgumentException("laneCapacity must be at least 1, was " + laneCapacity);
+            }
+            this.laneCapacity = laneCapacity;
+            return this;
+        }
+
+        public Builder deliveryThreads(int deliveryThreads) {
+            if (deliveryThreads < 1 || deliveryThreads > 10_000) {
+                throw new IllegalArgumentException("deliveryThreads must be from 1 to 10000, was " + deliveryThreads);
+            }
+            this.deliveryThreads = deliveryThreads;
+            return this;
+        }
+
+        public Builder localDeferralDelay(Duration localDeferralDelay) {
+            this.localDeferralDelay = positive(localDeferralDelay, "localDeferralDelay");
+            return this;
+        }
+
+        public EngineSettings build() {
+            return new EngineSettings(this);
+        }
+
+        private static Duration positive(Duration value, String name) {
+            Objects.requireNonNull(value, name);
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, was " + value);
+            }
+            return value;
+        }
+    }
+}
