@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -74,6 +75,22 @@ public final class MxRulesParser {
             LIMIT_ATTRIBUTES.keySet());
     private static final List<String> DEFAULT_ATTRIBUTE_NAMES = List.copyOf(LIMIT_ATTRIBUTES.keySet());
 
+    private final MxRule baseDefault;
+
+    /** A parser whose {@code <default>} starts from the built-in values. */
+    public MxRulesParser() {
+        this(MxRule.builtInDefault());
+    }
+
+    /**
+     * A parser whose {@code <default>} (or, without one, the default rule) starts from {@code baseDefault}'s
+     * limits and policies: the mailet passes RemoteDelivery's {@code timeout} and {@code connectiontimeout}
+     * this way, and the file still has the last word.
+     */
+    public MxRulesParser(MxRule baseDefault) {
+        this.baseDefault = Objects.requireNonNull(baseDefault, "baseDefault");
+    }
+
     /**
      * Reads the rules file at this path.
      *
@@ -95,7 +112,7 @@ public final class MxRulesParser {
         } catch (IOException e) {
             throw new RulesFileException(name, 0, null, null, "the rules file cannot be read: " + e, e);
         }
-        return parse(content, name);
+        return parse(content, name, baseDefault);
     }
 
     /**
@@ -110,15 +127,15 @@ public final class MxRulesParser {
         } catch (IOException e) {
             throw new RulesFileException(sourceName, 0, null, null, "the rules file cannot be read: " + e, e);
         }
-        return parse(content, sourceName);
+        return parse(content, sourceName, baseDefault);
     }
 
-    private static RuleSet parse(byte[] content, String sourceName) throws RulesFileException {
+    private static RuleSet parse(byte[] content, String sourceName, MxRule baseDefault) throws RulesFileException {
         if (isBlank(content)) {
             throw new RulesFileException(sourceName, 0, null, null,
                     "the rules file is empty; it needs an <" + ROOT_ELEMENT + "> element");
         }
-        return new FileReading(sourceName).read(content);
+        return new FileReading(sourceName, baseDefault).read(content);
     }
 
     private static boolean isBlank(byte[] content) {
@@ -147,14 +164,17 @@ public final class MxRulesParser {
     private static final class FileReading {
         private final String sourceName;
         private final Deque<OpenElement> open = new ArrayDeque<>();
-        private MxRule defaultRule = MxRule.builtInDefault();
+        private final MxRule baseDefault;
+        private MxRule defaultRule;
         private int defaultLine;
         private int firstRuleLine;
         private final List<MxRule> rules = new ArrayList<>();
         private final Map<String, Integer> ruleLines = new HashMap<>();
 
-        FileReading(String sourceName) {
+        FileReading(String sourceName, MxRule baseDefault) {
             this.sourceName = sourceName;
+            this.baseDefault = baseDefault;
+            this.defaultRule = baseDefault;
         }
 
         RuleSet read(byte[] content) throws RulesFileException {
@@ -289,7 +309,7 @@ public final class MxRulesParser {
             }
             defaultLine = line;
             MxRule.Builder builder = MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*")
-                    .source(sourceName + ":" + line);
+                    .inheritFrom(baseDefault).source(sourceName + ":" + line);
             for (Map.Entry<String, String> attribute : attributes.entrySet()) {
                 String field = attribute.getKey();
                 AttributeSetter setter = LIMIT_ATTRIBUTES.get(field);
