@@ -1,0 +1,602 @@
+package io.github.mxgovernor.james;
+
+import io.github.mxgovernor.deferral.DeferralRecord;
+import io.github.mxgovernor.delivery.DeliveryEngine;
+import io.github.mxgovernor.delivery.DeliveryPart;
+import io.github.mxgovernor.delivery.EngineSettings;
+import io.github.mxgovernor.delivery.Outcome;
+import io.github.mxgovernor.delivery.ReplyClassifier;
+import io.github.mxgovernor.delivery.RetryPolicy;
+import io.github.mxgovernor.delivery.RetrySchedule;
+import io.github.mxgovernor.governor.Governor;
+import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.rules.MxRulesParser;
+import io.github.mxgovernor.rules.RuleSet;
+import io.github.mxgovernor.rules.RulesFileException;
+import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
+
+import java.io.File;
+import java.io.FileNotFoundException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.inject.Inject;
+import javax.mail.MessagingException;
+
+import org.apache.james.core.Domain;
+import org.apache.james.core.MailAddress;
+import org.apache.james.dnsservice.api.DNSService;
+import org.apache.james.domainlist.api.DomainList;
+import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.lifecycle.api.LifecycleUtil;
+import org.apache.james.queue.api.MailPrioritySupport;
+import org.apache.james.queue.api.MailQueue;
+import org.apache.james.queue.api.MailQueueFactory;
+import org.apache.james.queue.api.MailQueueName;
+import org.apache.james.server.core.MailImpl;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeName;
+import org.apache.mailet.AttributeValue;
+import org.apache.mailet.Mail;
+import org.apache.mailet.ProcessingState;
+import org.apache.mailet.base.GenericMailet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.google.common.collect.ImmutableList;
+
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+
+/**
+ * Governed remote delivery: a drop-in replacement for James's {@code RemoteDelivery} that delivers under
+ * per-MX rules (connection quotas, messages per connection, messages per hour) and records why a mail waits.
+ *
+ * <p>Like RemoteDelivery, {@link #service(Mail)} puts the mail on the outgoing queue and ghosts it; delivery
+ * threads take mails from that queue, split them by recipient domain, and hand each part to the
+ * {@link DeliveryEngine}. A queue item is acknowledged only once every recipient is delivered, deferred
+ * (re-enqueued with a delay and the {@code mxgovernor.deferral} record) or bounced.
+ *
+ * <p>RemoteDelivery's parameters, with the same meaning: {@code outgoing} (queue name, default
+ * {@code outgoing}), {@code delayTime}, {@code maxRetries}, {@code maxDnsProblemRetries} (default 0),
+ * {@code timeout} (ms, SMTP reply timeout; applies to rules that set none), {@code connectiontimeout} (ms,
+ * likewise), {@code bounceProcessor}, {@code onSuccess}, {@code heloName} (default: the default domain),
+ * {@code bind}, {@code sendpartial} (default false), {@code gateway} (comma-separated {@code host[:port]}),
+ * {@code gatewayPort}, {@code loadBalancing} (default true), {@code usePriority}, {@code debug},
+ * {@code startTLS} and {@code verifyServerIdentity} (accepted; TLS is decided per rule by the rules file),
+ * {@code mail.*} (accepted and logged: our SMTP client does not use javax.mail), and {@code outgoingQueue}
+ * (found in James's sample configurations; read as {@code outgoing}). {@code sslEnable=true} and
+ * {@code gatewayUsername}/{@code gatewayPassword} are refused at start-up: not supported yet.
+ *
+ * <p>Ours: {@code rules} (the MX rules file: a path or a James file URI such as
+ * {@code file://conf/mx-rules.xml}; built-in default rule when absent), {@code deliveryThreads} (threads
+ * driving SMTP sessions, default 64), {@code maxInFlight} (mails taken from the queue at once, default 512),
+ * {@code maxLaneWait} (how long a mail waits for a connection or token before a local deferral, default
+ * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default 10000),
+ * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code maxAge}
+ * (how long a mail may keep being deferred after its first deferral, default 5 days).
+ * Any other parameter is an error.
+ */
+public class GovernedRemoteDelivery extends GenericMailet {
+    public static final String OUTGOING = "outgoing";
+    /** Not a RemoteDelivery parameter (it ignores it), but James's sample configurations carry it. */
+    public static final String OUTGOING_QUEUE_ALIAS = "outgoingQueue";
+    public static final String DELAY_TIME = "delayTime";
+    public static final String MAX_RETRIES = "maxRetries";
+    public static final String MAX_DNS_PROBLEM_RETRIES = "maxDnsProblemRetries";
+    public static final String TIMEOUT = "timeout";
+    public static final String CONNECTION_TIMEOUT = "connectiontimeout";
+    public static final String BOUNCE_PROCESSOR = "bounceProcessor";
+    public static final String ON_SUCCESS = "onSuccess";
+    public static final String HELO_NAME = "heloName";
+    public static final String BIND = "bind";
+    public static final String SEND_PARTIAL = "sendpartial";
+    public static final String GATEWAY = "gateway";
+    public static final String GATEWAY_PORT = "gatewayPort";
+    public static final String GATEWAY_USERNAME = "gatewayUsername";
+    public static final String GATEWAY_USERNAME_COMPATIBILITY = "gatewayusername";
+    public static final String GATEWAY_PASSWORD = "gatewayPassword";
+    public static final String LOAD_BALANCING = "loadBalancing";
+    public static final String USE_PRIORITY = "usePriority";
+    public static final String DEBUG = "debug";
+    public static final String START_TLS = "startTLS";
+    public static final String SSL_ENABLE = "sslEnable";
+    public static final String VERIFY_SERVER_IDENTITY = "verifyServerIdentity";
+    public static final String JAVAX_PREFIX = "mail.";
+    public static final String RULES = "rules";
+    public static final String DELIVERY_THREADS = "deliveryThreads";
+    public static final String MAX_IN_FLIGHT = "maxInFlight";
+    public static final String MAX_LANE_WAIT = "maxLaneWait";
+    public static final String LANE_CAPACITY = "laneCapacity";
+    public static final String LOCAL_DEFERRAL_DELAY = "localDeferralDelay";
+    public static final String MAX_AGE = "maxAge";
+
+    /** RemoteDelivery's bounce attributes, read by James's {@code DSNBounce}. */
+    public static final AttributeName DELIVERY_ERROR = AttributeName.of("delivery-error");
+    public static final AttributeName DELIVERY_ERROR_CODE = AttributeName.of("delivery-error-code");
+    public static final AttributeName IS_DELIVERY_PERMANENT_ERROR = AttributeName.of("is-delivery-permanent-error");
+
+    private static final Set<String> KNOWN_PARAMETERS = Set.of(OUTGOING, DELAY_TIME, MAX_RETRIES,
+        MAX_DNS_PROBLEM_RETRIES, TIMEOUT, CONNECTION_TIMEOUT, BOUNCE_PROCESSOR, ON_SUCCESS, HELO_NAME, BIND,
+        SEND_PARTIAL, GATEWAY, GATEWAY_PORT, GATEWAY_USERNAME, GATEWAY_USERNAME_COMPATIBILITY, GATEWAY_PASSWORD,
+        LOAD_BALANCING, USE_PRIORITY, DEBUG, START_TLS, SSL_ENABLE, VERIFY_SERVER_IDENTITY, RULES,
+        DELIVERY_THREADS, MAX_IN_FLIGHT, MAX_LANE_WAIT, LANE_CAPACITY, LOCAL_DEFERRAL_DELAY, MAX_AGE,
+        OUTGOING_QUEUE_ALIAS, "onMailetException", "onMatchException");
+    private static final Logger LOGGER = LoggerFactory.getLogger(GovernedRemoteDelivery.class);
+    private static final Duration EARLY_TOLERANCE = Duration.ofSeconds(1);
+
+    private final DNSService dns;
+    private final DomainList domainList;
+    private final MailQueueFactory<?> queueFactory;
+    private final FileSystem fileSystem;
+    private final Clock clock;
+
+    private MailQueue queue;
+    private DeliveryEngine engine;
+    private RetryPolicy retryPolicy;
+    private Disposable dequeueing;
+    private Scheduler dequeueScheduler;
+    private ExecutorService dispositions;
+    private Optional<ProcessingState> bounceProcessor = Optional.empty();
+    private Optional<ProcessingState> onSuccess = Optional.empty();
+    private boolean sendPartial;
+    private boolean usePriority;
+    private boolean debug;
+    private int maxDnsProblemRetries;
+    private boolean governorAcquired;
+
+    @Inject
+    public GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
+                                  FileSystem fileSystem) {
+        this(dns, domainList, queueFactory, fileSystem, Clock.systemUTC());
+    }
+
+    GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
+                           FileSystem fileSystem, Clock clock) {
+        this.dns = dns;
+        this.domainList = domainList;
+        this.queueFactory = queueFactory;
+        this.fileSystem = fileSystem;
+        this.clock = clock;
+    }
+
+    @Override
+    public void init() throws MessagingException {
+        MailetParameters parameters = new MailetParameters(getMailetConfig(), KNOWN_PARAMETERS, JAVAX_PREFIX);
+        parameters.refuseTrue(SSL_ENABLE, "implicit TLS (SMTPS) is not supported; TLS is set per MX rule with the"
+            + " 'tls' attribute of the rules file");
+        parameters.refusePresent(GATEWAY_USERNAME, "SMTP AUTH to a gateway is not supported yet");
+        parameters.refusePresent(GATEWAY_USERNAME_COMPATIBILITY, "SMTP AUTH to a gateway is not supported yet");
+        parameters.refusePresent(GATEWAY_PASSWORD, "SMTP AUTH to a gateway is not supported yet");
+        parameters.javaxProperties().forEach(name -> LOGGER.warn(
+            "Parameter {} is ignored: mx-governor's SMTP client does not use javax.mail properties", name));
+        parameters.optionalBoolean(START_TLS).ifPresent(value -> LOGGER.info(
+            "Parameter {}={} noted: STARTTLS is decided per MX rule by the 'tls' attribute of the rules file",
+            START_TLS, value));
+        parameters.optionalBoolean(VERIFY_SERVER_IDENTITY);
+
+        debug = parameters.optionalBoolean(DEBUG).orElse(false);
+        usePriority = parameters.optionalBoolean(USE_PRIORITY).orElse(false);
+        sendPartial = parameters.optionalBoolean(SEND_PARTIAL).orElse(false);
+        maxDnsProblemRetries = parameters.optionalInt(MAX_DNS_PROBLEM_RETRIES, 0, 1000).orElse(0);
+        bounceProcessor = parameters.optionalString(BOUNCE_PROCESSOR).map(ProcessingState::new);
+        onSuccess = parameters.optionalString(ON_SUCCESS).map(ProcessingState::new);
+        RetrySchedule schedule = parameters.parse(DELAY_TIME + "/" + MAX_RETRIES, () -> RetrySchedule.parse(
+            parameters.optionalString(DELAY_TIME), parameters.optionalString(MAX_RETRIES)));
+        Duration maxAge = parameters.optionalDuration(MAX_AGE).orElse(Duration.ofDays(5));
+        retryPolicy = new RetryPolicy(schedule, maxAge, clock);
+
+        RuleSet rules = loadRules(parameters);
+        EngineSettings settings = engineSettings(parameters);
+        List<String> gateways = gateways(parameters);
+        int maxInFlight = parameters.optionalInt(MAX_IN_FLIGHT, 1, 100_000).orElse(512);
+
+        queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
+        Governor governor = SharedGovernor.acquire();
+        governorAcquired = true;
+        engine = new DeliveryEngine(governor, rules, new JamesMxResolver(dns, gateways,
+            parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(),
+            new ReplyClassifier(), settings);
+        dispositions = Executors.newFixedThreadPool(4, daemonThreads("mx-governor-disposition"));
+        startDequeueing(maxInFlight);
+        LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}", queue.getName().asString(),
+            rules.rules().size(), rules.source().map(source -> " from " + source).orElse(" (built-in default only)"),
+            schedule);
+    }
+
+    private static String outgoingQueueName(MailetParameters parameters) throws MessagingException {
+        Optional<String> outgoing = parameters.optionalString(OUTGOING);
+        Optional<String> alias = parameters.optionalString(OUTGOING_QUEUE_ALIAS);
+        if (outgoing.isPresent() && alias.isPresent() && !outgoing.equals(alias)) {
+            throw new MessagingException("Mailet parameters " + OUTGOING + " and " + OUTGOING_QUEUE_ALIAS
+                + " name different queues ('" + outgoing.get() + "' and '" + alias.get() + "'): keep one");
+        }
+        return outgoing.or(() -> alias).orElse("outgoing");
+    }
+
+    private RuleSet loadRules(MailetParameters parameters) throws MessagingException {
+        MxRule baseDefault = baseDefaultRule(parameters);
+        Optional<String> location = parameters.optionalString(RULES);
+        if (location.isEmpty()) {
+            LOGGER.info("No '{}' parameter: every MX host gets the default rule", RULES);
+            return RuleSet.of(baseDefault, List.of());
+        }
+        File file;
+        try {
+            file = location.get().contains("://") ? fileSystem.getFile(location.get()) : new File(location.get());
+        } catch (FileNotFoundException e) {
+            throw new MessagingException("MX rules file " + location.get() + " not found: " + e.getMessage());
+        }
+        try {
+            return new MxRulesParser(baseDefault).parse(file.toPath());
+        } catch (RulesFileException e) {
+            throw new MessagingException("Invalid MX rules file: " + e.getMessage(), e);
+        }
+    }
+
+    /** The built-in default rule with RemoteDelivery's {@code connectiontimeout} and {@code timeout} applied. */
+    private static MxRule baseDefaultRule(MailetParameters parameters) throws MessagingException {
+        MxRule.Builder builder = MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*");
+        Optional<Duration> connectTimeout = parameters.optionalMillis(CONNECTION_TIMEOUT);
+        Optional<Duration> smtpTimeout = parameters.optionalMillis(TIMEOUT);
+        parameters.parse(CONNECTION_TIMEOUT, () -> connectTimeout.map(builder::connectTimeout));
+        parameters.parse(TIMEOUT, () -> smtpTimeout.map(timeout -> builder.commandTimeout(timeout)
+            .dataTimeout(timeout)));
+        return builder.build();
+    }
+
+    private EngineSettings engineSettings(MailetParameters parameters) throws MessagingException {
+        EngineSettings.Builder builder = EngineSettings.builder();
+        String heloName = parameters.optionalString(HELO_NAME).orElseGet(this::defaultHeloName);
+        parameters.parse(HELO_NAME, () -> builder.heloName(heloName));
+        Optional<String> bind = parameters.optionalString(BIND);
+        if (bind.isPresent()) {
+            try {
+                builder.bindAddress(Optional.of(InetAddress.getByName(bind.get())));
+            } catch (UnknownHostException e) {
+                throw new MessagingException("Invalid mailet parameter " + BIND + ": unknown address '" + bind.get()
+                    + "'");
+            }
+        }
+        parameters.optionalInt(DELIVERY_THREADS, 1, 10_000).ifPresent(builder::deliveryThreads);
+        parameters.optionalInt(LANE_CAPACITY, 1, 10_000_000).ifPresent(builder::laneCapacity);
+        parameters.optionalDuration(MAX_LANE_WAIT).ifPresent(builder::maxLaneWait);
+        parameters.optionalDuration(LOCAL_DEFERRAL_DELAY).ifPresent(builder::localDeferralDelay);
+        return builder.build();
+    }
+
+    private List<String> gateways(MailetParameters parameters) throws MessagingException {
+        Optional<String> gateway = parameters.optionalString(GATEWAY);
+        Optional<Integer> gatewayPort = parameters.optionalInt(GATEWAY_PORT, 1, 65535);
+        if (gateway.isEmpty()) {
+            if (gatewayPort.isPresent()) {
+                throw new MessagingException("Invalid mailet parameter " + GATEWAY_PORT + ": it needs " + GATEWAY);
+            }
+            return List.of();
+        }
+        List<String> entries = new ArrayList<>();
+        for (String entry : gateway.get().split(",")) {
+            String trimmed = entry.trim();
+            if (trimmed.isEmpty()) {
+                continue;
+            }
+            entries.add(trimmed.contains(":") || gatewayPort.isEmpty() ? trimmed : trimmed + ":" + gatewayPort.get());
+        }
+        if (entries.isEmpty()) {
+            throw new MessagingException("Invalid mailet parameter " + GATEWAY + ": no host in '" + gateway.get() + "'");
+        }
+        return entries;
+    }
+
+    private String defaultHeloName() {
+        try {
+            return domainList.getDefaultDomain().asString();
+        } catch (Exception e) {
+            return "localhost";
+        }
+    }
+
+    private void startDequeueing(int maxInFlight) {
+        dequeueScheduler = Schedulers.newSingle("mx-governor-dequeue");
+        dequeueing = Flux.from(queue.deQueue())
+            .flatMap(item -> Mono.fromFuture(() -> handle(item)).onErrorResume(error -> {
+                LOGGER.error("Unexpected error while delivering a mail", error);
+                return Mono.empty();
+            }), maxInFlight)
+            .subscribeOn(dequeueScheduler)
+            .subscribe();
+    }
+
+    @Override
+    public void service(Mail mail) throws MessagingException {
+        if (mail.getRecipients().isEmpty()) {
+            LOGGER.warn("Mail {} from {} has no recipients: nothing to deliver, sent to the error processor",
+                mail.getName(), mail.getMaybeSender().asString());
+            mail.setErrorMessage("mx-governor: the mail has no recipients, there is nothing to deliver");
+            mail.setState(Mail.ERROR);
+            return;
+        }
+        if (usePriority) {
+            mail.setAttribute(MailPrioritySupport.HIGH_PRIORITY_ATTRIBUTE);
+        }
+        if (debug) {
+            LOGGER.debug("Queueing mail {} for remote delivery to {}", mail.getName(), mail.getRecipients());
+        }
+        queue.enQueue(mail);
+        mail.setState(Mail.GHOST);
+    }
+
+    /** Delivers one queue item; the returned future completes once the item is acknowledged. */
+    private CompletableFuture<Void> handle(MailQueue.MailQueueItem item) {
+        Mail mail = item.getMail();
+        Optional<DeferralRecord> previous = DeferralAttributes.read(mail);
+        Instant now = clock.instant();
+        Optional<Instant> notBefore = previous.flatMap(DeferralRecord::nextAttemptAt);
+        if (notBefore.isPresent() && notBefore.get().isAfter(now.plus(EARLY_TOLERANCE))) {
+            // The queue did not honour the delay (RabbitMQ ignores it): wait again without an attempt.
+            return CompletableFuture.runAsync(() -> finish(item, mail, () ->
+                queue.enQueue(mail, Duration.between(now, notBefore.get()))), dispositions);
+        }
+        if (mail.getRecipients().isEmpty()) {
+            LOGGER.warn("Mail {} on the outgoing queue has no recipients: nothing to deliver", mail.getName());
+            return CompletableFuture.runAsync(() -> finish(item, mail, () -> { }), dispositions);
+        }
+        int dnsFailures = previous.map(DeferralRecord::dnsFailures).orElse(0);
+        String reversePath = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
+        MimeMessageContent content;
+        try {
+            content = new MimeMessageContent(mail.getMessage());
+        } catch (MessagingException e) {
+            LOGGER.error("Cannot read the message of mail {}: left on the queue for a retry", mail.getName(), e);
+            return CompletableFuture.runAsync(() -> retryLater(item, mail), dispositions);
+        }
+        List<CompletableFuture<Map<String, Outcome>>> parts = new ArrayList<>();
+        for (Map.Entry<Domain, List<MailAddress>> byDomain : recipientsByDomain(mail.getRecipients()).entrySet()) {
+            List<String> recipients = new ArrayList<>(byDomain.getValue().size());
+            for (MailAddress recipient : byDomain.getValue()) {
+                recipients.add(recipient.asString());
+            }
+            DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + byDomain.getKey().asString(),
+                byDomain.getKey().asString(), reversePath, recipients, content, sendPartial,
+                dnsFailures < maxDnsProblemRetries);
+            parts.add(engine.deliver(part));
+        }
+        return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))
+            .thenAcceptAsync(ignored -> {
+                Map<String, Outcome> outcomes = new LinkedHashMap<>();
+                parts.forEach(part -> outcomes.putAll(part.join()));
+                finish(item, mail, () -> dispose(mail, previous, outcomes));
+            }, dispositions);
+    }
+
+    private static Map<Domain, List<MailAddress>> recipientsByDomain(Collection<MailAddress> recipients) {
+        Map<Domain, List<MailAddress>> byDomain = new LinkedHashMap<>();
+        for (MailAddress recipient : recipients) {
+            byDomain.computeIfAbsent(recipient.getDomain(), domain -> new ArrayList<>()).add(recipient);
+        }
+        return byDomain;
+    }
+
+    /**
+     * Gives each recipient its end: delivered ones go to {@code onSuccess} when set, bounced ones to the bounce
+     * processor, deferred ones back on the queue with the updated record (or bounce when they may not wait).
+     */
+    private void dispose(Mail mail, Optional<DeferralRecord> previous, Map<String, Outcome> outcomes)
+            throws MessagingException {
+        Map<Outcome.Kind, Map<String, Outcome>> byKind = new LinkedHashMap<>();
+        for (Map.Entry<String, Outcome> entry : outcomes.entrySet()) {
+            byKind.computeIfAbsent(entry.getValue().kind(), kind -> new LinkedHashMap<>())
+                .put(entry.getKey(), entry.getValue());
+        }
+        Map<String, Outcome> delivered = byKind.getOrDefault(Outcome.Kind.DELIVERED, Map.of());
+        Map<String, Outcome> bounced = new LinkedHashMap<>(byKind.getOrDefault(Outcome.Kind.BOUNCED, Map.of()));
+        Map<String, Outcome> deferred = byKind.getOrDefault(Outcome.Kind.DEFERRED, Map.of());
+        if (debug) {
+            LOGGER.debug("Mail {}: {}", mail.getName(), outcomes);
+        }
+
+        if (!delivered.isEmpty() && onSuccess.isPresent()) {
+            Mail copy = copyFor(mail, delivered.keySet());
+            previous.ifPresent(record -> DeferralAttributes.write(copy, record.delivered(clock.instant())));
+            sendAndDispose(copy, onSuccess.get());
+        }
+
+        Map<String, RetryPolicy.Decision> giveUps = new LinkedHashMap<>();
+        Map<RetryPolicy.Decision, List<String>> retries = new LinkedHashMap<>();
+        for (Map.Entry<Outcome, List<String>> group : groupByOutcome(deferred).entrySet()) {
+            RetryPolicy.Decision decision = retryPolicy.onDeferred(previous, group.getKey());
+            if (decision.retries()) {
+                retries.put(decision, group.getValue());
+            } else {
+                group.getValue().forEach(recipient -> giveUps.put(recipient, decision));
+            }
+        }
+
+        for (Map.Entry<RetryPolicy.Decision, List<String>> retry : retries.entrySet()) {
+            requeue(mail, retry.getKey(), retry.getValue());
+        }
+        for (Map.Entry<Outcome, List<String>> group : groupByOutcome(bounced).entrySet()) {
+            Outcome outcome = group.getKey();
+            DeferralRecord record = previous.map(existing -> existing.bounced(clock.instant(), outcome.message(),
+                outcome.reply())).orElse(null);
+            bounce(mail, group.getValue(), outcome.message(), outcome.reply(), Optional.ofNullable(record));
+        }
+        for (Map.Entry<String, RetryPolicy.Decision> giveUp : giveUps.entrySet()) {
+            RetryPolicy.Decision decision = giveUp.getValue();
+            Outcome last = deferred.get(giveUp.getKey());
+            bounce(mail, List.of(giveUp.getKey()), decision.bounceMessage(), last.reply(),
+                Optional.of(decision.record().bounced(clock.instant(), decision.bounceMessage(), last.reply())));
+        }
+    }
+
+    private void requeue(Mail mail, RetryPolicy.Decision decision, List<String> recipients)
+            throws MessagingException {
+        Mail copy = copyFor(mail, recipients);
+        try {
+            DeferralAttributes.write(copy, decision.record());
+            if (usePriority && !decision.record().reason().isLocal()) {
+                copy.setAttribute(MailPrioritySupport.LOW_PRIORITY_ATTRIBUTE);
+            }
+            LOGGER.info("Mail {} to {} deferred for {}: {} ({})", mail.getName(), recipients, decision.delay(),
+                decision.record().message(), decision.record().destination());
+            queue.enQueue(copy, decision.delay());
+        } finally {
+            LifecycleUtil.dispose(copy);
+        }
+    }
+
+    private void bounce(Mail mail, List<String> recipients, String message, Optional<SmtpReply> reply,
+                        Optional<DeferralRecord> record) throws MessagingException {
+        LOGGER.info("Mail {} to {} bounced: {}", mail.getName(), recipients, message);
+        if (!mail.hasSender()) {
+            LOGGER.info("Null sender: no bounce is generated for mail {}", mail.getName());
+            return;
+        }
+        Mail copy = copyFor(mail, recipients);
+        record.ifPresent(value -> DeferralAttributes.write(copy, value));
+        copy.setAttribute(new Attribute(IS_DELIVERY_PERMANENT_ERROR, AttributeValue.of(true)));
+        String error = reply.map(value -> message.contains(value.toString()) ? message : message + ": " + value)
+            .orElse(message);
+        if (bounceProcessor.isPresent()) {
+            reply.ifPresent(value -> copy.setAttribute(new Attribute(DELIVERY_ERROR_CODE,
+                AttributeValue.of(value.code()))));
+            copy.setAttribute(new Attribute(DELIVERY_ERROR, AttributeValue.of(error)));
+            sendAndDispose(copy, bounceProcessor.get());
+        } else {
+            try {
+                getMailetContext().bounce(copy, error);
+            } finally {
+                LifecycleUtil.dispose(copy);
+            }
+        }
+    }
+
+    private void sendAndDispose(Mail copy, ProcessingState processor) throws MessagingException {
+        try {
+            getMailetContext().sendMail(copy, processor.getValue());
+        } finally {
+            LifecycleUtil.dispose(copy);
+        }
+    }
+
+    private static Map<Outcome, List<String>> groupByOutcome(Map<String, Outcome> outcomes) {
+        Map<Outcome, List<String>> groups = new LinkedHashMap<>();
+        for (Map.Entry<String, Outcome> entry : outcomes.entrySet()) {
+            groups.computeIfAbsent(entry.getValue(), outcome -> new ArrayList<>()).add(entry.getKey());
+        }
+        return groups;
+    }
+
+    private static Mail copyFor(Mail mail, Collection<String> recipients) throws MessagingException {
+        Mail copy = MailImpl.duplicate(mail);
+        ImmutableList.Builder<MailAddress> addresses = ImmutableList.builder();
+        for (String recipient : recipients) {
+            addresses.add(new MailAddress(recipient));
+        }
+        copy.setRecipients(addresses.build());
+        return copy;
+    }
+
+    /** Runs the end of a mail, then acknowledges its queue item; a failure leaves it on the queue instead. */
+    private void finish(MailQueue.MailQueueItem item, Mail mail, Disposal disposal) {
+        try {
+            disposal.run();
+        } catch (Exception e) {
+            LOGGER.error("Could not finish mail {}: left on the queue for a retry", mail.getName(), e);
+            retryLater(item, mail);
+            return;
+        }
+        try {
+            item.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
+        } catch (Exception e) {
+            LOGGER.error("Could not acknowledge mail {} on the queue", mail.getName(), e);
+        } finally {
+            LifecycleUtil.dispose(mail);
+        }
+    }
+
+    private void retryLater(MailQueue.MailQueueItem item, Mail mail) {
+        try {
+            item.done(MailQueue.MailQueueItem.CompletionStatus.RETRY);
+        } catch (Exception e) {
+            LOGGER.error("Could not hand mail {} back to the queue", mail.getName(), e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Disposal {
+        void run() throws Exception;
+    }
+
+    @Override
+    public void destroy() {
+        if (dequeueing != null) {
+            dequeueing.dispose();
+        }
+        if (dequeueScheduler != null) {
+            dequeueScheduler.dispose();
+        }
+        if (engine != null) {
+            engine.close(Duration.ofSeconds(5));
+        }
+        if (dispositions != null) {
+            dispositions.shutdown();
+        }
+        if (governorAcquired) {
+            SharedGovernor.release();
+            governorAcquired = false;
+        }
+        if (queue != null) {
+            try {
+                queue.close();
+            } catch (Exception e) {
+                LOGGER.debug("Error closing the outgoing queue", e);
+            }
+        }
+    }
+
+    @Override
+    public String getMailetInfo() {
+        return "mx-governor governed remote delivery";
+    }
+
+    @Override
+    public Collection<ProcessingState> requiredProcessingState() {
+        List<ProcessingState> states = new ArrayList<>();
+        bounceProcessor.ifPresent(states::add);
+        onSuccess.ifPresent(states::add);
+        return states;
+    }
+
+    /** The engine, for tests in this package. */
+    DeliveryEngine engine() {
+        return engine;
+    }
+
+    private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger counter = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + "-" + counter.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}
