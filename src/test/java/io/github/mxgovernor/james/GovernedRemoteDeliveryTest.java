@@ -1,0 +1,176 @@
+package io.github.mxgovernor.james;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.mockito.Mockito.mock;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import javax.mail.MessagingException;
+
+import org.apache.james.dnsservice.api.InMemoryDNSService;
+import org.apache.james.domainlist.api.DomainList;
+import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.queue.api.MailQueueFactory;
+import org.apache.james.queue.api.RawMailQueueItemDecoratorFactory;
+import org.apache.james.queue.memory.MemoryMailQueueFactory;
+import org.apache.james.core.builder.MimeMessageBuilder;
+import org.apache.mailet.Mail;
+import org.apache.mailet.base.test.FakeMail;
+import org.apache.mailet.base.test.FakeMailContext;
+import org.apache.mailet.base.test.FakeMailetConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GovernedRemoteDeliveryTest {
+    @TempDir
+    Path temp;
+
+    private final MemoryMailQueueFactory queues = new MemoryMailQueueFactory(new RawMailQueueItemDecoratorFactory());
+    private GovernedRemoteDelivery mailet;
+
+    @AfterEach
+    void destroy() {
+        if (mailet != null) {
+            mailet.destroy();
+        }
+    }
+
+    @Test
+    void initShouldRejectAnUnknownParameter() {
+        assertThatThrownBy(() -> init(Map.of("maxConections", "5")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("Unknown mailet parameter maxConections")
+            .hasMessageContaining("known parameters: ");
+    }
+
+    @Test
+    void initShouldRejectANonNumericMaxDnsProblemRetries() {
+        assertThatThrownBy(() -> init(Map.of("maxDnsProblemRetries", "three")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter maxDnsProblemRetries: expected an integer from 0 to 1000, was 'three'");
+    }
+
+    @Test
+    void initShouldRejectAnInvalidDelayTime() {
+        assertThatThrownBy(() -> init(Map.of("delayTime", "5 fortnights")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("Invalid mailet parameter delayTime/maxRetries")
+            .hasMessageContaining("5 fortnights");
+    }
+
+    @Test
+    void initShouldRejectAnInvalidBoolean() {
+        assertThatThrownBy(() -> init(Map.of("sendpartial", "maybe")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter sendpartial: expected true or false, was 'maybe'");
+    }
+
+    @Test
+    void initShouldRejectImplicitTls() {
+        assertThatThrownBy(() -> init(Map.of("sslEnable", "true")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("Unsupported mailet parameter sslEnable=true");
+    }
+
+    @Test
+    void initShouldRejectGatewayAuthentication() {
+        assertThatThrownBy(() -> init(Map.of("gateway", "relay.example", "gatewayUsername", "me")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("Unsupported mailet parameter gatewayUsername");
+    }
+
+    @Test
+    void initShouldRejectGatewayPortWithoutGateway() {
+        assertThatThrownBy(() -> init(Map.of("gatewayPort", "2525")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("gatewayPort: it needs gateway");
+    }
+
+    @Test
+    void initShouldRejectTwoDifferentOutgoingQueues() {
+        assertThatThrownBy(() -> init(Map.of("outgoing", "out1", "outgoingQueue", "out2")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("name different queues ('out1' and 'out2')");
+    }
+
+    @Test
+    void initShouldRejectAMissingRulesFile() {
+        assertThatThrownBy(() -> init(Map.of("rules", temp.resolve("absent.xml").toString())))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("Invalid MX rules file")
+            .hasMessageContaining("absent.xml")
+            .hasMessageContaining("does not exist");
+    }
+
+    @Test
+    void initShouldRejectAnInvalidRulesFileNamingLineRuleAndField() throws Exception {
+        Path rules = temp.resolve("mx-rules.xml");
+        Files.writeString(rules, "<mx-rules>\n  <rule name=\"google\" mx=\"*.google.com\" maxConnections=\"-3\"/>\n"
+            + "</mx-rules>\n", StandardCharsets.UTF_8);
+
+        assertThatThrownBy(() -> init(Map.of("rules", rules.toString())))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageContaining("mx-rules.xml:2: rule 'google', field 'maxConnections'")
+            .hasMessageContaining("'-3'");
+    }
+
+    @Test
+    void initShouldAcceptRemoteDeliveryParametersAndTheSampleRules() throws Exception {
+        init(Map.ofEntries(
+            Map.entry("outgoingQueue", "outgoing"),
+            Map.entry("delayTime", "5000, 100000, 500000"),
+            Map.entry("maxRetries", "3"),
+            Map.entry("maxDnsProblemRetries", "0"),
+            Map.entry("deliveryThreads", "10"),
+            Map.entry("sendpartial", "true"),
+            Map.entry("bounceProcessor", "bounces"),
+            Map.entry("timeout", "180000"),
+            Map.entry("connectiontimeout", "60000"),
+            Map.entry("startTLS", "true"),
+            Map.entry("mail.smtp.localhost", "james.local"),
+            Map.entry("onMailetException", "ignore"),
+            Map.entry("rules", "conf-samples/mx-rules.xml")));
+
+        assertThat(mailet.engine().rules().rules()).isNotEmpty();
+        assertThat(mailet.engine().rules().match("gmail-smtp-in.l.google.com", "gmail.com").name())
+            .isEqualTo("google");
+    }
+
+    @Test
+    void serviceShouldQueueTheMailAndGhostIt() throws Exception {
+        init(Map.of());
+        Mail mail = FakeMail.builder().name("m1").sender("a@local.test").recipients("b@example.com")
+            .mimeMessage(MimeMessageBuilder.mimeMessageBuilder().setSubject("hello").setText("body")).build();
+
+        mailet.service(mail);
+
+        assertThat(mail.getState()).isEqualTo(Mail.GHOST);
+    }
+
+    @Test
+    void serviceShouldSendAMailWithoutRecipientsToTheErrorProcessor() throws Exception {
+        init(Map.of());
+        Mail mail = FakeMail.builder().name("m1").sender("a@local.test").build();
+
+        mailet.service(mail);
+
+        assertThat(mail.getState()).isEqualTo(Mail.ERROR);
+        assertThat(mail.getErrorMessage()).contains("no recipients");
+    }
+
+    private void init(Map<String, String> parameters) throws MessagingException {
+        FakeMailetConfig.Builder config = FakeMailetConfig.builder()
+            .mailetName("GovernedRemoteDelivery")
+            .mailetContext(FakeMailContext.defaultContext())
+            .setProperty("heloName", "james.local");
+        parameters.forEach(config::setProperty);
+        mailet = new GovernedRemoteDelivery(new InMemoryDNSService(), mock(DomainList.class),
+            (MailQueueFactory<?>) queues, mock(FileSystem.class));
+        mailet.init(config.build());
+    }
+}
