@@ -287,11 +287,11 @@ final class SocketSmtpSession implements SmtpSession {
         if (reset) {
             requireResetAccepted(await(Stage.RSET, "RSET", commandTimeoutMillis));
         }
-        SmtpReply mailReply = requireFinal(await(Stage.MAIL, "MAIL FROM", commandTimeoutMillis), Stage.MAIL);
+        SmtpReply mailReply = requireFinal(await(Stage.MAIL, "MAIL", commandTimeoutMillis), Stage.MAIL);
         Map<String, SmtpReply> recipientReplies = new LinkedHashMap<>();
         int accepted = 0;
         for (String recipient : recipients) {
-            SmtpReply reply = requireFinal(await(Stage.RCPT, "RCPT TO", commandTimeoutMillis), Stage.RCPT);
+            SmtpReply reply = requireFinal(await(Stage.RCPT, "RCPT", commandTimeoutMillis), Stage.RCPT);
             recipientReplies.put(recipient, reply);
             if (reply.isPositiveCompletion()) {
                 accepted++;

@@ -62,8 +62,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *   <li>{@code MAIL FROM} carries {@code BODY=8BITMIME} when the content has a byte above 0x7F and the server
  *       offers 8BITMIME, and {@code SIZE=n} when the server offers SIZE. Either needs the size or the bytes,
  *       so the content is written once more beforehand, to a counter, when the server offers one of them.</li>
- *   <li>The content is streamed: line endings become CRLF, leading dots are doubled, a last line without an
- *       ending gets one, and nothing is flushed before the terminating dot.</li>
+ *   <li>The content is streamed, never held whole: line endings become CRLF, leading dots are doubled, a last
+ *       line without an ending gets one. The session flushes its buffer only when it must await a reply.</li>
  * </ul>
  *
  * <h2>What a transaction returns</h2>

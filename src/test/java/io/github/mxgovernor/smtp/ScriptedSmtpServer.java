@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
@@ -90,6 +92,18 @@ final class ScriptedSmtpServer implements AutoCloseable {
             return this;
         }
 
+        /** Waits for the client to send something (at least one byte) and records it unchecked. */
+        Script readSome() {
+            steps.add(Connection::readSome);
+            return this;
+        }
+
+        /** Reads and records whatever the client sends until it closes the connection. */
+        Script discardUntilClosed() {
+            steps.add(Connection::discardUntilClosed);
+            return this;
+        }
+
         /** Closes the connection abruptly. */
         Script drop() {
             steps.add(Connection::drop);
@@ -150,6 +164,11 @@ final class ScriptedSmtpServer implements AutoCloseable {
     /** Everything the client sent on the first connection, as ISO-8859-1 text. */
     String received() {
         return connections.get(0).received();
+    }
+
+    /** The SNI names the client asked for in its TLS handshake on the first connection. */
+    List<SNIServerName> requestedServerNames() {
+        return connections.get(0).requestedServerNames;
     }
 
     InetAddress clientAddress() {
@@ -217,6 +236,7 @@ final class ScriptedSmtpServer implements AutoCloseable {
         private final SSLContext tlsContext;
         private final ByteArrayOutputStream received = new ByteArrayOutputStream();
         private final byte[] readBuffer = new byte[64 * 1024];
+        private volatile List<SNIServerName> requestedServerNames = List.of();
         private Socket socket;
         private InputStream in;
         private OutputStream out;
@@ -282,9 +302,28 @@ final class ScriptedSmtpServer implements AutoCloseable {
             }
         }
 
+        void readSome() throws IOException {
+            int count = in.read(readBuffer);
+            if (count < 0) {
+                throw new AssertionError("client closed the connection instead of sending");
+            }
+            record(readBuffer, count);
+        }
+
+        void discardUntilClosed() throws IOException {
+            try {
+                for (int count = in.read(readBuffer); count >= 0; count = in.read(readBuffer)) {
+                    record(readBuffer, count);
+                }
+            } catch (SocketException reset) {
+                // closed is closed
+            }
+        }
+
         void startTls() throws IOException {
             SSLSocket tlsSocket = upgrade();
             tlsSocket.startHandshake();
+            requestedServerNames = ((ExtendedSSLSession) tlsSocket.getSession()).getRequestedServerNames();
             use(tlsSocket);
         }
 

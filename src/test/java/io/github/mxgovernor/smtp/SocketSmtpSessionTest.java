@@ -16,6 +16,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -205,7 +206,7 @@ class SocketSmtpSessionTest {
             .expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), latin1("Subject: caf\u00e9\n\nbody\n"), true));
+        session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), content("Subject: caf\u00e9\n\nbody\n"), true));
     }
 
     @Test
@@ -226,7 +227,7 @@ class SocketSmtpSessionTest {
             .expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), latin1("caf\u00e9\r\n"), true));
+        session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), content("caf\u00e9\r\n"), true));
     }
 
     @Test
@@ -239,7 +240,7 @@ class SocketSmtpSessionTest {
             .expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        session.send(new SmtpTransaction("", List.of("a@mx.test"), latin1("\u00e9\nab"), true));
+        session.send(new SmtpTransaction("", List.of("a@mx.test"), content("\u00e9\nab"), true));
     }
 
     @Test
@@ -842,11 +843,8 @@ class SocketSmtpSessionTest {
         return new SmtpTransaction(SENDER, List.of(recipients), content(BODY), true);
     }
 
-    static MessageContent content(String text) {
-        return latin1(text);
-    }
-
-    private static MessageContent latin1(String text) {
+    /** The text's characters as bytes, one each (ISO-8859-1), so tests can write 8-bit content. */
+    private static MessageContent content(String text) {
         byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
         return out -> out.write(bytes);
     }
@@ -865,7 +863,7 @@ class SocketSmtpSessionTest {
         };
     }
 
-    private static java.util.Map.Entry<String, SmtpReply> entry(String recipient, int code, String text) {
-        return java.util.Map.entry(recipient, SmtpReply.of(code, text));
+    private static Map.Entry<String, SmtpReply> entry(String recipient, int code, String text) {
+        return Map.entry(recipient, SmtpReply.of(code, text));
     }
 }
