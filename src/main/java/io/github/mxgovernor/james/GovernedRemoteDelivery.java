@@ -366,7 +366,10 @@ public class GovernedRemoteDelivery extends GenericMailet {
             content = new MimeMessageContent(mail.getMessage());
         } catch (MessagingException e) {
             LOGGER.error("Cannot read the message of mail {}: left on the queue for a retry", mail.getName(), e);
-            return CompletableFuture.runAsync(() -> retryLater(item, mail), dispositions);
+            return CompletableFuture.runAsync(() -> {
+                retryLater(item, mail);
+                LifecycleUtil.dispose(mail);
+            }, dispositions);
         }
         List<CompletableFuture<Map<String, Outcome>>> parts = new ArrayList<>();
         for (Map.Entry<Domain, List<MailAddress>> byDomain : recipientsByDomain(mail.getRecipients()).entrySet()) {
@@ -450,6 +453,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private void requeue(Mail mail, RetryPolicy.Decision decision, List<String> recipients)
             throws MessagingException {
         Mail copy = copyFor(mail, recipients);
+        copy.setName(originalName(mail.getName()));
         try {
             DeferralAttributes.write(copy, decision.record());
             if (usePriority && !decision.record().reason().isLocal()) {
@@ -505,6 +509,16 @@ public class GovernedRemoteDelivery extends GenericMailet {
         return groups;
     }
 
+    /**
+     * The mail's name without the {@code -!suffix} parts James appends on every copy: a mail deferred many
+     * times would otherwise outgrow James's loop detection, which refuses to copy a name with more than
+     * seven of them.
+     */
+    static String originalName(String name) {
+        int derived = name.indexOf("-!");
+        return derived > 0 ? name.substring(0, derived) : name;
+    }
+
     private static Mail copyFor(Mail mail, Collection<String> recipients) throws MessagingException {
         Mail copy = MailImpl.duplicate(mail);
         ImmutableList.Builder<MailAddress> addresses = ImmutableList.builder();
@@ -519,21 +533,16 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private void finish(MailQueue.MailQueueItem item, Mail mail, Disposal disposal) {
         try {
             disposal.run();
+            item.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
         } catch (Exception e) {
             LOGGER.error("Could not finish mail {}: left on the queue for a retry", mail.getName(), e);
             retryLater(item, mail);
-            return;
-        }
-        try {
-            item.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
-        } catch (Exception e) {
-            LOGGER.error("Could not acknowledge mail {} on the queue", mail.getName(), e);
         } finally {
             LifecycleUtil.dispose(mail);
         }
     }
 
-    private void retryLater(MailQueue.MailQueueItem item, Mail mail) {
+    private static void retryLater(MailQueue.MailQueueItem item, Mail mail) {
         try {
             item.done(MailQueue.MailQueueItem.CompletionStatus.RETRY);
         } catch (Exception e) {

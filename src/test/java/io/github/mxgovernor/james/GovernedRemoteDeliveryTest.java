@@ -163,6 +163,12 @@ class GovernedRemoteDeliveryTest {
         assertThat(mail.getErrorMessage()).contains("no recipients");
     }
 
+    @Test
+    void originalNameShouldDropTheSuffixesJamesAddsToCopies() {
+        assertThat(GovernedRemoteDelivery.originalName("Mail123-abc-!4711-!99")).isEqualTo("Mail123-abc");
+        assertThat(GovernedRemoteDelivery.originalName("Mail123")).isEqualTo("Mail123");
+    }
+
     private void init(Map<String, String> parameters) throws MessagingException {
         FakeMailetConfig.Builder config = FakeMailetConfig.builder()
             .mailetName("GovernedRemoteDelivery")

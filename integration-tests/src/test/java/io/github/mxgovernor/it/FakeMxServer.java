@@ -60,6 +60,7 @@ public final class FakeMxServer implements AutoCloseable {
     private final ExecutorService connectionThreads;
     private final Thread acceptor;
     private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+    private final ConnectionGauge gauge;
 
     private volatile Duration latency;
     private volatile ReplyPolicy replyPolicy;
@@ -84,6 +85,7 @@ public final class FakeMxServer implements AutoCloseable {
         this.latency = builder.latency;
         this.replyPolicy = builder.replyPolicy;
         this.behaviour = builder.behaviour;
+        this.gauge = builder.gauge;
         this.pipelining = builder.pipelining;
         this.serverSocket = new ServerSocket();
         try {
@@ -129,6 +131,7 @@ public final class FakeMxServer implements AutoCloseable {
         private Duration latency = Duration.ZERO;
         private ReplyPolicy replyPolicy;
         private MxBehaviour behaviour = MxBehaviour.NORMAL;
+        private ConnectionGauge gauge = new ConnectionGauge();
 
         private Builder(String address) {
             Objects.requireNonNull(address, "address");
@@ -193,6 +196,12 @@ public final class FakeMxServer implements AutoCloseable {
 
         public Builder behaviour(MxBehaviour behaviour) {
             this.behaviour = Objects.requireNonNull(behaviour, "behaviour");
+            return this;
+        }
+
+        /** Also counts this server's connections on a gauge shared with other servers. */
+        public Builder gauge(ConnectionGauge gauge) {
+            this.gauge = Objects.requireNonNull(gauge, "gauge");
             return this;
         }
 
@@ -344,6 +353,7 @@ public final class FakeMxServer implements AutoCloseable {
             int number = connectionNumbers.incrementAndGet();
             totalConnections.incrementAndGet();
             peakConnections.accumulateAndGet(openConnections.incrementAndGet(), Math::max);
+            gauge.opened();
             openSockets.add(socket);
             if (closed) {
                 // close() may have walked the open sockets before this one was added
@@ -369,6 +379,7 @@ public final class FakeMxServer implements AutoCloseable {
         if (openSockets.remove(socket)) {
             messagesPerClosedConnection.add(messagesAccepted);
             openConnections.decrementAndGet();
+            gauge.closed();
         }
     }
 
