@@ -52,6 +52,7 @@ class GovernedDeliveryIT {
     private static FakeMxServer hanging;
     private static FakeMxServer fallback;
     private static FakeMxServer dropping;
+    private static FakeMxServer babbling;
     private static EmbeddedJames james;
 
     @BeforeAll
@@ -68,6 +69,7 @@ class GovernedDeliveryIT {
         hanging = server(FakeMxServer.builder("127.0.0.41").behaviour(MxBehaviour.HANG));
         fallback = server(FakeMxServer.builder("127.0.0.42"));
         dropping = server(FakeMxServer.builder("127.0.0.43").behaviour(MxBehaviour.CLOSE_MID_DATA));
+        babbling = server(FakeMxServer.builder("127.0.0.44").behaviour(MxBehaviour.GARBAGE));
 
         Path rules = temp.resolve("mx-rules.xml");
         Files.writeString(rules, String.join("\n",
@@ -103,7 +105,8 @@ class GovernedDeliveryIT {
             .mx("slow1.test", "mx1.slow.test", slow)
             .mx("flaky.test", "mx1.flaky.test", flaky)
             .mx("perm.test", "mx1.perm.test", rejecting)
-            .mx("drop.test", "mx1.drop.test", dropping);
+            .mx("drop.test", "mx1.drop.test", dropping)
+            .mx("babble.test", "mx1.babble.test", babbling);
         james = builder.start();
         james.dns().mx("hang.test", "mx1.hang.test:" + hanging.port(), "mx2.hang.test:" + fallback.port())
             .host("mx1.hang.test", "127.0.0.41").host("mx2.hang.test", "127.0.0.42")
@@ -236,6 +239,21 @@ class GovernedDeliveryIT {
             found -> !found.isEmpty()).get(0);
         assertThat(record.failedAttempts()).isPositive();
         assertThat(record.reason()).isIn(DeferralReason.CONNECTION_FAILED, DeferralReason.SMTP_TEMPORARY_FAILURE);
+    }
+
+    @Test
+    void mxAnsweringWithSomethingOtherThanSmtpShouldDeferAndDeliverLater() throws Exception {
+        String messageId = james.sendMail(EmbeddedJames.SENDER, "someone@babble.test");
+        await().atMost(LONG).until(() -> babbling.totalConnections() >= 1);
+
+        babbling.behaviour(MxBehaviour.NORMAL);
+
+        await().atMost(LONG).until(() -> babbling.messageIds().contains(messageId));
+        DeferralRecord record = await().atMost(LONG).until(() -> deliveredRecords("babble.test"),
+            found -> !found.isEmpty()).get(0);
+        assertThat(record.reason()).isEqualTo(DeferralReason.CONNECTION_FAILED);
+        assertThat(record.failedAttempts()).isPositive();
+        assertThat(record.history().get(0).message()).containsIgnoringCase("reply");
     }
 
     @Test
