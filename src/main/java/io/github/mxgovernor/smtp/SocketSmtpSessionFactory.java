@@ -11,6 +11,7 @@ import java.net.SocketTimeoutException;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -91,8 +92,15 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * is left as it was. Writes to the socket are bounded only by TCP: a peer that stops reading stalls them.
  */
 public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
+    /** The most content bytes a session holds in memory: a larger mail is read twice (see above). */
+    public static final int CONTENT_BUFFER_BYTES = 1024 * 1024;
+    /** The largest content buffer a session keeps between transactions. */
+    static final int RETAINED_BUFFER_BYTES = 128 * 1024;
+
     private final SSLSocketFactory verifyingSockets;
     private final SSLSocketFactory unverifiedSockets;
+    private final PeerQuirks quirks;
+    private final int contentBufferBytes;
 
     /** Verifies certificates (in {@link TlsMode#VERIFY}) against the JDK's default trust store. */
     public SocketSmtpSessionFactory() {
@@ -101,8 +109,18 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
 
     /** Verifies certificates (in {@link TlsMode#VERIFY}) with {@code verifyingContext}. */
     public SocketSmtpSessionFactory(SSLContext verifyingContext) {
+        this(verifyingContext, Clock.systemUTC(), CONTENT_BUFFER_BYTES);
+    }
+
+    /** For tests: the clock that ages what is remembered of servers, and a smaller content buffer. */
+    SocketSmtpSessionFactory(SSLContext verifyingContext, Clock clock, int contentBufferBytes) {
         this.verifyingSockets = Objects.requireNonNull(verifyingContext, "verifyingContext").getSocketFactory();
         this.unverifiedSockets = unverifiedContext().getSocketFactory();
+        this.quirks = new PeerQuirks(Objects.requireNonNull(clock, "clock"));
+        if (contentBufferBytes < 1) {
+            throw new IllegalArgumentException("contentBufferBytes must be positive, was " + contentBufferBytes);
+        }
+        this.contentBufferBytes = contentBufferBytes;
     }
 
     @Override
@@ -111,7 +129,8 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
         Objects.requireNonNull(settings, "settings");
         Socket socket = connect(endpoint, settings);
         SSLSocketFactory tlsSockets = settings.tlsMode() == TlsMode.VERIFY ? verifyingSockets : unverifiedSockets;
-        return SocketSmtpSession.start(socket, endpoint, settings, tlsSockets);
+        return SocketSmtpSession.start(socket, endpoint, settings, tlsSockets, quirks,
+            new ContentBuffer(contentBufferBytes, RETAINED_BUFFER_BYTES));
     }
 
     private static Socket connect(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
