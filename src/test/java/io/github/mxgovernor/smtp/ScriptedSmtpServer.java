@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.ExtendedSSLSession;
@@ -84,6 +86,23 @@ final class ScriptedSmtpServer implements AutoCloseable {
         Script expectBurst(String... lines) {
             byte[] expected = ascii(String.join("\r\n", lines) + "\r\n");
             steps.add(connection -> connection.expect(expected, true));
+            return this;
+        }
+
+        /** Expects exactly these bytes in one single read, as one pipelined write produces them. */
+        Script expectBurstBytes(String raw) {
+            byte[] expected = ascii(raw);
+            steps.add(connection -> connection.expect(expected, true));
+            return this;
+        }
+
+        /** Neither reads nor writes until {@code released} opens: a server that stopped taking data. */
+        Script stopReadingUntil(CountDownLatch released) {
+            steps.add(connection -> {
+                if (!released.await(3 * READ_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    throw new AssertionError("the test never released the stalled server");
+                }
+            });
             return this;
         }
 
