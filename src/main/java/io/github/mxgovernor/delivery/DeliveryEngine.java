@@ -155,7 +155,7 @@ public final class DeliveryEngine implements AutoCloseable {
     void attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
         DeliveryPart part = pending.part();
         SmtpTransaction transaction = new SmtpTransaction(part.reversePath(), part.recipients(), part.content(),
-            part.partialDelivery());
+            part.partialDelivery(), part.dsn());
         boolean reused = session.transactionCount() > 0;
         TransactionResult result;
         try {

@@ -376,7 +376,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
             }
             DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + byDomain.getKey().asString(),
                 byDomain.getKey().asString(), reversePath, recipients, content, sendPartial,
-                dnsFailures < maxDnsProblemRetries);
+                dnsFailures < maxDnsProblemRetries, MailDsn.forRecipients(mail, byDomain.getValue()));
             parts.add(engine.deliver(part));
         }
         return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))
