@@ -147,7 +147,8 @@ public final class DeliveryEngine implements AutoCloseable {
 
     SmtpSession openSession(SmtpEndpoint endpoint, MxRule rule) throws SmtpSessionException {
         SessionSettings sessionSettings = new SessionSettings(settings.heloName(), settings.bindAddress(),
-            rule.connectTimeout(), rule.commandTimeout(), rule.dataTimeout(), rule.tlsMode());
+            rule.connectTimeout(), rule.commandTimeout(), rule.dataTimeout(), rule.tlsMode(),
+            settings.gatewayCredentials());
         return sessionFactory.open(endpoint, sessionSettings);
     }
 

@@ -22,7 +22,7 @@ import java.util.Set;
 public final class ReplyClassifier {
     private static final Set<SmtpSessionException.Stage> BEFORE_TRANSACTION = EnumSet.of(
         SmtpSessionException.Stage.CONNECT, SmtpSessionException.Stage.GREETING,
-        SmtpSessionException.Stage.EHLO, SmtpSessionException.Stage.STARTTLS);
+        SmtpSessionException.Stage.EHLO, SmtpSessionException.Stage.STARTTLS, SmtpSessionException.Stage.AUTH);
 
     static final String NOT_SENT_WITHOUT_PARTIAL_DELIVERY =
         "not sent: other recipients were refused and sendpartial is off";
@@ -65,7 +65,7 @@ public final class ReplyClassifier {
     /**
      * The verdict for every recipient of an attempt that ended in a session failure. Always temporary:
      * {@link DeferralReason#TLS_POLICY_FAILURE} when TLS could not be had, {@link DeferralReason#CONNECTION_FAILED}
-     * before any transaction (and then the next MX host may be tried), and during a transaction
+     * before any transaction (SMTP AUTH to a gateway included) (and then the next MX host may be tried), and during a transaction
      * {@link DeferralReason#SMTP_TEMPORARY_FAILURE} when the server said why (a 421), else
      * {@link DeferralReason#CONNECTION_FAILED}.
      */

@@ -15,6 +15,7 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -23,6 +24,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
@@ -53,6 +55,7 @@ final class SocketSmtpSession implements SmtpSession {
     private boolean dsn;
     private boolean sizeDeclared;
     private long sizeLimit;
+    private Set<String> authMechanisms = Set.of();
     private Optional<TlsInfo> tls = Optional.empty();
     private int transactionCount;
     private boolean resetNeeded;
@@ -82,6 +85,9 @@ final class SocketSmtpSession implements SmtpSession {
             session.attach(socket, Stage.GREETING);
             session.greet(settings.heloName());
             session.negotiateTls(settings, tlsSockets);
+            if (settings.credentials().isPresent()) {
+                session.authenticate(settings.credentials().get());
+            }
             return session;
         } catch (RuntimeException e) {
             session.abandon();
@@ -202,6 +208,7 @@ final class SocketSmtpSession implements SmtpSession {
 
     private void readExtensions(List<String> ehloLines) {
         Set<String> keywords = new HashSet<>();
+        Set<String> mechanisms = new HashSet<>();
         long declaredSize = 0;
         // the first line is the server's greeting name, not an extension
         for (String line : ehloLines.subList(Math.min(1, ehloLines.size()), ehloLines.size())) {
@@ -214,7 +221,14 @@ final class SocketSmtpSession implements SmtpSession {
             if (keyword.equals("SIZE") && space > 0) {
                 declaredSize = sizeLimit(trimmed.substring(space + 1).trim());
             }
+            // "AUTH=" is how servers that predate RFC 4954 announce it
+            if (keyword.startsWith("AUTH") && trimmed.length() > 5) {
+                for (String mechanism : trimmed.substring(5).trim().split(" +")) {
+                    mechanisms.add(mechanism.toUpperCase(Locale.ROOT));
+                }
+            }
         }
+        authMechanisms = Set.copyOf(mechanisms);
         extensions = Set.copyOf(keywords);
         pipelining = extensions.contains("PIPELINING")
             && !quirks.distrusts(endpoint, PeerQuirks.Extension.PIPELINING);
@@ -274,6 +288,45 @@ final class SocketSmtpSession implements SmtpSession {
         }
         attach(tlsSocket, Stage.STARTTLS);
         hello(settings.heloName());
+    }
+
+    /**
+     * SMTP AUTH (RFC 4954) with PLAIN, else LOGIN, and only over TLS: over plaintext the password would be
+     * readable by anyone on the path, so the session ends instead.
+     */
+    private void authenticate(SmtpCredentials credentials) throws SmtpSessionException {
+        if (tls.isEmpty()) {
+            throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "the session is not encrypted, and SMTP AUTH"
+                + " credentials are only sent over TLS (give this server a rule with tls REQUIRED or VERIFY)", null);
+        }
+        SmtpReply reply;
+        String mechanism;
+        if (authMechanisms.contains("PLAIN")) {
+            mechanism = "PLAIN";
+            reply = command("AUTH PLAIN " + base64("\0" + credentials.username() + "\0" + credentials.password()),
+                Stage.AUTH);
+        } else if (authMechanisms.contains("LOGIN")) {
+            mechanism = "LOGIN";
+            reply = command("AUTH LOGIN", Stage.AUTH);
+            if (reply.code() == 334) {
+                reply = command(base64(credentials.username()), Stage.AUTH);
+            }
+            if (reply.code() == 334) {
+                reply = command(base64(credentials.password()), Stage.AUTH);
+            }
+        } else {
+            throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "the server offers no SMTP AUTH mechanism"
+                + " this client knows (PLAIN, LOGIN); it offers " + (authMechanisms.isEmpty() ? "none"
+                    : String.join(" ", new TreeSet<>(authMechanisms))), null);
+        }
+        if (reply.code() != 235) {
+            throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "AUTH " + mechanism + " as "
+                + credentials.username() + " refused", reply);
+        }
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
     }
 
     private SSLSocket handshake(SSLSocketFactory tlsSockets, TlsMode mode) throws IOException {

@@ -244,9 +244,10 @@ class ReplyClassifierTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"CONNECTION_REFUSED", "TIMEOUT", "CONNECTION_LOST", "PROTOCOL_ERROR"})
+    @EnumSource(value = Kind.class, names = {"CONNECTION_REFUSED", "TIMEOUT", "CONNECTION_LOST", "PROTOCOL_ERROR",
+        "AUTHENTICATION_FAILED"})
     void failuresBeforeATransactionShouldBeConnectionFailuresThatTryTheNextMx(Kind kind) {
-        for (Stage stage : List.of(Stage.CONNECT, Stage.GREETING, Stage.EHLO, Stage.STARTTLS)) {
+        for (Stage stage : List.of(Stage.CONNECT, Stage.GREETING, Stage.EHLO, Stage.STARTTLS, Stage.AUTH)) {
             RecipientVerdict verdict = classifier.classify(new SmtpSessionException(stage, kind, "failed"));
 
             assertThat(verdict.kind()).isEqualTo(RecipientVerdict.Kind.TEMPORARY_FAILURE);
