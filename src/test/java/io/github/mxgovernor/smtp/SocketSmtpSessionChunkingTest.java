@@ -14,11 +14,14 @@ import io.github.mxgovernor.testing.FakeClock;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.UnaryOperator;
 
 import javax.net.ssl.SSLContext;
 
@@ -220,7 +223,7 @@ class SocketSmtpSessionChunkingTest {
     @EnumSource(value = Stage.class, names = {"RSET", "MAIL", "RCPT", "CONTENT"})
     void serviceClosingAnywhereInABdatBurstShouldEndTheSessionAt(Stage stage) throws Exception {
         server = ScriptedSmtpServer.start(failingInSecondBurst(stage,
-            lines -> lines + "421 4.3.2 shutting down\r\n", true));
+            lines -> lines + "421 4.3.2 shutting down\r\n", false));
         session = open(factory());
         session.send(transaction("a@mx.test"));
 
@@ -236,7 +239,7 @@ class SocketSmtpSessionChunkingTest {
     @ParameterizedTest
     @EnumSource(value = Stage.class, names = {"RSET", "MAIL", "RCPT", "CONTENT"})
     void droppedConnectionAnywhereInABdatBurstShouldEndTheSessionAt(Stage stage) throws Exception {
-        server = ScriptedSmtpServer.start(failingInSecondBurst(stage, lines -> lines, false));
+        server = ScriptedSmtpServer.start(failingInSecondBurst(stage, lines -> lines, true));
         session = open(factory());
         session.send(transaction("a@mx.test"));
 
@@ -313,7 +316,7 @@ class SocketSmtpSessionChunkingTest {
     @Test
     void aServerShouldBeTrustedAgainAnHourAfterItBrokeAnExtension() throws Exception {
         PeerQuirks quirks = new PeerQuirks(clock);
-        SmtpEndpoint endpoint = new SmtpEndpoint("mx.test", java.net.InetAddress.getLoopbackAddress(), 25);
+        SmtpEndpoint endpoint = new SmtpEndpoint("mx.test", InetAddress.getLoopbackAddress(), 25);
         quirks.recordBroken(endpoint, PeerQuirks.Extension.CHUNKING);
 
         boolean distrustedAtFirst = quirks.distrusts(endpoint, PeerQuirks.Extension.CHUNKING);
@@ -333,7 +336,7 @@ class SocketSmtpSessionChunkingTest {
             .expect("DATA").reply("354 go ahead")
             .stopReadingUntil(released).discardUntilClosed());
         session = factory().open(server.endpoint(), settings(TlsMode.DISABLED, SECOND, Duration.ofMillis(300)));
-        byte[] line = ("x".repeat(1022) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] line = ("x".repeat(1022) + "\r\n").getBytes(StandardCharsets.US_ASCII);
         // far more than loopback socket buffers hold, and more than the session buffers, so it streams
         MessageContent huge = out -> {
             for (int i = 0; i < 64 * 1024; i++) {
@@ -358,10 +361,10 @@ class SocketSmtpSessionChunkingTest {
 
     /**
      * A pipelining, chunking server that carries one transaction, then answers the second burst (RSET, MAIL,
-     * RCPT, BDAT) in good order up to {@code stage}, whose reply {@code failure} replaces.
+     * RCPT, BDAT) in good order up to {@code stage}, where it sends what {@code failure} makes of the replies so
+     * far and then waits for the client to close, or drops the connection.
      */
-    private static Script failingInSecondBurst(Stage stage, java.util.function.UnaryOperator<String> failure,
-                                               boolean replies) {
+    private static Script failingInSecondBurst(Stage stage, UnaryOperator<String> failure, boolean thenDrop) {
         String ok = "250 ok\r\n";
         String before;
         switch (stage) {
@@ -386,7 +389,7 @@ class SocketSmtpSessionChunkingTest {
         if (!sent.isEmpty()) {
             script.sendRaw(sent);
         }
-        return replies ? script.expectClosed() : script.drop();
+        return thenDrop ? script.drop() : script.expectClosed();
     }
 
     private SocketSmtpSessionFactory factory() throws Exception {

@@ -9,6 +9,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.mxgovernor.tls.TlsMode;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.List;
@@ -90,7 +92,7 @@ class SocketSmtpSessionEnvelopeTest {
         AtomicInteger conversions = new AtomicInteger();
         MessageContent eightBit = new MessageContent() {
             @Override
-            public void writeTo(java.io.OutputStream out) throws java.io.IOException {
+            public void writeTo(OutputStream out) throws IOException {
                 content("caf\u00e9\n").writeTo(out);
             }
 
@@ -113,7 +115,7 @@ class SocketSmtpSessionEnvelopeTest {
         session = open();
         MessageContent eightBitHeader = new MessageContent() {
             @Override
-            public void writeTo(java.io.OutputStream out) throws java.io.IOException {
+            public void writeTo(OutputStream out) throws IOException {
                 content("Subject: caf\u00e9\n\nbody\n").writeTo(out);
             }
 
