@@ -222,7 +222,7 @@ final class SocketSmtpSession implements SmtpSession {
                 declaredSize = sizeLimit(trimmed.substring(space + 1).trim());
             }
             // "AUTH=" is how servers that predate RFC 4954 announce it
-            if (keyword.startsWith("AUTH") && trimmed.length() > 5) {
+            if ((keyword.equals("AUTH") || keyword.startsWith("AUTH=")) && trimmed.length() > 5) {
                 for (String mechanism : trimmed.substring(5).trim().split(" +")) {
                     mechanisms.add(mechanism.toUpperCase(Locale.ROOT));
                 }

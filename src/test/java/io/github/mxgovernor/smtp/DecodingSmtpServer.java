@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -119,7 +120,7 @@ final class DecodingSmtpServer implements AutoCloseable {
                         break;
                 }
             }
-        } catch (EOFException | java.net.SocketException closed) {
+        } catch (EOFException | SocketException closed) {
             // the client went away
         } catch (IOException | RuntimeException e) {
             failures.add(e);
