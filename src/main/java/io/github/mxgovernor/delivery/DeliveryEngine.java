@@ -147,7 +147,8 @@ public final class DeliveryEngine implements AutoCloseable {
 
     SmtpSession openSession(SmtpEndpoint endpoint, MxRule rule) throws SmtpSessionException {
         SessionSettings sessionSettings = new SessionSettings(settings.heloName(), settings.bindAddress(),
-            rule.connectTimeout(), rule.commandTimeout(), rule.dataTimeout(), rule.tlsMode());
+            rule.connectTimeout(), rule.commandTimeout(), rule.dataTimeout(), rule.tlsMode(),
+            settings.gatewayCredentials());
         return sessionFactory.open(endpoint, sessionSettings);
     }
 
@@ -155,7 +156,7 @@ public final class DeliveryEngine implements AutoCloseable {
     void attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
         DeliveryPart part = pending.part();
         SmtpTransaction transaction = new SmtpTransaction(part.reversePath(), part.recipients(), part.content(),
-            part.partialDelivery());
+            part.partialDelivery(), part.dsn());
         boolean reused = session.transactionCount() > 0;
         TransactionResult result;
         try {

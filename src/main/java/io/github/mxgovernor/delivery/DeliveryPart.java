@@ -1,5 +1,6 @@
 package io.github.mxgovernor.delivery;
 
+import io.github.mxgovernor.smtp.DsnRequest;
 import io.github.mxgovernor.smtp.MessageContent;
 
 import java.util.List;
@@ -8,7 +9,8 @@ import java.util.Objects;
 /**
  * The recipients of one mail that share a recipient domain, and what to send them: the unit the engine
  * delivers. {@code dnsProblemRetryAllowed} says whether a domain without any host is deferred (true) or
- * bounced (false), as RemoteDelivery's {@code maxDnsProblemRetries} decides.
+ * bounced (false), as RemoteDelivery's {@code maxDnsProblemRetries} decides. The DSN request holds the
+ * sender's RET and ENVID and the NOTIFY and ORCPT of this part's recipients.
  */
 public final class DeliveryPart {
     private final String id;
@@ -18,9 +20,18 @@ public final class DeliveryPart {
     private final MessageContent content;
     private final boolean partialDelivery;
     private final boolean dnsProblemRetryAllowed;
+    private final DsnRequest dsn;
 
+    /** A part without DSN parameters. */
     public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
                         MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed) {
+        this(id, recipientDomain, reversePath, recipients, content, partialDelivery, dnsProblemRetryAllowed,
+            DsnRequest.NONE);
+    }
+
+    public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
+                        MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed,
+                        DsnRequest dsn) {
         this.id = Objects.requireNonNull(id, "id");
         this.recipientDomain = Objects.requireNonNull(recipientDomain, "recipientDomain");
         this.reversePath = Objects.requireNonNull(reversePath, "reversePath");
@@ -31,6 +42,18 @@ public final class DeliveryPart {
         this.content = Objects.requireNonNull(content, "content");
         this.partialDelivery = partialDelivery;
         this.dnsProblemRetryAllowed = dnsProblemRetryAllowed;
+        this.dsn = Objects.requireNonNull(dsn, "dsn");
+        for (String address : dsn.recipients().keySet()) {
+            if (!this.recipients.contains(address)) {
+                throw new IllegalArgumentException("DSN parameters for " + address
+                    + ", which is not a recipient of the part " + this.recipients);
+            }
+        }
+    }
+
+    /** What the sender asked of delivery status notifications for this part's recipients. */
+    public DsnRequest dsn() {
+        return dsn;
     }
 
     /** A name for logs, typically the mail's name and the recipient domain. */

@@ -1,5 +1,7 @@
 package io.github.mxgovernor.delivery;
 
+import io.github.mxgovernor.smtp.SmtpCredentials;
+
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -13,6 +15,7 @@ public final class EngineSettings {
     private final int laneCapacity;
     private final int deliveryThreads;
     private final Duration localDeferralDelay;
+    private final Optional<SmtpCredentials> gatewayCredentials;
 
     private EngineSettings(Builder builder) {
         this.heloName = builder.heloName;
@@ -21,6 +24,7 @@ public final class EngineSettings {
         this.laneCapacity = builder.laneCapacity;
         this.deliveryThreads = builder.deliveryThreads;
         this.localDeferralDelay = builder.localDeferralDelay;
+        this.gatewayCredentials = builder.gatewayCredentials;
     }
 
     public static Builder builder() {
@@ -55,6 +59,11 @@ public final class EngineSettings {
         return localDeferralDelay;
     }
 
+    /** SMTP AUTH credentials every session presents (delivery through gateways); empty for MX delivery. */
+    public Optional<SmtpCredentials> gatewayCredentials() {
+        return gatewayCredentials;
+    }
+
     /** Validating builder; every setter says which value was wrong. */
     public static final class Builder {
         private String heloName = "localhost";
@@ -63,6 +72,7 @@ public final class EngineSettings {
         private int laneCapacity = 10_000;
         private int deliveryThreads = 64;
         private Duration localDeferralDelay = Duration.ofSeconds(10);
+        private Optional<SmtpCredentials> gatewayCredentials = Optional.empty();
 
         private Builder() {
         }
@@ -104,6 +114,11 @@ public final class EngineSettings {
 
         public Builder localDeferralDelay(Duration localDeferralDelay) {
             this.localDeferralDelay = positive(localDeferralDelay, "localDeferralDelay");
+            return this;
+        }
+
+        public Builder gatewayCredentials(Optional<SmtpCredentials> gatewayCredentials) {
+            this.gatewayCredentials = Objects.requireNonNull(gatewayCredentials, "gatewayCredentials");
             return this;
         }
 

@@ -22,23 +22,32 @@ import java.util.Set;
 public final class ReplyClassifier {
     private static final Set<SmtpSessionException.Stage> BEFORE_TRANSACTION = EnumSet.of(
         SmtpSessionException.Stage.CONNECT, SmtpSessionException.Stage.GREETING,
-        SmtpSessionException.Stage.EHLO, SmtpSessionException.Stage.STARTTLS);
+        SmtpSessionException.Stage.EHLO, SmtpSessionException.Stage.STARTTLS, SmtpSessionException.Stage.AUTH);
 
     static final String NOT_SENT_WITHOUT_PARTIAL_DELIVERY =
         "not sent: other recipients were refused and sendpartial is off";
     static final String NO_RECIPIENT_REPLY = "no reply to RCPT TO was recorded for this recipient";
     static final String NO_CONTENT_REPLY = "no reply to the message content was recorded";
+    static final String LOCALLY_REFUSED = "not sent: ";
 
     /**
-     * One verdict per recipient of {@code transaction}, in its order. MAIL FROM refused: every recipient gets
-     * that reply's verdict. RCPT TO refused: the recipient gets its own reply's verdict. Accepted recipients
+     * One verdict per recipient of {@code transaction}, in its order. Refused locally (the server's declared
+     * limits rule the mail out): every recipient fails permanently, with our own explanation and no reply, so
+     * no response rule sees it. MAIL FROM refused: every recipient gets that reply's verdict. RCPT TO refused: the recipient gets its own reply's verdict. Accepted recipients
      * get the verdict of the reply to the content (or to DATA itself); when the content was held back because
      * partial delivery is off and another recipient was refused, they are deferred to be retried.
      */
     public Map<String, RecipientVerdict> classify(SmtpTransaction transaction, TransactionResult result) {
         Map<String, RecipientVerdict> verdicts = new LinkedHashMap<>();
-        if (!isPositive(result.mailFromReply())) {
-            RecipientVerdict refused = verdictFor(result.mailFromReply());
+        if (result.localRefusal().isPresent()) {
+            RecipientVerdict refused = RecipientVerdict.permanentFailure(
+                LOCALLY_REFUSED + result.localRefusal().get(), Optional.empty());
+            transaction.recipients().forEach(recipient -> verdicts.put(recipient, refused));
+            return Collections.unmodifiableMap(verdicts);
+        }
+        SmtpReply mailFromReply = result.mailFromReply().orElseThrow();
+        if (!isPositive(mailFromReply)) {
+            RecipientVerdict refused = verdictFor(mailFromReply);
             transaction.recipients().forEach(recipient -> verdicts.put(recipient, refused));
             return Collections.unmodifiableMap(verdicts);
         }
@@ -56,7 +65,7 @@ public final class ReplyClassifier {
     /**
      * The verdict for every recipient of an attempt that ended in a session failure. Always temporary:
      * {@link DeferralReason#TLS_POLICY_FAILURE} when TLS could not be had, {@link DeferralReason#CONNECTION_FAILED}
-     * before any transaction (and then the next MX host may be tried), and during a transaction
+     * before any transaction (SMTP AUTH to a gateway included) (and then the next MX host may be tried), and during a transaction
      * {@link DeferralReason#SMTP_TEMPORARY_FAILURE} when the server said why (a 421), else
      * {@link DeferralReason#CONNECTION_FAILED}.
      */

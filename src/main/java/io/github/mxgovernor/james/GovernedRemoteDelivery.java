@@ -13,6 +13,7 @@ import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.MxRulesParser;
 import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.rules.RulesFileException;
+import io.github.mxgovernor.smtp.SmtpCredentials;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
 
@@ -83,8 +84,11 @@ import reactor.core.scheduler.Schedulers;
  * {@code gatewayPort}, {@code loadBalancing} (default true), {@code usePriority}, {@code debug},
  * {@code startTLS} and {@code verifyServerIdentity} (accepted; TLS is decided per rule by the rules file),
  * {@code mail.*} (accepted and logged: our SMTP client does not use javax.mail), and {@code outgoingQueue}
- * (found in James's sample configurations; read as {@code outgoing}). {@code sslEnable=true} and
- * {@code gatewayUsername}/{@code gatewayPassword} are refused at start-up: not supported yet.
+ * (found in James's sample configurations; read as {@code outgoing}), {@code gatewayUsername} (or
+ * {@code gatewayusername}) and {@code gatewayPassword} (SMTP AUTH PLAIN or LOGIN to the gateways; they need
+ * {@code gateway}, and the credentials are only ever sent over TLS, so give the gateways an MX rule with
+ * {@code tls} REQUIRED or VERIFY: a gateway session without TLS fails and the mail is deferred).
+ * {@code sslEnable=true} is refused at start-up: implicit TLS is not supported.
  *
  * <p>Ours: {@code rules} (the MX rules file: a path or a James file URI such as
  * {@code file://conf/mx-rules.xml}; built-in default rule when absent), {@code deliveryThreads} (threads
@@ -183,9 +187,6 @@ public class GovernedRemoteDelivery extends GenericMailet {
         MailetParameters parameters = new MailetParameters(getMailetConfig(), KNOWN_PARAMETERS, JAVAX_PREFIX);
         parameters.refuseTrue(SSL_ENABLE, "implicit TLS (SMTPS) is not supported; TLS is set per MX rule with the"
             + " 'tls' attribute of the rules file");
-        parameters.refusePresent(GATEWAY_USERNAME, "SMTP AUTH to a gateway is not supported yet");
-        parameters.refusePresent(GATEWAY_USERNAME_COMPATIBILITY, "SMTP AUTH to a gateway is not supported yet");
-        parameters.refusePresent(GATEWAY_PASSWORD, "SMTP AUTH to a gateway is not supported yet");
         parameters.javaxProperties().forEach(name -> LOGGER.warn(
             "Parameter {} is ignored: mx-governor's SMTP client does not use javax.mail properties", name));
         parameters.optionalBoolean(START_TLS).ifPresent(value -> LOGGER.info(
@@ -280,7 +281,36 @@ public class GovernedRemoteDelivery extends GenericMailet {
         parameters.optionalInt(LANE_CAPACITY, 1, 10_000_000).ifPresent(builder::laneCapacity);
         parameters.optionalDuration(MAX_LANE_WAIT).ifPresent(builder::maxLaneWait);
         parameters.optionalDuration(LOCAL_DEFERRAL_DELAY).ifPresent(builder::localDeferralDelay);
+        builder.gatewayCredentials(gatewayCredentials(parameters));
         return builder.build();
+    }
+
+    /** RemoteDelivery's gateway AUTH parameters; the password is taken as written, spaces included. */
+    private Optional<SmtpCredentials> gatewayCredentials(MailetParameters parameters) throws MessagingException {
+        Optional<String> username = parameters.optionalString(GATEWAY_USERNAME)
+            .or(() -> parameters.optionalString(GATEWAY_USERNAME_COMPATIBILITY));
+        String password = getInitParameter(GATEWAY_PASSWORD);
+        if (username.isEmpty()) {
+            if (password != null) {
+                throw new MessagingException("Invalid mailet parameter " + GATEWAY_PASSWORD + ": it needs "
+                    + GATEWAY_USERNAME);
+            }
+            return Optional.empty();
+        }
+        if (parameters.optionalString(GATEWAY).isEmpty()) {
+            throw new MessagingException("Invalid mailet parameter " + GATEWAY_USERNAME + ": it needs " + GATEWAY
+                + " (SMTP AUTH is only used with gateways)");
+        }
+        if (password == null) {
+            throw new MessagingException("Invalid mailet parameter " + GATEWAY_USERNAME + ": it needs "
+                + GATEWAY_PASSWORD);
+        }
+        try {
+            return Optional.of(new SmtpCredentials(username.get(), password));
+        } catch (IllegalArgumentException e) {
+            throw new MessagingException("Invalid mailet parameter " + GATEWAY_USERNAME + "/" + GATEWAY_PASSWORD
+                + ": " + e.getMessage());
+        }
     }
 
     private List<String> gateways(MailetParameters parameters) throws MessagingException {
@@ -379,7 +409,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
             }
             DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + byDomain.getKey().asString(),
                 byDomain.getKey().asString(), reversePath, recipients, content, sendPartial,
-                dnsFailures < maxDnsProblemRetries);
+                dnsFailures < maxDnsProblemRetries, MailDsn.forRecipients(mail, byDomain.getValue()));
             parts.add(engine.deliver(part));
         }
         return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))

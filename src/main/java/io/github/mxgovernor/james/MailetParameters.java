@@ -117,12 +117,6 @@ final class MailetParameters {
         }
     }
 
-    void refusePresent(String name, String why) throws MessagingException {
-        if (optionalString(name).isPresent()) {
-            throw new MessagingException("Unsupported mailet parameter " + name + ": " + why);
-        }
-    }
-
     /** Runs a parse that reports bad values with {@link IllegalArgumentException}, as a mailet error. */
     <T> T parse(String name, Supplier<T> parse) throws MessagingException {
         try {

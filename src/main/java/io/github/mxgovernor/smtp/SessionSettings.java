@@ -15,15 +15,25 @@ public final class SessionSettings {
     private final Duration commandTimeout;
     private final Duration dataTimeout;
     private final TlsMode tlsMode;
+    private final Optional<SmtpCredentials> credentials;
 
+    /** Settings without SMTP AUTH. */
     public SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
                            Duration commandTimeout, Duration dataTimeout, TlsMode tlsMode) {
+        this(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout, tlsMode, Optional.empty());
+    }
+
+    /** @param credentials for SMTP AUTH after EHLO (a gateway); sent only over TLS */
+    public SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
+                           Duration commandTimeout, Duration dataTimeout, TlsMode tlsMode,
+                           Optional<SmtpCredentials> credentials) {
         this.heloName = Objects.requireNonNull(heloName, "heloName");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.connectTimeout = positive(connectTimeout, "connectTimeout");
         this.commandTimeout = positive(commandTimeout, "commandTimeout");
         this.dataTimeout = positive(dataTimeout, "dataTimeout");
         this.tlsMode = Objects.requireNonNull(tlsMode, "tlsMode");
+        this.credentials = Objects.requireNonNull(credentials, "credentials");
     }
 
     private static Duration positive(Duration value, String name) {
@@ -59,5 +69,10 @@ public final class SessionSettings {
 
     public TlsMode tlsMode() {
         return tlsMode;
+    }
+
+    /** Credentials for SMTP AUTH, when the server is a gateway that wants them. */
+    public Optional<SmtpCredentials> credentials() {
+        return credentials;
     }
 }

@@ -14,7 +14,7 @@ public final class SmtpSessionException extends IOException {
     private static final long serialVersionUID = 1L;
 
     /** Where in the session the failure happened. */
-    public enum Stage { CONNECT, GREETING, EHLO, STARTTLS, MAIL, RCPT, DATA, CONTENT, RSET }
+    public enum Stage { CONNECT, GREETING, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA, CONTENT, RSET }
 
     /** What went wrong. */
     public enum Kind {
@@ -32,7 +32,12 @@ public final class SmtpSessionException extends IOException {
          */
         REFUSED_BY_SERVER,
         /** TLS was required by policy and could not be established (not offered, handshake, certificate). */
-        TLS_FAILURE
+        TLS_FAILURE,
+        /**
+         * SMTP AUTH did not succeed: the credentials were refused, the server offers no mechanism the session
+         * knows (PLAIN, LOGIN), or the session is not encrypted, so the credentials were not sent.
+         */
+        AUTHENTICATION_FAILED
     }
 
     private final Stage stage;

@@ -15,6 +15,7 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -23,6 +24,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
@@ -39,24 +41,36 @@ final class SocketSmtpSession implements SmtpSession {
     private final SmtpEndpoint endpoint;
     private final int commandTimeoutMillis;
     private final int dataTimeoutMillis;
+    private final PeerQuirks quirks;
+    private final ContentBuffer buffer;
+    private final Socket tcpSocket;
     private Socket socket;
     private ReplyReader replies;
     private OutputStream out;
     private Set<String> extensions = Set.of();
     private boolean pipelining;
+    private boolean chunking;
     private boolean eightBitMime;
+    private boolean smtpUtf8;
+    private boolean dsn;
     private boolean sizeDeclared;
+    private long sizeLimit;
+    private Set<String> authMechanisms = Set.of();
     private Optional<TlsInfo> tls = Optional.empty();
     private int transactionCount;
     private boolean resetNeeded;
     private boolean reusable = true;
     private boolean closed;
 
-    private SocketSmtpSession(Socket socket, SmtpEndpoint endpoint, SessionSettings settings) {
+    private SocketSmtpSession(Socket socket, SmtpEndpoint endpoint, SessionSettings settings, PeerQuirks quirks,
+                              ContentBuffer buffer) {
+        this.tcpSocket = socket;
         this.socket = socket;
         this.endpoint = endpoint;
         this.commandTimeoutMillis = millis(settings.commandTimeout());
         this.dataTimeoutMillis = millis(settings.dataTimeout());
+        this.quirks = quirks;
+        this.buffer = buffer;
     }
 
     /**
@@ -64,12 +78,16 @@ final class SocketSmtpSession implements SmtpSession {
      * is closed when this fails.
      */
     static SocketSmtpSession start(Socket socket, SmtpEndpoint endpoint, SessionSettings settings,
-                                   SSLSocketFactory tlsSockets) throws SmtpSessionException {
-        SocketSmtpSession session = new SocketSmtpSession(socket, endpoint, settings);
+                                   SSLSocketFactory tlsSockets, PeerQuirks quirks, ContentBuffer buffer)
+        throws SmtpSessionException {
+        SocketSmtpSession session = new SocketSmtpSession(socket, endpoint, settings, quirks, buffer);
         try {
             session.attach(socket, Stage.GREETING);
             session.greet(settings.heloName());
             session.negotiateTls(settings, tlsSockets);
+            if (settings.credentials().isPresent()) {
+                session.authenticate(settings.credentials().get());
+            }
             return session;
         } catch (RuntimeException e) {
             session.abandon();
@@ -120,15 +138,22 @@ final class SocketSmtpSession implements SmtpSession {
         }
         checkAddress("reverse-path", transaction.reversePath());
         List<String> recipients = distinctRecipients(transaction.recipients());
-        String mailFrom = mailFromCommand(transaction);
-        transactionCount++;
         try {
-            return pipelining
-                ? sendPipelined(transaction, mailFrom, recipients)
-                : sendStepByStep(transaction, mailFrom, recipients);
-        } catch (RuntimeException e) {
-            abandon();
-            throw e;
+            Prepared prepared = prepare(transaction, recipients);
+            if (prepared.refusal != null) {
+                return TransactionResult.refusedLocally(prepared.refusal);
+            }
+            transactionCount++;
+            try {
+                return pipelining
+                    ? sendPipelined(transaction, prepared, recipients)
+                    : sendStepByStep(transaction, prepared, recipients);
+            } catch (RuntimeException e) {
+                abandon();
+                throw e;
+            }
+        } finally {
+            buffer.release();
         }
     }
 
@@ -149,7 +174,9 @@ final class SocketSmtpSession implements SmtpSession {
         socket = connected;
         try {
             replies = new ReplyReader(connected.getInputStream(), connected::setSoTimeout);
-            out = new BufferedOutputStream(connected.getOutputStream(), OUTPUT_BUFFER_BYTES);
+            out = new BufferedOutputStream(
+                WriteWatchdog.SHARED.watch(connected.getOutputStream(), tcpSocket, dataTimeoutMillis),
+                OUTPUT_BUFFER_BYTES);
         } catch (IOException e) {
             throw fail(stage, Kind.CONNECTION_LOST, "could not use the connection: " + e.getMessage(), null, e);
         }
@@ -181,6 +208,8 @@ final class SocketSmtpSession implements SmtpSession {
 
     private void readExtensions(List<String> ehloLines) {
         Set<String> keywords = new HashSet<>();
+        Set<String> mechanisms = new HashSet<>();
+        long declaredSize = 0;
         // the first line is the server's greeting name, not an extension
         for (String line : ehloLines.subList(Math.min(1, ehloLines.size()), ehloLines.size())) {
             String trimmed = line.trim();
@@ -189,11 +218,41 @@ final class SocketSmtpSession implements SmtpSession {
             if (!keyword.isEmpty()) {
                 keywords.add(keyword);
             }
+            if (keyword.equals("SIZE") && space > 0) {
+                declaredSize = sizeLimit(trimmed.substring(space + 1).trim());
+            }
+            // "AUTH=" is how servers that predate RFC 4954 announce it
+            if ((keyword.equals("AUTH") || keyword.startsWith("AUTH=")) && trimmed.length() > 5) {
+                for (String mechanism : trimmed.substring(5).trim().split(" +")) {
+                    mechanisms.add(mechanism.toUpperCase(Locale.ROOT));
+                }
+            }
         }
+        authMechanisms = Set.copyOf(mechanisms);
         extensions = Set.copyOf(keywords);
-        pipelining = extensions.contains("PIPELINING");
+        pipelining = extensions.contains("PIPELINING")
+            && !quirks.distrusts(endpoint, PeerQuirks.Extension.PIPELINING);
+        // BDAT saves a round trip only when it rides in the pipelined burst; alone, DATA does as well
+        chunking = pipelining && extensions.contains("CHUNKING")
+            && !quirks.distrusts(endpoint, PeerQuirks.Extension.CHUNKING);
         eightBitMime = extensions.contains("8BITMIME");
+        smtpUtf8 = extensions.contains("SMTPUTF8");
+        dsn = extensions.contains("DSN");
         sizeDeclared = extensions.contains("SIZE");
+        sizeLimit = declaredSize;
+    }
+
+    /** The SIZE parameter (RFC 1870): a limit in bytes, or 0 for none declared; a malformed one sets none. */
+    private static long sizeLimit(String parameter) {
+        if (parameter.isEmpty() || parameter.length() > 18) {
+            return 0;
+        }
+        for (int i = 0; i < parameter.length(); i++) {
+            if (parameter.charAt(i) < '0' || parameter.charAt(i) > '9') {
+                return 0;
+            }
+        }
+        return Long.parseLong(parameter);
     }
 
     private void negotiateTls(SessionSettings settings, SSLSocketFactory tlsSockets) throws SmtpSessionException {
@@ -231,6 +290,45 @@ final class SocketSmtpSession implements SmtpSession {
         hello(settings.heloName());
     }
 
+    /**
+     * SMTP AUTH (RFC 4954) with PLAIN, else LOGIN, and only over TLS: over plaintext the password would be
+     * readable by anyone on the path, so the session ends instead.
+     */
+    private void authenticate(SmtpCredentials credentials) throws SmtpSessionException {
+        if (tls.isEmpty()) {
+            throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "the session is not encrypted, and SMTP AUTH"
+                + " credentials are only sent over TLS (give this server a rule with tls REQUIRED or VERIFY)", null);
+        }
+        SmtpReply reply;
+        String mechanism;
+        if (authMechanisms.contains("PLAIN")) {
+            mechanism = "PLAIN";
+            reply = command("AUTH PLAIN " + base64("\0" + credentials.username() + "\0" + credentials.password()),
+                Stage.AUTH);
+        } else if (authMechanisms.contains("LOGIN")) {
+            mechanism = "LOGIN";
+            reply = command("AUTH LOGIN", Stage.AUTH);
+            if (reply.code() == 334) {
+                reply = command(base64(credentials.username()), Stage.AUTH);
+            }
+            if (reply.code() == 334) {
+                reply = command(base64(credentials.password()), Stage.AUTH);
+            }
+        } else {
+            throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "the server offers no SMTP AUTH mechanism"
+                + " this client knows (PLAIN, LOGIN); it offers " + (authMechanisms.isEmpty() ? "none"
+                    : String.join(" ", new TreeSet<>(authMechanisms))), null);
+        }
+        if (reply.code() != 235) {
+            throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "AUTH " + mechanism + " as "
+                + credentials.username() + " refused", reply);
+        }
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
     private SSLSocket handshake(SSLSocketFactory tlsSockets, TlsMode mode) throws IOException {
         SSLSocket tlsSocket = (SSLSocket) tlsSockets.createSocket(socket, endpoint.hostName(), endpoint.port(), true);
         tlsSocket.setUseClientMode(true);
@@ -262,44 +360,147 @@ final class SocketSmtpSession implements SmtpSession {
         }
     }
 
-    private TransactionResult sendPipelined(SmtpTransaction transaction, String mailFrom, List<String> recipients)
+    /** What a transaction sends, once its content has been scanned; or why it is not sent at all. */
+    private static final class Prepared {
+        private final MessageContent content;
+        private final String mailFrom;
+        private final LocalRefusal refusal;
+
+        private Prepared(MessageContent content, String mailFrom, LocalRefusal refusal) {
+            this.content = content;
+            this.mailFrom = mailFrom;
+            this.refusal = refusal;
+        }
+    }
+
+    /**
+     * Scans the content once into the session's buffer (size, 8-bit bytes, and the bytes themselves when they
+     * fit), and decides what the server's extensions allow before anything is sent.
+     */
+    private Prepared prepare(SmtpTransaction transaction, List<String> recipients) {
+        boolean utf8Addresses = !isAscii(transaction.reversePath())
+            || recipients.stream().anyMatch(recipient -> !isAscii(recipient));
+        if (utf8Addresses && !smtpUtf8) {
+            return refused(LocalRefusal.Reason.UTF8_ADDRESS_NOT_SUPPORTED, "an envelope address has non-ASCII"
+                + " characters and " + endpoint.hostName() + " does not offer SMTPUTF8");
+        }
+        MessageContent content = transaction.content();
+        scan(content);
+        if (buffer.hasEightBitBytes() && !eightBitMime) {
+            Optional<MessageContent> sevenBit;
+            try {
+                sevenBit = content.sevenBitForm();
+            } catch (IOException e) {
+                throw new UncheckedIOException(endpoint + ": could not convert the message to 7-bit MIME", e);
+            }
+            if (sevenBit.isEmpty()) {
+                return refused(LocalRefusal.Reason.EIGHT_BIT_NOT_SUPPORTED, "the message has 8-bit data and "
+                    + endpoint.hostName() + " does not offer 8BITMIME");
+            }
+            content = sevenBit.get();
+            scan(content);
+            if (buffer.hasEightBitBytes()) {
+                return refused(LocalRefusal.Reason.EIGHT_BIT_NOT_SUPPORTED, "the message has 8-bit data that"
+                    + " cannot be converted to 7-bit MIME (in its headers) and " + endpoint.hostName()
+                    + " does not offer 8BITMIME");
+            }
+        }
+        if (sizeLimit > 0 && buffer.size() > sizeLimit) {
+            return refused(LocalRefusal.Reason.MESSAGE_TOO_LARGE, "the message is " + buffer.size()
+                + " bytes, more than the " + sizeLimit + " bytes " + endpoint.hostName() + " accepts (SIZE)");
+        }
+        return new Prepared(content, mailFromCommand(transaction, utf8Addresses), null);
+    }
+
+    private static Prepared refused(LocalRefusal.Reason reason, String message) {
+        return new Prepared(null, null, new LocalRefusal(reason, message));
+    }
+
+    private void scan(MessageContent content) {
+        buffer.startScan();
+        try {
+            content.writeTo(buffer);
+            buffer.finish();
+        } catch (IOException e) {
+            throw new UncheckedIOException(endpoint + ": could not read the message content", e);
+        }
+    }
+
+    private TransactionResult sendPipelined(SmtpTransaction transaction, Prepared prepared, List<String> recipients)
         throws SmtpSessionException {
         boolean reset = resetNeeded;
-        // without partial delivery, DATA may only go out blind when no other recipient can be refused
-        boolean dataPipelined = transaction.partialDelivery() || recipients.size() == 1;
+        // without partial delivery, the content may only go out blind when no other recipient can be refused
+        boolean contentPipelined = transaction.partialDelivery() || recipients.size() == 1;
         Stage first = reset ? Stage.RSET : Stage.MAIL;
+        int chunks = 0;
         try {
             if (reset) {
                 writeCommand("RSET");
             }
-            writeCommand(mailFrom);
+            writeCommand(prepared.mailFrom);
             for (String recipient : recipients) {
-                writeCommand(rcptCommand(recipient));
+                writeCommand(rcptCommand(recipient, transaction.dsn()));
             }
-            if (dataPipelined) {
-                writeCommand("DATA");
+            if (contentPipelined) {
+                if (chunking) {
+                    chunks = writeChunks(prepared.content);
+                } else {
+                    writeCommand("DATA");
+                }
             }
             out.flush();
         } catch (IOException e) {
-            throw fail(first, Kind.CONNECTION_LOST, "could not send the transaction: " + e.getMessage(), null, e);
+            throw writeFailed(first, "could not send the transaction", e);
         }
         resetNeeded = true;
-        if (reset) {
-            requireResetAccepted(await(Stage.RSET, "RSET", commandTimeoutMillis));
-        }
-        SmtpReply mailReply = requireFinal(await(Stage.MAIL, "MAIL", commandTimeoutMillis), Stage.MAIL);
+        SmtpReply mailReply;
         Map<String, SmtpReply> recipientReplies = new LinkedHashMap<>();
         int accepted = 0;
-        for (String recipient : recipients) {
-            SmtpReply reply = requireFinal(await(Stage.RCPT, "RCPT", commandTimeoutMillis), Stage.RCPT);
-            recipientReplies.put(recipient, reply);
-            if (reply.isPositiveCompletion()) {
-                accepted++;
+        int repliesRead = 0;
+        try {
+            if (reset) {
+                requireResetAccepted(await(Stage.RSET, "RSET", commandTimeoutMillis));
+                repliesRead++;
             }
+            mailReply = requireFinal(await(Stage.MAIL, "MAIL", commandTimeoutMillis), Stage.MAIL);
+            repliesRead++;
+            for (String recipient : recipients) {
+                SmtpReply reply = requireFinal(await(Stage.RCPT, "RCPT", commandTimeoutMillis), Stage.RCPT);
+                repliesRead++;
+                recipientReplies.put(recipient, reply);
+                if (reply.isPositiveCompletion()) {
+                    accepted++;
+                }
+            }
+        } catch (SmtpSessionException e) {
+            if (e.kind() == Kind.TIMEOUT && repliesRead > 0) {
+                // answered the start of the burst, then nothing: it reads one command and drops the rest
+                quirks.recordBroken(endpoint, PeerQuirks.Extension.PIPELINING);
+            }
+            throw e;
         }
         boolean deliverable = deliverable(transaction, mailReply, accepted, recipients.size());
+        if (chunking) {
+            if (!contentPipelined) {
+                if (!deliverable) {
+                    if (mailReply.isPositiveCompletion()) {
+                        resetNow();
+                    }
+                    return new TransactionResult(mailReply, recipientReplies, Optional.empty());
+                }
+                try {
+                    chunks = writeChunks(prepared.content);
+                    out.flush();
+                } catch (IOException e) {
+                    throw writeFailed(Stage.CONTENT, "could not send the content", e);
+                }
+            }
+            SmtpReply contentReply = awaitChunkReplies(chunks);
+            return new TransactionResult(mailReply, recipientReplies,
+                deliverable ? Optional.of(contentReply) : Optional.empty());
+        }
         SmtpReply dataReply;
-        if (dataPipelined) {
+        if (contentPipelined) {
             dataReply = await(Stage.DATA, "DATA", commandTimeoutMillis);
         } else if (deliverable) {
             dataReply = command("DATA", Stage.DATA);
@@ -309,23 +510,24 @@ final class SocketSmtpSession implements SmtpSession {
             }
             return new TransactionResult(mailReply, recipientReplies, Optional.empty());
         }
-        return afterData(transaction, mailReply, recipientReplies, deliverable, dataReply);
+        return afterData(prepared, mailReply, recipientReplies, deliverable, dataReply);
     }
 
-    private TransactionResult sendStepByStep(SmtpTransaction transaction, String mailFrom, List<String> recipients)
+    private TransactionResult sendStepByStep(SmtpTransaction transaction, Prepared prepared, List<String> recipients)
         throws SmtpSessionException {
         if (resetNeeded) {
             resetNow();
         }
         resetNeeded = true;
-        SmtpReply mailReply = requireFinal(command(mailFrom, Stage.MAIL), Stage.MAIL);
+        SmtpReply mailReply = requireFinal(command(prepared.mailFrom, Stage.MAIL), Stage.MAIL);
         if (!mailReply.isPositiveCompletion()) {
             return new TransactionResult(mailReply, Map.of(), Optional.empty());
         }
         Map<String, SmtpReply> recipientReplies = new LinkedHashMap<>();
         int accepted = 0;
         for (String recipient : recipients) {
-            SmtpReply reply = requireFinal(command(rcptCommand(recipient), Stage.RCPT), Stage.RCPT);
+            SmtpReply reply = requireFinal(command(rcptCommand(recipient, transaction.dsn()), Stage.RCPT),
+                Stage.RCPT);
             recipientReplies.put(recipient, reply);
             if (reply.isPositiveCompletion()) {
                 accepted++;
@@ -335,7 +537,7 @@ final class SocketSmtpSession implements SmtpSession {
             resetNow();
             return new TransactionResult(mailReply, recipientReplies, Optional.empty());
         }
-        return afterData(transaction, mailReply, recipientReplies, true, command("DATA", Stage.DATA));
+        return afterData(prepared, mailReply, recipientReplies, true, command("DATA", Stage.DATA));
     }
 
     private static boolean deliverable(SmtpTransaction transaction, SmtpReply mailReply, int accepted,
@@ -344,7 +546,85 @@ final class SocketSmtpSession implements SmtpSession {
             && (transaction.partialDelivery() || accepted == recipients);
     }
 
-    private TransactionResult afterData(SmtpTransaction transaction, SmtpReply mailReply,
+    /**
+     * Writes the content as BDAT chunks (RFC 3030) without flushing: one {@code BDAT n LAST} when the scan held
+     * it whole, else chunks of the buffer's size streamed from a second pass. Returns how many chunks went out.
+     */
+    private int writeChunks(MessageContent content) throws IOException {
+        if (buffer.isHeldWhole()) {
+            writeCommand("BDAT " + buffer.length() + " LAST");
+            out.write(buffer.bytes(), 0, buffer.length());
+            return 1;
+        }
+        ChunkWriter chunks = new ChunkWriter();
+        buffer.startChunking(chunks);
+        try {
+            content.writeTo(buffer);
+            buffer.finish();
+        } catch (IOException e) {
+            if (chunks.transportFailure != null) {
+                throw chunks.transportFailure;
+            }
+            // leaving without the LAST chunk makes the server drop the half-sent message
+            abandon();
+            throw new UncheckedIOException(endpoint + ": could not read the message content", e);
+        }
+        return chunks.count;
+    }
+
+    /** Puts each chunk on the wire behind its BDAT command, remembering write failures as the transport's. */
+    private final class ChunkWriter implements ContentBuffer.ChunkSink {
+        private int count;
+        private IOException transportFailure;
+
+        @Override
+        public void chunk(byte[] bytes, int length, boolean last) throws IOException {
+            try {
+                writeCommand(last ? "BDAT " + length + " LAST" : "BDAT " + length);
+                out.write(bytes, 0, length);
+                count++;
+            } catch (IOException e) {
+                transportFailure = e;
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Reads one reply per BDAT chunk; the first refusal, else the reply to the last chunk, is the content's
+     * reply. A BDAT answered as an unknown command means the server does not do CHUNKING, whatever it said: it
+     * may read the content as commands, so the session ends and later sessions to it use DATA.
+     */
+    private SmtpReply awaitChunkReplies(int chunks) throws SmtpSessionException {
+        SmtpReply refusal = null;
+        SmtpReply reply = null;
+        for (int i = 0; i < chunks; i++) {
+            String awaited = i == chunks - 1 ? "BDAT LAST" : "BDAT";
+            try {
+                reply = await(Stage.CONTENT, awaited, dataTimeoutMillis);
+            } catch (SmtpSessionException e) {
+                if (e.kind() == Kind.TIMEOUT) {
+                    quirks.recordBroken(endpoint, PeerQuirks.Extension.CHUNKING);
+                }
+                throw e;
+            }
+            if (reply.code() == 500 || reply.code() == 502 || reply.code() == 504) {
+                quirks.recordBroken(endpoint, PeerQuirks.Extension.CHUNKING);
+                throw fail(Stage.CONTENT, Kind.PROTOCOL_ERROR, "server offers CHUNKING but refused BDAT as a command: "
+                    + reply, reply, null);
+            }
+            if (reply.isPositiveIntermediate()) {
+                throw fail(Stage.CONTENT, Kind.PROTOCOL_ERROR, "unexpected reply to " + awaited + ": " + reply, reply,
+                    null);
+            }
+            if (refusal == null && !reply.isPositiveCompletion()) {
+                refusal = reply;
+            }
+        }
+        return refusal != null ? refusal : reply;
+    }
+
+    private TransactionResult afterData(Prepared prepared, SmtpReply mailReply,
                                         Map<String, SmtpReply> recipientReplies, boolean deliverable,
                                         SmtpReply dataReply) throws SmtpSessionException {
         if (dataReply.code() != 354 && !dataReply.isTransientFailure() && !dataReply.isPermanentFailure()) {
@@ -358,7 +638,7 @@ final class SocketSmtpSession implements SmtpSession {
             terminateEmptyData();
             return new TransactionResult(mailReply, recipientReplies, Optional.empty());
         }
-        SmtpReply finalReply = sendContent(transaction.content());
+        SmtpReply finalReply = sendContent(prepared.content);
         return new TransactionResult(mailReply, recipientReplies, Optional.of(finalReply));
     }
 
@@ -368,15 +648,20 @@ final class SocketSmtpSession implements SmtpSession {
             writeCommand(".");
             out.flush();
         } catch (IOException e) {
-            throw fail(Stage.DATA, Kind.CONNECTION_LOST, "could not end DATA: " + e.getMessage(), null, e);
+            throw writeFailed(Stage.DATA, "could not end DATA", e);
         }
         await(Stage.DATA, "end of an empty DATA", commandTimeoutMillis);
     }
 
+    /** Sends the content dot-stuffed: from the buffer when the scan held it whole, else streamed once more. */
     private SmtpReply sendContent(MessageContent content) throws SmtpSessionException {
         DotStuffingOutputStream body = new DotStuffingOutputStream(out);
         try {
-            content.writeTo(body);
+            if (buffer.isHeldWhole()) {
+                body.write(buffer.bytes(), 0, buffer.length());
+            } else {
+                content.writeTo(body);
+            }
         } catch (IOException e) {
             if (body.transportFailure() == null) {
                 // leaving without the final dot makes the server drop the half-sent message
@@ -391,8 +676,7 @@ final class SocketSmtpSession implements SmtpSession {
             body.finish();
             out.flush();
         } catch (IOException e) {
-            throw fail(Stage.CONTENT, Kind.CONNECTION_LOST, "could not send the content: " + e.getMessage(), null,
-                e);
+            throw writeFailed(Stage.CONTENT, "could not send the content", e);
         }
         SmtpReply reply = await(Stage.CONTENT, "end of data", dataTimeoutMillis);
         if (reply.isPositiveIntermediate()) {
@@ -421,28 +705,53 @@ final class SocketSmtpSession implements SmtpSession {
         return reply;
     }
 
-    private String mailFromCommand(SmtpTransaction transaction) {
-        StringBuilder command = new StringBuilder(40 + transaction.reversePath().length())
+    /** MAIL FROM with what the scanned content and the server's extensions call for. */
+    private String mailFromCommand(SmtpTransaction transaction, boolean utf8Addresses) {
+        StringBuilder command = new StringBuilder(60 + transaction.reversePath().length())
             .append("MAIL FROM:<").append(transaction.reversePath()).append('>');
-        if (eightBitMime || sizeDeclared) {
-            ContentScan scan = new ContentScan();
-            try {
-                transaction.content().writeTo(scan);
-            } catch (IOException e) {
-                throw new UncheckedIOException(endpoint + ": could not read the message content", e);
-            }
-            if (eightBitMime && scan.hasEightBitBytes()) {
-                command.append(" BODY=8BITMIME");
-            }
-            if (sizeDeclared) {
-                command.append(" SIZE=").append(scan.normalisedSize());
-            }
+        if (eightBitMime && buffer.hasEightBitBytes()) {
+            command.append(" BODY=8BITMIME");
+        }
+        if (sizeDeclared) {
+            command.append(" SIZE=").append(buffer.size());
+        }
+        if (utf8Addresses) {
+            command.append(" SMTPUTF8");
+        }
+        if (dsn) {
+            DsnRequest request = transaction.dsn();
+            request.ret().ifPresent(ret -> command.append(" RET=").append(ret));
+            request.envelopeId().ifPresent(id -> command.append(" ENVID=").append(DsnRequest.xtext(id)));
         }
         return command.toString();
     }
 
-    private static String rcptCommand(String recipient) {
-        return "RCPT TO:<" + recipient + ">";
+    private String rcptCommand(String recipient, DsnRequest request) {
+        DsnRequest.Recipient parameters = dsn ? request.recipients().get(recipient) : null;
+        if (parameters == null) {
+            return "RCPT TO:<" + recipient + ">";
+        }
+        StringBuilder command = new StringBuilder("RCPT TO:<").append(recipient).append('>');
+        if (!parameters.notifyOn().isEmpty()) {
+            command.append(" NOTIFY=");
+            String separator = "";
+            for (DsnRequest.Notify notify : parameters.notifyOn()) {
+                command.append(separator).append(notify);
+                separator = ",";
+            }
+        }
+        parameters.originalRecipient().ifPresent(address -> command.append(" ORCPT=rfc822;")
+            .append(DsnRequest.xtext(address)));
+        return command.toString();
+    }
+
+    private static boolean isAscii(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) >= 0x80) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static List<String> distinctRecipients(List<String> recipients) {
@@ -472,9 +781,15 @@ final class SocketSmtpSession implements SmtpSession {
             writeCommand(command);
             out.flush();
         } catch (IOException e) {
-            throw fail(stage, Kind.CONNECTION_LOST, "could not send " + stage + ": " + e.getMessage(), null, e);
+            throw writeFailed(stage, "could not send " + stage, e);
         }
         return await(stage, stage.toString(), commandTimeoutMillis);
+    }
+
+    /** A write that failed: the watchdog's timeout, or the connection lost. */
+    private SmtpSessionException writeFailed(Stage stage, String what, IOException e) {
+        Kind kind = e instanceof SocketTimeoutException ? Kind.TIMEOUT : Kind.CONNECTION_LOST;
+        return fail(stage, kind, what + ": " + e.getMessage(), null, e);
     }
 
     private void writeCommand(String command) throws IOException {

@@ -11,6 +11,7 @@ import java.net.SocketTimeoutException;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -53,17 +54,33 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *   <li>With PIPELINING (RFC 2920), RSET, MAIL FROM, every RCPT TO and DATA go out in one write and their
  *       replies are read in order. Without partial delivery and with more than one recipient, DATA is held
  *       back until the RCPT replies are known. Without PIPELINING, one command at a time.</li>
+ *   <li>With PIPELINING and CHUNKING (RFC 3030), BDAT replaces DATA and rides in the same write: RSET, MAIL
+ *       FROM, RCPT TO and {@code BDAT n LAST} with the content, so a reused connection carries a one-recipient
+ *       mail in one round trip (DATA takes two). A mail larger than {@link #CONTENT_BUFFER_BYTES} goes in
+ *       chunks of that size, all pipelined. The reply to the content is the first refused chunk's, else the
+ *       last chunk's. CHUNKING without PIPELINING is not used: alone it saves nothing worth a second code
+ *       path.</li>
  *   <li>The content is sent only when MAIL FROM and at least one RCPT TO were accepted, and with partial
  *       delivery off only when every RCPT TO was. When the content will not be sent and DATA was not already
  *       pipelined, the session says RSET at once. When DATA was pipelined and got 354 anyway, the session
  *       sends only the terminating dot and ignores the answer.</li>
  *   <li>Duplicate recipients are sent once. Addresses with control characters are refused with an
  *       {@link IllegalArgumentException} before anything is sent.</li>
+ *   <li>Before anything is sent, the content is written once into the session's buffer, line endings made
+ *       CRLF and a last line closed: that tells its size and whether it has 8-bit bytes, and a mail of up to
+ *       {@link #CONTENT_BUFFER_BYTES} is then sent from the buffer, so it is read once. A larger one is only
+ *       counted, and read a second time while it is sent. DATA doubles leading dots on the way out.</li>
  *   <li>{@code MAIL FROM} carries {@code BODY=8BITMIME} when the content has a byte above 0x7F and the server
- *       offers 8BITMIME, and {@code SIZE=n} when the server offers SIZE. Either needs the size or the bytes,
- *       so the content is written once more beforehand, to a counter, when the server offers one of them.</li>
- *   <li>The content is streamed, never held whole: line endings become CRLF, leading dots are doubled, a last
- *       line without an ending gets one. The session flushes its buffer only when it must await a reply.</li>
+ *       offers 8BITMIME, {@code SIZE=n} when the server offers SIZE, {@code SMTPUTF8} when an address is not
+ *       ASCII, and {@code RET} and {@code ENVID} (xtext) when the server offers DSN (RFC 3461) and the
+ *       transaction has them; {@code RCPT TO} then carries that recipient's {@code NOTIFY} and
+ *       {@code ORCPT=rfc822;...}.</li>
+ *   <li>A transaction the server declared it cannot take is not sent: it returns
+ *       {@link TransactionResult#refusedLocally} with a {@link LocalRefusal} and the session stays as it was
+ *       (not counted in {@link SmtpSession#transactionCount()}): a message larger than the SIZE the server
+ *       announced; 8-bit content for a server without 8BITMIME, unless {@link MessageContent#sevenBitForm()}
+ *       gives a 7-bit form (which is then sent instead); a non-ASCII address for a server without
+ *       SMTPUTF8.</li>
  * </ul>
  *
  * <h2>What a transaction returns</h2>
@@ -88,11 +105,26 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * When {@link MessageContent#writeTo} itself fails while the content is being sent, the connection is closed
  * without the terminating dot (so the server drops the partial message) and the failure is thrown as an
  * {@link java.io.UncheckedIOException}; when it fails before anything was sent (while sizing), the session
- * is left as it was. Writes to the socket are bounded only by TCP: a peer that stops reading stalls them.
+ * is left as it was. A write to the socket that does not return within {@code dataTimeout} (a peer that stopped
+ * reading) closes the connection and is a {@link Kind#TIMEOUT}.
+ *
+ * <h2>Servers that lie</h2>
+ * The factory remembers, for an hour, servers (address and port) that broke an extension they announced:
+ * a pipelined burst answered in part and then silence until {@code commandTimeout} (PIPELINING), and a BDAT
+ * answered 500, 502 or 504 or not answered within {@code dataTimeout} (CHUNKING). The failing session ends
+ * with a {@link Kind#TIMEOUT} or {@link Kind#PROTOCOL_ERROR} (the mail is deferred, never lost); later
+ * sessions to that server do without the extension.
  */
 public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
+    /** The most content bytes a session holds in memory: a larger mail is read twice (see above). */
+    public static final int CONTENT_BUFFER_BYTES = 1024 * 1024;
+    /** The largest content buffer a session keeps between transactions. */
+    static final int RETAINED_BUFFER_BYTES = 128 * 1024;
+
     private final SSLSocketFactory verifyingSockets;
     private final SSLSocketFactory unverifiedSockets;
+    private final PeerQuirks quirks;
+    private final int contentBufferBytes;
 
     /** Verifies certificates (in {@link TlsMode#VERIFY}) against the JDK's default trust store. */
     public SocketSmtpSessionFactory() {
@@ -101,8 +133,18 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
 
     /** Verifies certificates (in {@link TlsMode#VERIFY}) with {@code verifyingContext}. */
     public SocketSmtpSessionFactory(SSLContext verifyingContext) {
+        this(verifyingContext, Clock.systemUTC(), CONTENT_BUFFER_BYTES);
+    }
+
+    /** For tests: the clock that ages what is remembered of servers, and a smaller content buffer. */
+    SocketSmtpSessionFactory(SSLContext verifyingContext, Clock clock, int contentBufferBytes) {
         this.verifyingSockets = Objects.requireNonNull(verifyingContext, "verifyingContext").getSocketFactory();
         this.unverifiedSockets = unverifiedContext().getSocketFactory();
+        this.quirks = new PeerQuirks(Objects.requireNonNull(clock, "clock"));
+        if (contentBufferBytes < 1) {
+            throw new IllegalArgumentException("contentBufferBytes must be positive, was " + contentBufferBytes);
+        }
+        this.contentBufferBytes = contentBufferBytes;
     }
 
     @Override
@@ -111,7 +153,8 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
         Objects.requireNonNull(settings, "settings");
         Socket socket = connect(endpoint, settings);
         SSLSocketFactory tlsSockets = settings.tlsMode() == TlsMode.VERIFY ? verifyingSockets : unverifiedSockets;
-        return SocketSmtpSession.start(socket, endpoint, settings, tlsSockets);
+        return SocketSmtpSession.start(socket, endpoint, settings, tlsSockets, quirks,
+            new ContentBuffer(contentBufferBytes, RETAINED_BUFFER_BYTES));
     }
 
     private static Socket connect(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {

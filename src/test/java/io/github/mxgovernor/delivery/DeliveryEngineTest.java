@@ -1,6 +1,7 @@
 package io.github.mxgovernor.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.github.mxgovernor.deferral.DeferralReason;
@@ -8,6 +9,8 @@ import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
+import io.github.mxgovernor.smtp.DsnRequest;
+import io.github.mxgovernor.smtp.LocalRefusal;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.testing.FakeClock;
@@ -18,6 +21,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -233,6 +238,49 @@ class DeliveryEngineTest {
 
     private MxRule.Builder rule(String name, String mask) {
         return MxRule.builder(name).mxMasks(mask);
+    }
+
+    @Test
+    void deliverShouldHandThePartsDsnRequestToTheSession() throws Exception {
+        start(rule("all", "*"));
+        mx("example.com", "mx1.example.com");
+        DsnRequest dsn = DsnRequest.builder().ret(DsnRequest.Ret.FULL).envelopeId("env-1")
+            .recipient("a@example.com", new DsnRequest.Recipient(Set.of(DsnRequest.Notify.FAILURE), Optional.empty()))
+            .build();
+
+        engine.deliver(new DeliveryPart("m-to-example.com", "example.com", "sender@local.test",
+            List.of("a@example.com"), out -> out.write('x'), false, false, dsn)).get(5, TimeUnit.SECONDS);
+
+        assertThat(sessions.transactions).singleElement().satisfies(transaction ->
+            assertThat(transaction.dsn()).isEqualTo(dsn));
+    }
+
+    @Test
+    void aLocallyRefusedMailShouldBounceWithOurExplanationAndNoReply() throws Exception {
+        start(rule("all", "*"));
+        mx("example.com", "mx1.example.com");
+        sessions.localRefusal = new LocalRefusal(LocalRefusal.Reason.MESSAGE_TOO_LARGE,
+            "the message is 30 bytes, more than the 10 bytes mx1.example.com accepts (SIZE)");
+
+        Map<String, Outcome> outcomes = engine.deliver(part("example.com", "a")).get(5, TimeUnit.SECONDS);
+
+        assertThat(outcomes.get("a@example.com")).satisfies(outcome -> {
+            assertThat(outcome.kind()).isEqualTo(Outcome.Kind.BOUNCED);
+            assertThat(outcome.reply()).isEmpty();
+            assertThat(outcome.message()).isEqualTo("not sent: 5.3.4 the message is 30 bytes, more than the 10 bytes"
+                + " mx1.example.com accepts (SIZE)");
+        });
+    }
+
+    @Test
+    void dsnForAnAddressOutsideThePartShouldBeRefused() {
+        DsnRequest dsn = DsnRequest.builder()
+            .recipient("z@example.com", new DsnRequest.Recipient(Set.of(), Optional.of("z@old.test"))).build();
+
+        assertThatThrownBy(() -> new DeliveryPart("m", "example.com", "", List.of("a@example.com"), out -> { },
+            false, false, dsn))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("DSN parameters for z@example.com, which is not a recipient of the part [a@example.com]");
     }
 
     private void start(MxRule.Builder rule) {

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.delivery;
 
+import io.github.mxgovernor.smtp.LocalRefusal;
 import io.github.mxgovernor.smtp.SessionSettings;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpReply;
@@ -30,10 +31,12 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
     final AtomicInteger opened = new AtomicInteger();
     final List<String> delivered = Collections.synchronizedList(new ArrayList<>());
     final List<Integer> transactionsPerSession = Collections.synchronizedList(new ArrayList<>());
+    final List<SmtpTransaction> transactions = Collections.synchronizedList(new ArrayList<>());
     final Set<String> unreachableHosts = ConcurrentHashMap.newKeySet();
     volatile Function<String, SmtpReply> rcptReplies = recipient -> SmtpReply.of(250, "2.1.5 ok");
     volatile CountDownLatch gate;
     volatile boolean staleAfterFirstTransaction;
+    volatile LocalRefusal localRefusal;
 
     @Override
     public SmtpSession open(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
@@ -85,6 +88,11 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+            }
+            FakeSmtpSessions.this.transactions.add(transaction);
+            LocalRefusal refusal = localRefusal;
+            if (refusal != null) {
+                return TransactionResult.refusedLocally(refusal);
             }
             transactions++;
             Map<String, SmtpReply> replies = new LinkedHashMap<>();

@@ -3,6 +3,7 @@ package io.github.mxgovernor.delivery;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.smtp.LocalRefusal;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
@@ -64,6 +65,25 @@ class ReplyClassifierTest {
             new TransactionResult(OK, replies(OK, OK), Optional.of(QUEUED)));
 
         assertThat(verdicts.keySet()).containsExactly(BOB, ALICE);
+    }
+
+    @Test
+    void aLocalRefusalShouldBounceEveryRecipientWithoutAReply() {
+        LocalRefusal tooLarge = new LocalRefusal(LocalRefusal.Reason.MESSAGE_TOO_LARGE,
+            "the message is 2000 bytes, more than the 1000 bytes mx.example.com accepts (SIZE)");
+
+        Map<String, RecipientVerdict> verdicts = classifier.classify(transaction(true),
+            TransactionResult.refusedLocally(tooLarge));
+
+        assertThat(verdicts).containsOnlyKeys(ALICE, BOB);
+        assertThat(verdicts.values()).allSatisfy(verdict -> {
+            assertThat(verdict.kind()).isEqualTo(RecipientVerdict.Kind.PERMANENT_FAILURE);
+            assertThat(verdict.reply()).isEmpty();
+            assertThat(verdict.generatedLocally()).isTrue();
+            assertThat(verdict.explanation()).isEqualTo("not sent: 5.3.4 the message is 2000 bytes, more than the"
+                + " 1000 bytes mx.example.com accepts (SIZE)");
+            assertThat(verdict.triesNextMx()).isFalse();
+        });
     }
 
     @Test
@@ -224,9 +244,10 @@ class ReplyClassifierTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"CONNECTION_REFUSED", "TIMEOUT", "CONNECTION_LOST", "PROTOCOL_ERROR"})
+    @EnumSource(value = Kind.class, names = {"CONNECTION_REFUSED", "TIMEOUT", "CONNECTION_LOST", "PROTOCOL_ERROR",
+        "AUTHENTICATION_FAILED"})
     void failuresBeforeATransactionShouldBeConnectionFailuresThatTryTheNextMx(Kind kind) {
-        for (Stage stage : List.of(Stage.CONNECT, Stage.GREETING, Stage.EHLO, Stage.STARTTLS)) {
+        for (Stage stage : List.of(Stage.CONNECT, Stage.GREETING, Stage.EHLO, Stage.STARTTLS, Stage.AUTH)) {
             RecipientVerdict verdict = classifier.classify(new SmtpSessionException(stage, kind, "failed"));
 
             assertThat(verdict.kind()).isEqualTo(RecipientVerdict.Kind.TEMPORARY_FAILURE);

@@ -78,10 +78,32 @@ class GovernedRemoteDeliveryTest {
     }
 
     @Test
-    void initShouldRejectGatewayAuthentication() {
+    void initShouldAcceptGatewayCredentials() throws Exception {
+        init(Map.of("gateway", "relay.example", "gatewayusername", "me", "gatewayPassword", " secret "));
+
+        assertThat(mailet.engine()).isNotNull();
+    }
+
+    @Test
+    void initShouldRejectAGatewayUsernameWithoutAPassword() {
         assertThatThrownBy(() -> init(Map.of("gateway", "relay.example", "gatewayUsername", "me")))
             .isInstanceOf(MessagingException.class)
-            .hasMessageContaining("Unsupported mailet parameter gatewayUsername");
+            .hasMessage("Invalid mailet parameter gatewayUsername: it needs gatewayPassword");
+    }
+
+    @Test
+    void initShouldRejectGatewayCredentialsWithoutAGateway() {
+        assertThatThrownBy(() -> init(Map.of("gatewayUsername", "me", "gatewayPassword", "secret")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter gatewayUsername: it needs gateway (SMTP AUTH is only used with"
+                + " gateways)");
+    }
+
+    @Test
+    void initShouldRejectAGatewayPasswordWithoutAUsername() {
+        assertThatThrownBy(() -> init(Map.of("gateway", "relay.example", "gatewayPassword", "secret")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter gatewayPassword: it needs gatewayUsername");
     }
 
     @Test

@@ -14,6 +14,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIServerName;
@@ -83,6 +86,23 @@ final class ScriptedSmtpServer implements AutoCloseable {
         Script expectBurst(String... lines) {
             byte[] expected = ascii(String.join("\r\n", lines) + "\r\n");
             steps.add(connection -> connection.expect(expected, true));
+            return this;
+        }
+
+        /** Expects exactly these bytes in one single read, as one pipelined write produces them. */
+        Script expectBurstBytes(String raw) {
+            byte[] expected = ascii(raw);
+            steps.add(connection -> connection.expect(expected, true));
+            return this;
+        }
+
+        /** Neither reads nor writes until {@code released} opens: a server that stopped taking data. */
+        Script stopReadingUntil(CountDownLatch released) {
+            steps.add(connection -> {
+                if (!released.await(3 * READ_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    throw new AssertionError("the test never released the stalled server");
+                }
+            });
             return this;
         }
 
@@ -175,6 +195,14 @@ final class ScriptedSmtpServer implements AutoCloseable {
         return connections.get(0).socket.getInetAddress();
     }
 
+    /**
+     * Round trips on the first connection so far: how many times the server answered after the client had
+     * sent something (the greeting is not one). A client that pipelines a whole transaction costs one.
+     */
+    int roundTrips() {
+        return connections.get(0).roundTrips.get();
+    }
+
     /** Waits for every script to end and fails with what went wrong, if anything did. */
     @Override
     public void close() throws Exception {
@@ -236,6 +264,8 @@ final class ScriptedSmtpServer implements AutoCloseable {
         private final SSLContext tlsContext;
         private final ByteArrayOutputStream received = new ByteArrayOutputStream();
         private final byte[] readBuffer = new byte[64 * 1024];
+        private final AtomicInteger roundTrips = new AtomicInteger();
+        private volatile boolean readSinceSend;
         private volatile List<SNIServerName> requestedServerNames = List.of();
         private Socket socket;
         private InputStream in;
@@ -257,6 +287,10 @@ final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         void send(byte[] bytes) throws IOException {
+            if (readSinceSend) {
+                readSinceSend = false;
+                roundTrips.incrementAndGet();
+            }
             out.write(bytes);
             out.flush();
         }
@@ -359,6 +393,7 @@ final class ScriptedSmtpServer implements AutoCloseable {
         }
 
         private synchronized void record(byte[] bytes, int count) {
+            readSinceSend = true;
             received.write(bytes, 0, count);
         }
 

@@ -14,11 +14,15 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+
+import javax.net.ssl.SSLContext;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -100,7 +104,7 @@ class SocketSmtpSessionTest {
 
         TransactionResult result = session.send(transaction("a@mx.test", "b@mx.test"));
 
-        assertThat(result.mailFromReply()).isEqualTo(SmtpReply.of(250, "2.1.0 ok"));
+        assertThat(result.mailFromReply()).contains(SmtpReply.of(250, "2.1.0 ok"));
         assertThat(result.recipientReplies()).containsExactly(
             entry("a@mx.test", 250, "2.1.5 ok a"), entry("b@mx.test", 250, "2.1.5 ok b"));
         assertThat(result.dataReply()).contains(SmtpReply.of(250, "2.0.0 queued as 42"));
@@ -219,15 +223,20 @@ class SocketSmtpSessionTest {
     }
 
     @Test
-    void eightBitContentShouldGoAsIsWhen8BitMimeIsNotOffered() throws Exception {
-        server = ScriptedSmtpServer.start(greeted()
-            .expect(MAIL).reply("250 ok").expect("RCPT TO:<a@mx.test>").reply("250 ok")
-            .expect("DATA").reply("354 go ahead")
-            .expectBytes("caf\u00e9\r\n.\r\n").reply("250 queued")
-            .expect("QUIT").reply("221 bye").expectClosed());
+    void eightBitContentShouldBeRefusedLocallyWhen8BitMimeIsNotOffered() throws Exception {
+        server = ScriptedSmtpServer.start(greeted("PIPELINING").expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), content("caf\u00e9\r\n"), true));
+        TransactionResult result = session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"),
+            content("caf\u00e9\r\n"), true));
+
+        assertThat(result.localRefusal()).contains(new LocalRefusal(LocalRefusal.Reason.EIGHT_BIT_NOT_SUPPORTED,
+            "the message has 8-bit data and mx.test does not offer 8BITMIME"));
+        assertThat(result.mailFromReply()).isEmpty();
+        assertThat(result.recipientReplies()).isEmpty();
+        assertThat(result.dataReply()).isEmpty();
+        assertThat(session.isReusable()).isTrue();
+        assertThat(session.transactionCount()).isZero();
     }
 
     @Test
@@ -374,7 +383,7 @@ class SocketSmtpSessionTest {
 
         TransactionResult result = session.send(transaction("a@mx.test", "b@mx.test"));
 
-        assertThat(result.mailFromReply()).isEqualTo(SmtpReply.of(550, "5.7.1 sender refused"));
+        assertThat(result.mailFromReply()).contains(SmtpReply.of(550, "5.7.1 sender refused"));
         assertThat(result.recipientReplies()).containsExactly(entry("a@mx.test", 503, "5.5.1 MAIL first"),
             entry("b@mx.test", 503, "5.5.1 MAIL first"));
         assertThat(result.dataReply()).isEmpty();
@@ -390,7 +399,7 @@ class SocketSmtpSessionTest {
 
         TransactionResult result = session.send(transaction("a@mx.test"));
 
-        assertThat(result.mailFromReply()).isEqualTo(SmtpReply.of(451, "4.3.0 try later"));
+        assertThat(result.mailFromReply()).contains(SmtpReply.of(451, "4.3.0 try later"));
         assertThat(result.recipientReplies()).isEmpty();
         assertThat(result.dataReply()).isEmpty();
     }
@@ -695,10 +704,15 @@ class SocketSmtpSessionTest {
             .expect(MAIL).reply("250 ok").expect("RCPT TO:<a@mx.test>").reply("250 ok")
             .expect("DATA").reply("354 go ahead")
             .expectClosed());
-        session = open();
+        // larger than the buffer, so the content is read a second time while it is sent, and fails then
+        session = new SocketSmtpSessionFactory(SSLContext.getDefault(), Clock.systemUTC(), 8)
+            .open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC));
+        AtomicInteger reads = new AtomicInteger();
         MessageContent failing = out -> {
             out.write("partial\r\n".getBytes(StandardCharsets.US_ASCII));
-            throw new IOException("message store gone");
+            if (reads.incrementAndGet() > 1) {
+                throw new IOException("message store gone");
+            }
         };
 
         assertThatThrownBy(() -> session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), failing, true)))
@@ -813,12 +827,12 @@ class SocketSmtpSessionTest {
     }
 
     /** One plain transaction to a@mx.test, without pipelining, delivered. */
-    private static Script playTransaction(Script script) {
+    static Script playTransaction(Script script) {
         return script.expect(MAIL).reply("250 ok").expect("RCPT TO:<a@mx.test>").reply("250 ok")
             .expect("DATA").reply("354 go ahead").expectBytes(WIRE_BODY).reply("250 queued");
     }
 
-    private static Script greeted(String... extensions) {
+    static Script greeted(String... extensions) {
         return Script.create().reply(GREETING).expect(EHLO).reply(ehloReply(extensions));
     }
 
@@ -844,7 +858,7 @@ class SocketSmtpSessionTest {
     }
 
     /** The text's characters as bytes, one each (ISO-8859-1), so tests can write 8-bit content. */
-    private static MessageContent content(String text) {
+    static MessageContent content(String text) {
         byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
         return out -> out.write(bytes);
     }
@@ -863,7 +877,7 @@ class SocketSmtpSessionTest {
         };
     }
 
-    private static Map.Entry<String, SmtpReply> entry(String recipient, int code, String text) {
+    static Map.Entry<String, SmtpReply> entry(String recipient, int code, String text) {
         return Map.entry(recipient, SmtpReply.of(code, text));
     }
 }

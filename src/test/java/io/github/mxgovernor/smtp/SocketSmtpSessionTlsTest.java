@@ -4,12 +4,18 @@ import static io.github.mxgovernor.smtp.SocketSmtpSessionTest.ehloReply;
 import static io.github.mxgovernor.smtp.SocketSmtpSessionTest.settings;
 import static io.github.mxgovernor.smtp.SocketSmtpSessionTest.transaction;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import io.github.mxgovernor.smtp.ScriptedSmtpServer.Script;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 import io.github.mxgovernor.tls.TlsMode;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Optional;
 
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLHandshakeException;
@@ -126,6 +132,103 @@ class SocketSmtpSessionTlsTest {
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
         assertThat(failure).hasMessageContaining("TLS handshake failed (TLS mode OPPORTUNISTIC)");
+    }
+
+    @Test
+    void authPlainShouldFollowTheEhloAfterStartTls() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("PIPELINING", "AUTH LOGIN PLAIN"))
+            .expect("AUTH PLAIN " + base64("\0me\0s3cret pass")).reply("235 2.7.0 authenticated")
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), withCredentials(TlsMode.REQUIRED));
+
+        assertThat(session.isReusable()).isTrue();
+    }
+
+    @Test
+    void authLoginShouldBeUsedWhenPlainIsNotOffered() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("AUTH=LOGIN"))
+            .expect("AUTH LOGIN").reply("334 VXNlcm5hbWU6")
+            .expect(base64("me")).reply("334 UGFzc3dvcmQ6")
+            .expect(base64("s3cret pass")).reply("235 2.7.0 authenticated")
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), withCredentials(TlsMode.OPPORTUNISTIC));
+
+        assertThat(session.isReusable()).isTrue();
+    }
+
+    @Test
+    void refusedCredentialsShouldEndTheSession() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("AUTH PLAIN"))
+            .expect("AUTH PLAIN " + base64("\0me\0s3cret pass")).reply("535 5.7.8 bad credentials")
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> new SocketSmtpSessionFactory()
+            .open(server.endpoint(), withCredentials(TlsMode.REQUIRED)), SmtpSessionException.class);
+
+        assertThat(failure.stage()).isEqualTo(Stage.AUTH);
+        assertThat(failure.kind()).isEqualTo(Kind.AUTHENTICATION_FAILED);
+        assertThat(failure.reply()).contains(SmtpReply.of(535, "5.7.8 bad credentials"));
+        assertThat(failure).hasMessage(server.endpoint() + ": AUTH PLAIN as me refused: 535 5.7.8 bad credentials")
+            .hasMessageNotContaining("s3cret");
+    }
+
+    @Test
+    void noKnownMechanismShouldEndTheSessionNamingWhatIsOffered() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("AUTH XOAUTH2 CRAM-MD5"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> new SocketSmtpSessionFactory()
+            .open(server.endpoint(), withCredentials(TlsMode.REQUIRED)), SmtpSessionException.class);
+
+        assertThat(failure.kind()).isEqualTo(Kind.AUTHENTICATION_FAILED);
+        assertThat(failure).hasMessageEndingWith(
+            "the server offers no SMTP AUTH mechanism this client knows (PLAIN, LOGIN); it offers CRAM-MD5 XOAUTH2");
+    }
+
+    @Test
+    void credentialsShouldNeverGoOverPlaintext() throws Exception {
+        server = ScriptedSmtpServer.start(Script.create().reply(GREETING).expect(EHLO)
+            .reply(ehloReply("PIPELINING", "AUTH PLAIN LOGIN"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> new SocketSmtpSessionFactory()
+            .open(server.endpoint(), withCredentials(TlsMode.OPPORTUNISTIC)), SmtpSessionException.class);
+
+        assertThat(failure.stage()).isEqualTo(Stage.AUTH);
+        assertThat(failure.kind()).isEqualTo(Kind.AUTHENTICATION_FAILED);
+        assertThat(failure).hasMessage(server.endpoint() + ": the session is not encrypted, and SMTP AUTH credentials"
+            + " are only sent over TLS (give this server a rule with tls REQUIRED or VERIFY)");
+    }
+
+    @Test
+    void credentialsShouldBeValidated() {
+        assertThatThrownBy(() -> new SmtpCredentials("", "x"))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("the SMTP AUTH user name is empty");
+        assertThatThrownBy(() -> new SmtpCredentials("me", "a\0b"))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("the SMTP AUTH user name and password cannot contain NUL");
+        assertThat(new SmtpCredentials("me", "s3cret")).hasToString("me:****");
+    }
+
+    private static SessionSettings withCredentials(TlsMode mode) {
+        Duration second = Duration.ofSeconds(1);
+        return new SessionSettings("client.test", Optional.empty(), second, second, second, mode,
+            Optional.of(new SmtpCredentials("me", "s3cret pass")));
+    }
+
+    private static String base64(String text) {
+        return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
     }
 
     private static Script offeringTls() {

@@ -1,0 +1,233 @@
+package io.github.mxgovernor.smtp;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.Arrays;
+
+/**
+ * Message content with every line ending made CRLF (bare LF and bare CR included) and a last line closed by
+ * CRLF, not dot-stuffed: the bytes BDAT carries and RFC 1870 counts. One instance serves a session's
+ * transactions in turn, in one of two modes:
+ * <ul>
+ *   <li>{@link #startScan()}: keeps the normalised bytes up to the limit and goes on counting past it, so one
+ *       pass over the content tells its size and whether it has 8-bit bytes and, for most mails, holds it
+ *       whole ({@link #isHeldWhole()});</li>
+ *   <li>{@link #startChunking(ChunkSink)}: hands each full buffer to a sink (one BDAT chunk) and the rest,
+ *       marked last, on {@link #finish()}, so a mail larger than the limit streams in bounded memory.</li>
+ * </ul>
+ * The buffer grows on demand up to the limit; {@link #release()} drops a buffer grown beyond what the session
+ * keeps between transactions. {@link #flush()} and {@link #close()} do nothing.
+ */
+final class ContentBuffer extends OutputStream {
+    private static final int INITIAL_BYTES = 8 * 1024;
+
+    /** Receives the chunks of a mail in chunking mode. */
+    @FunctionalInterface
+    interface ChunkSink {
+        void chunk(byte[] bytes, int length, boolean last) throws IOException;
+    }
+
+    private final int limit;
+    private final int retained;
+    private byte[] buffer = new byte[0];
+    private int length;
+    private long size;
+    private boolean eightBit;
+    private boolean atLineStart;
+    private boolean pendingCr;
+    private boolean overflowed;
+    private ChunkSink sink;
+
+    /**
+     * @param limit the most bytes held at once: larger content is only counted while scanning, and goes in
+     *     chunks of this size while chunking
+     * @param retained the largest buffer kept between transactions
+     */
+    ContentBuffer(int limit, int retained) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("content buffer limit must be positive, was " + limit);
+        }
+        this.limit = limit;
+        this.retained = Math.min(retained, limit);
+    }
+
+    /** Starts a scan: the content written next is counted, and held while it fits in the limit. */
+    void startScan() {
+        reset();
+        sink = null;
+    }
+
+    /** Starts chunking: the content written next goes to {@code chunks} one full buffer at a time. */
+    void startChunking(ChunkSink chunks) {
+        reset();
+        sink = chunks;
+    }
+
+    private void reset() {
+        length = 0;
+        size = 0;
+        eightBit = false;
+        atLineStart = true;
+        pendingCr = false;
+        overflowed = false;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        if (pendingCr) {
+            pendingCr = false;
+            endLine();
+            if (b == '\n') {
+                return;
+            }
+        }
+        if (b == '\r') {
+            pendingCr = true;
+        } else if (b == '\n') {
+            endLine();
+        } else {
+            if ((b & 0x80) != 0) {
+                eightBit = true;
+            }
+            atLineStart = false;
+            put((byte) b);
+        }
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int count) throws IOException {
+        int end = offset + count;
+        for (int i = offset; i < end; i++) {
+            byte b = bytes[i];
+            if (pendingCr || b == '\r' || b == '\n') {
+                write(b);
+                continue;
+            }
+            int runEnd = i;
+            while (runEnd < end && bytes[runEnd] != '\r' && bytes[runEnd] != '\n') {
+                if (bytes[runEnd] < 0) {
+                    eightBit = true;
+                }
+                runEnd++;
+            }
+            atLineStart = false;
+            putAll(bytes, i, runEnd - i);
+            i = runEnd - 1;
+        }
+    }
+
+    /** Closes the last line when the content did not; in chunking mode, hands over the last chunk. */
+    void finish() throws IOException {
+        if (pendingCr) {
+            pendingCr = false;
+            endLine();
+        }
+        if (!atLineStart) {
+            endLine();
+        }
+        if (sink != null) {
+            sink.chunk(buffer, length, true);
+            length = 0;
+        }
+    }
+
+    /** The normalised size (RFC 1870), complete after {@link #finish()}. */
+    long size() {
+        return size;
+    }
+
+    boolean hasEightBitBytes() {
+        return eightBit;
+    }
+
+    /** Whether the whole scanned content is in {@link #bytes()}; false when it was larger than the limit. */
+    boolean isHeldWhole() {
+        return !overflowed;
+    }
+
+    /** The held bytes, valid up to {@link #length()}. */
+    byte[] bytes() {
+        return buffer;
+    }
+
+    int length() {
+        return length;
+    }
+
+    /** Drops a buffer grown beyond what the session keeps between transactions. */
+    void release() {
+        if (buffer.length > retained) {
+            buffer = new byte[0];
+        }
+        length = 0;
+    }
+
+    @Override
+    public void flush() {
+        // the session decides when bytes go on the wire
+    }
+
+    @Override
+    public void close() {
+        // the buffer is the session's, reused for the next transaction
+    }
+
+    private void endLine() throws IOException {
+        atLineStart = true;
+        put((byte) '\r');
+        put((byte) '\n');
+    }
+
+    private void put(byte b) throws IOException {
+        size++;
+        if (overflowed) {
+            return;
+        }
+        if (length == limit) {
+            if (sink == null) {
+                overflowed = true;
+                return;
+            }
+            sink.chunk(buffer, length, false);
+            length = 0;
+        }
+        if (length == buffer.length) {
+            grow(length + 1);
+        }
+        buffer[length++] = b;
+    }
+
+    private void putAll(byte[] bytes, int offset, int count) throws IOException {
+        int done = 0;
+        while (done < count) {
+            if (overflowed) {
+                size += count - done;
+                return;
+            }
+            if (length == limit) {
+                if (sink == null) {
+                    overflowed = true;
+                    continue;
+                }
+                sink.chunk(buffer, length, false);
+                length = 0;
+            }
+            int step = Math.min(count - done, limit - length);
+            if (length + step > buffer.length) {
+                grow(length + step);
+            }
+            System.arraycopy(bytes, offset + done, buffer, length, step);
+            length += step;
+            size += step;
+            done += step;
+        }
+    }
+
+    private void grow(int needed) {
+        int capacity = Math.max(INITIAL_BYTES, buffer.length);
+        while (capacity < needed) {
+            capacity = capacity > limit / 2 ? limit : capacity * 2;
+        }
+        buffer = Arrays.copyOf(buffer, Math.min(capacity, limit));
+    }
+}
