@@ -1,11 +1,15 @@
 package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.flowcontrol.AttemptResult;
+import io.github.mxgovernor.flowcontrol.FlowControl;
+import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.smtp.SessionSettings;
+import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
@@ -41,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * reused for up to the rule's messages per connection, and a part that cannot get a connection or a token
  * within {@link EngineSettings#maxLaneWait()} ends as a local deferral. Every part's future completes,
  * whatever happens, with one {@link Outcome} per recipient.
+ *
+ * <p>Every attempt feeds the destination's {@link FlowControl}: whether it succeeded, failed (a connection,
+ * TLS or timeout failure, or a 4xx for every recipient) or was refused for good, and each distinct server reply
+ * that was not a success, for the response rules. Texts the engine or the classifier made up are never passed on.
  */
 public final class DeliveryEngine implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryEngine.class);
@@ -152,8 +160,12 @@ public final class DeliveryEngine implements AutoCloseable {
         return sessionFactory.open(endpoint, sessionSettings);
     }
 
-    /** Runs one transaction for the part on the session and completes the part from the classified replies. */
-    void attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
+    /**
+     * Runs one transaction for the part on the session and completes the part from the classified replies.
+     *
+     * @return whether the session may carry more mail: false when a response rule asked to reconnect
+     */
+    boolean attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
         DeliveryPart part = pending.part();
         SmtpTransaction transaction = new SmtpTransaction(part.reversePath(), part.recipients(), part.content(),
             part.partialDelivery(), part.dsn());
@@ -165,31 +177,72 @@ public final class DeliveryEngine implements AutoCloseable {
             if (reused && failure.stage() == SmtpSessionException.Stage.RSET && pending.takeFreshSessionRetry()) {
                 LOGGER.debug("Reused session to {} failed at RSET, retrying {} on a fresh one",
                     session.endpoint(), part.id());
-                destination.rate().refund();
+                destination.budget().refund();
                 lane.retryFirst(pending);
-                return;
+                return false;
             }
-            sessionFailed(pending, destination, failure);
-            return;
+            sessionFailed(pending, destination, failure, lane, true);
+            return false;
         }
         Map<String, RecipientVerdict> verdicts = classifier.classify(transaction, result);
+        FlowControl flowControl = destination.flowControl();
+        boolean delivered = false;
+        boolean deferredByServer = false;
+        boolean reconnect = false;
+        SmtpReply observed = null;
+        for (RecipientVerdict verdict : verdicts.values()) {
+            if (verdict.kind() == RecipientVerdict.Kind.DELIVERED) {
+                delivered = true;
+            } else if (!verdict.generatedLocally()) {
+                deferredByServer |= verdict.kind() == RecipientVerdict.Kind.TEMPORARY_FAILURE;
+                SmtpReply reply = verdict.reply().get();
+                // Recipients refused with one reply (MAIL FROM, DATA) count once.
+                if (!reply.equals(observed)) {
+                    reconnect |= flowControl.observeReply(reply);
+                    observed = reply;
+                }
+            }
+        }
+        flowControl.recordAttempt(delivered ? AttemptResult.SUCCEEDED
+            : deferredByServer ? AttemptResult.FAILED : AttemptResult.REFUSED);
+        if (reconnect && !delivered && deferredByServer && pending.takeFreshSessionRetry()) {
+            LOGGER.info("A response rule asked to reconnect to {}: {} goes again on a fresh connection",
+                session.endpoint(), part.id());
+            destination.budget().refund();
+            lane.retryFirst(pending);
+            return false;
+        }
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         for (Map.Entry<String, RecipientVerdict> entry : verdicts.entrySet()) {
             outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination));
         }
         record(destination, outcomes);
         pending.complete(outcomes);
+        return !reconnect;
     }
 
     /** A connection could not be opened or greeted: next endpoint if any, else a deferral. */
-    void connectionFailed(PendingPart pending, Destination destination, SmtpSessionException failure) {
-        sessionFailed(pending, destination, failure);
+    void connectionFailed(PendingPart pending, Destination destination, SmtpSessionException failure,
+                          DeliveryLane lane) {
+        sessionFailed(pending, destination, failure, lane, false);
     }
 
-    private void sessionFailed(PendingPart pending, Destination destination, SmtpSessionException failure) {
+    /** @param tokenHeld whether the part still holds its message token (the failure came after the connect) */
+    private void sessionFailed(PendingPart pending, Destination destination, SmtpSessionException failure,
+                               DeliveryLane lane, boolean tokenHeld) {
         RecipientVerdict verdict = classifier.classify(failure);
+        FlowControl flowControl = destination.flowControl();
+        boolean reconnect = failure.reply().map(flowControl::observeReply).orElse(false);
+        flowControl.recordAttempt(AttemptResult.FAILED);
         LOGGER.info("Delivery of {} via {} failed: {}", pending.part().id(), pending.currentEndpoint(),
             verdict.explanation());
+        if (reconnect && pending.takeFreshSessionRetry()) {
+            if (tokenHeld) {
+                destination.budget().refund();
+            }
+            lane.retryFirst(pending);
+            return;
+        }
         if (verdict.triesNextMx() && pending.advanceEndpoint()) {
             route(pending);
             return;
@@ -212,13 +265,29 @@ public final class DeliveryEngine implements AutoCloseable {
             Optional.of(clock.instant().plus(jitter(settings.localDeferralDelay()))));
     }
 
-    /** A lane could not serve the part in time (or was full): a local deferral, no attempt counted. */
+    /**
+     * A lane could not serve the part in time (or was full, or its destination is suspended): a local deferral, no
+     * attempt counted. Held back by flow control, the part comes back when the backoff or suspension ends (spread
+     * a little), and its message says the state, until when and why.
+     */
     void deferLocally(PendingPart pending, Destination destination, DeferralReason reason) {
-        Instant notBefore = reason == DeferralReason.RATE_LIMITED
-            ? clock.instant().plus(destination.rate().timeUntilToken()).plus(jitter(Duration.ofSeconds(1)))
-            : clock.instant().plus(jitter(settings.localDeferralDelay()));
+        Instant now = clock.instant();
+        Instant notBefore;
+        String message = reason.message();
+        if (reason == DeferralReason.SUSPENDED || reason == DeferralReason.DYNAMIC_FLOW_CONTROL) {
+            FlowState state = destination.flowControl().state();
+            notBefore = destination.flowControl().notBefore(state)
+                .orElseGet(() -> now.plus(jitter(settings.localDeferralDelay())));
+            message = message + ": " + destination.name() + " in " + state.kind()
+                + state.until().map(until -> " until " + until).orElse(" until recovered") + " ("
+                + state.cause().description() + state.cause().source().map(source -> ", " + source).orElse("") + ")";
+        } else if (reason == DeferralReason.RATE_LIMITED) {
+            notBefore = now.plus(destination.budget().timeUntilToken()).plus(jitter(Duration.ofSeconds(1)));
+        } else {
+            notBefore = now.plus(jitter(settings.localDeferralDelay()));
+        }
         destination.recordDeferred(pending.part().recipients().size());
-        pending.completeAll(Outcome.deferred(reason, reason.message(), Optional.empty(), destination.name(),
+        pending.completeAll(Outcome.deferred(reason, message, Optional.empty(), destination.name(),
             destination.rule().name(), Optional.of(notBefore)));
     }
 

@@ -1,6 +1,8 @@
 package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.flowcontrol.FlowState;
+import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.smtp.SmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
@@ -15,6 +17,10 @@ import java.util.List;
  * One destination's ready lane in one engine: parts waiting for a connection and a rate token, and the
  * idle sessions kept open for reuse. Decisions are taken under this lane's own lock (never a global one);
  * SMTP I/O always happens outside it, on a delivery thread that owns one session at a time.
+ *
+ * <p>Flow control decides the limits: connections, mails per connection and the token budget come from the
+ * destination's current state. While the destination is suspended every waiting part, and every part offered,
+ * leaves at once as a {@link DeferralReason#SUSPENDED} deferral that comes back when the suspension ends.
  */
 final class DeliveryLane {
     private final Destination destination;
@@ -35,18 +41,23 @@ final class DeliveryLane {
 
     /** Queues a part; false when this lane was retired and the caller must route again. */
     boolean offer(PendingPart part) {
-        boolean full;
+        boolean turnedAway;
         synchronized (this) {
             if (retired) {
                 return false;
             }
-            full = waiting.size() >= engine.settings().laneCapacity();
-            if (!full) {
+            FlowState state = destination.flowControl().state();
+            if (state.kind() == FlowState.Kind.SUSPENDED) {
+                turnedAway = true;
+            } else {
+                turnedAway = waiting.size() >= engine.settings().laneCapacity();
+            }
+            if (!turnedAway) {
                 part.waitUntil(engine.nowMillis() + engine.settings().maxLaneWait().toMillis());
                 waiting.addLast(part);
             }
         }
-        if (full) {
+        if (turnedAway) {
             engine.deferLocally(part, destination, blockingReason());
         } else {
             dispatch();
@@ -57,25 +68,36 @@ final class DeliveryLane {
     /** Starts sessions for waiting parts as far as the quota, the rate and the idle sessions allow. */
     void dispatch() {
         List<Runnable> starts = new ArrayList<>(0);
+        List<PendingPart> suspended = null;
         synchronized (this) {
+            if (destination.flowControl().state().kind() == FlowState.Kind.SUSPENDED) {
+                suspended = new ArrayList<>(waiting);
+                waiting.clear();
+            }
             while (!waiting.isEmpty()) {
                 PendingPart next = waiting.peekFirst();
                 IdleSession reused = takeIdleFor(next);
                 if (reused == null && !destination.tryOpenConnection()) {
                     break;
                 }
-                if (!destination.rate().tryConsume()) {
+                MessageBudget budget = destination.budget();
+                if (!budget.tryConsume()) {
                     if (reused != null) {
                         idle.addFirst(reused);
                     } else {
                         destination.connectionClosed();
                     }
-                    scheduleWake(destination.rate().timeUntilToken());
+                    scheduleWake(budget.timeUntilToken());
                     break;
                 }
                 waiting.pollFirst();
                 SmtpSession session = reused == null ? null : reused.session;
                 starts.add(() -> serve(session, next));
+            }
+        }
+        if (suspended != null) {
+            for (PendingPart part : suspended) {
+                engine.deferLocally(part, destination, DeferralReason.SUSPENDED);
             }
         }
         for (Runnable start : starts) {
@@ -97,13 +119,16 @@ final class DeliveryLane {
                         session = engine.openSession(current.currentEndpoint(), destination.rule());
                     } catch (SmtpSessionException failure) {
                         destination.connectionClosed();
-                        destination.rate().refund();
-                        engine.connectionFailed(current, destination, failure);
+                        destination.budget().refund();
+                        engine.connectionFailed(current, destination, failure, this);
                         current = null;
                         break;
                     }
                 }
-                engine.attempt(session, current, destination, this);
+                if (!engine.attempt(session, current, destination, this)) {
+                    current = null;
+                    break;
+                }
                 current = nextPartFor(session);
                 if (current == null) {
                     session = parkOrKeep(session);
@@ -124,7 +149,7 @@ final class DeliveryLane {
 
     /** The next part this session may carry now, with its token taken; null when there is none. */
     private PendingPart nextPartFor(SmtpSession session) {
-        if (!session.isReusable() || session.transactionCount() >= destination.rule().maxMessagesPerConnection()) {
+        if (!mayCarryMore(session)) {
             return null;
         }
         synchronized (this) {
@@ -132,18 +157,28 @@ final class DeliveryLane {
             if (next == null) {
                 return null;
             }
-            if (destination.rate().tryConsume()) {
+            MessageBudget budget = destination.budget();
+            if (budget.tryConsume()) {
                 return next;
             }
             waiting.addFirst(next);
-            scheduleWake(destination.rate().timeUntilToken());
+            scheduleWake(budget.timeUntilToken());
             return null;
         }
     }
 
+    /**
+     * Whether the session may take another mail now: it is usable, below the mails per connection flow control
+     * allows (none while suspended), and its destination is not over the connection cap of a backoff that began.
+     */
+    private boolean mayCarryMore(SmtpSession session) {
+        return session.isReusable() && session.transactionCount() < destination.maxMessagesPerConnection()
+            && !destination.overConnectionLimit();
+    }
+
     /** Keeps a usable session idle for the next parts; returns the session when it must be closed instead. */
     private SmtpSession parkOrKeep(SmtpSession session) {
-        if (!session.isReusable() || session.transactionCount() >= destination.rule().maxMessagesPerConnection()) {
+        if (!mayCarryMore(session)) {
             return session;
         }
         synchronized (this) {
@@ -239,10 +274,18 @@ final class DeliveryLane {
         return idle.size();
     }
 
+    /** Why parts could not be served: the flow-control state when it is not normal, else the quota or the rate. */
     private DeferralReason blockingReason() {
-        return destination.rate().timeUntilToken().isZero()
-            ? DeferralReason.CONNECTION_QUOTA_REACHED
-            : DeferralReason.RATE_LIMITED;
+        switch (destination.flowControl().state().kind()) {
+            case SUSPENDED:
+                return DeferralReason.SUSPENDED;
+            case BACKOFF:
+                return DeferralReason.DYNAMIC_FLOW_CONTROL;
+            default:
+                return destination.budget().timeUntilToken().isZero()
+                    ? DeferralReason.CONNECTION_QUOTA_REACHED
+                    : DeferralReason.RATE_LIMITED;
+        }
     }
 
     private IdleSession takeIdleFor(PendingPart part) {

@@ -1,5 +1,8 @@
 package io.github.mxgovernor.governor;
 
+import io.github.mxgovernor.flowcontrol.FlowControl;
+import io.github.mxgovernor.flowcontrol.FlowControlStatus;
+import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 
@@ -16,14 +19,16 @@ public final class Destination {
     private final MxRule rule;
     private final ConnectionQuota connections = new ConnectionQuota();
     private final MessageRate rate;
+    private final FlowControl flowControl;
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong deferred = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
 
-    Destination(String name, MxRule rule, MessageRate rate) {
+    Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl) {
         this.name = name;
         this.rule = rule;
         this.rate = rate;
+        this.flowControl = flowControl;
     }
 
     /**
@@ -51,13 +56,38 @@ public final class Destination {
         return connections;
     }
 
+    /** The rule's own message rate; take tokens through {@link #budget()}, which flow control may redirect. */
     public MessageRate rate() {
         return rate;
     }
 
-    /** Whether another connection may be opened now. */
+    public FlowControl flowControl() {
+        return flowControl;
+    }
+
+    /** The budget messages take their token from now: the rule's rate, or a backoff's lower one. */
+    public MessageBudget budget() {
+        return flowControl.budget(rate);
+    }
+
+    /** Whether another connection may be opened now, under the cap flow control sets. */
     public boolean tryOpenConnection() {
-        return connections.tryAcquire(rule.maxConnections());
+        return connections.tryAcquire(flowControl.maxConnections());
+    }
+
+    /** Whether more connections are open than flow control allows now (after a backoff began). */
+    public boolean overConnectionLimit() {
+        return connections.inUse() > flowControl.maxConnections();
+    }
+
+    /** How many mails a connection may carry now. */
+    public int maxMessagesPerConnection() {
+        return flowControl.maxMessagesPerConnection();
+    }
+
+    /** What flow control has in effect for this destination, and why. */
+    public FlowControlStatus flowControlStatus() {
+        return flowControl.status(rule.name());
     }
 
     public void connectionClosed() {
@@ -90,7 +120,7 @@ public final class Destination {
 
     @Override
     public String toString() {
-        return name + " (rule " + rule.name() + ", " + connections.inUse() + "/" + rule.maxConnections()
-            + " connections)";
+        return name + " (rule " + rule.name() + ", " + connections.inUse() + "/" + flowControl.maxConnections()
+            + " connections, " + flowControl.state().kind() + ")";
     }
 }

@@ -3,6 +3,7 @@ package io.github.mxgovernor.governor;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
 import io.github.bucket4j.TimeMeter;
+import io.github.mxgovernor.flowcontrol.MessageBudget;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -13,7 +14,7 @@ import java.util.OptionalLong;
  * most one minute's share of the hourly rate (at least one token) and refills continuously, so an hour's
  * budget never leaves in one burst. Unlimited when the rule sets no rate.
  */
-public final class MessageRate {
+public final class MessageRate implements MessageBudget {
     private static final long SLICES_PER_HOUR = 60;
 
     private final OptionalLong messagesPerHour;
@@ -37,11 +38,13 @@ public final class MessageRate {
     }
 
     /** Takes one message's token; false when the destination must wait. */
+    @Override
     public boolean tryConsume() {
         return bucket == null || bucket.tryConsume(1);
     }
 
     /** Gives back a token taken for a message that was not sent after all. */
+    @Override
     public void refund() {
         if (bucket != null) {
             bucket.addTokens(1);
@@ -49,6 +52,7 @@ public final class MessageRate {
     }
 
     /** How long until a token is available; zero when one is available now or the rate is unlimited. */
+    @Override
     public Duration timeUntilToken() {
         if (bucket == null) {
             return Duration.ZERO;

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.rules;
 
+import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.time.Duration;
@@ -43,6 +44,7 @@ public final class MxRule {
     private final Duration idleTimeout;
     private final LimitScope limitScope;
     private final TlsMode tlsMode;
+    private final FlowControlPolicy flowControl;
     private final String source;
 
     private MxRule(Builder b) {
@@ -59,13 +61,15 @@ public final class MxRule {
         this.idleTimeout = b.idleTimeout;
         this.limitScope = b.limitScope;
         this.tlsMode = b.tlsMode;
+        this.flowControl = b.flowControl;
         this.source = b.source;
     }
 
     /**
      * Starts a rule with the built-in defaults: 10 connections, 100 messages per connection, no message rate,
      * connect timeout 60 s, command timeout 5 min, data timeout 10 min, idle timeout 60 s, limits per MX host,
-     * opportunistic TLS, source {@value #BUILT_IN_SOURCE}, and no MX mask yet.
+     * opportunistic TLS, the {@linkplain FlowControlPolicy#builtIn() built-in flow control}, source
+     * {@value #BUILT_IN_SOURCE}, and no MX mask yet.
      *
      * @throws IllegalArgumentException if the name is empty or holds other characters than letters, digits,
      *         {@code .}, {@code _} and {@code -}
@@ -156,6 +160,11 @@ public final class MxRule {
         return tlsMode;
     }
 
+    /** Backoff limits, triggers, recovery and adaptive concurrency for this rule's destinations. */
+    public FlowControlPolicy flowControl() {
+        return flowControl;
+    }
+
     /** Where the rule was defined: {@code file:line} (such as {@code mx-rules.xml:12}) or {@value #BUILT_IN_SOURCE}. */
     public String source() {
         return source;
@@ -190,14 +199,15 @@ public final class MxRule {
                 && messagesPerHour.equals(other.messagesPerHour)
                 && connectTimeout.equals(other.connectTimeout) && commandTimeout.equals(other.commandTimeout)
                 && dataTimeout.equals(other.dataTimeout) && idleTimeout.equals(other.idleTimeout)
-                && limitScope == other.limitScope && tlsMode == other.tlsMode && source.equals(other.source);
+                && limitScope == other.limitScope && tlsMode == other.tlsMode
+                && flowControl.equals(other.flowControl) && source.equals(other.source);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(name, mxMasks, recipientDomainMask, maxConnections, maxMessagesPerConnection,
                 messagesPerHour, connectTimeout, commandTimeout, dataTimeout, idleTimeout, limitScope, tlsMode,
-                source);
+                flowControl, source);
     }
 
     @Override
@@ -209,7 +219,7 @@ public final class MxRule {
                 + ", messagesPerHour=" + (messagesPerHour.isPresent() ? messagesPerHour.getAsLong() : "unlimited")
                 + ", connectTimeout=" + connectTimeout + ", commandTimeout=" + commandTimeout
                 + ", dataTimeout=" + dataTimeout + ", idleTimeout=" + idleTimeout
-                + ", scope=" + limitScope.configValue() + ", tls=" + tlsMode + "}";
+                + ", scope=" + limitScope.configValue() + ", tls=" + tlsMode + ", " + flowControl + "}";
     }
 
     /** Builds an {@link MxRule}; every setter checks its value and names it when it is wrong. */
@@ -226,6 +236,7 @@ public final class MxRule {
         private Duration idleTimeout = Duration.ofSeconds(60);
         private LimitScope limitScope = LimitScope.PER_MX_HOST;
         private TlsMode tlsMode = TlsMode.OPPORTUNISTIC;
+        private FlowControlPolicy flowControl = FlowControlPolicy.builtIn();
         private String source = BUILT_IN_SOURCE;
 
         private Builder(String name) {
@@ -238,7 +249,7 @@ public final class MxRule {
 
         /**
          * Copies the limits and policies of another rule (connections, messages per connection, rate, timeouts,
-         * scope, TLS); its name, masks and source are not copied.
+         * scope, TLS, flow control); its name, masks and source are not copied.
          */
         public Builder inheritFrom(MxRule parent) {
             Objects.requireNonNull(parent, "parent");
@@ -251,6 +262,7 @@ public final class MxRule {
             idleTimeout = parent.idleTimeout;
             limitScope = parent.limitScope;
             tlsMode = parent.tlsMode;
+            flowControl = parent.flowControl;
             return this;
         }
 
@@ -327,6 +339,11 @@ public final class MxRule {
 
         public Builder tlsMode(TlsMode value) {
             this.tlsMode = Objects.requireNonNull(value, "tlsMode");
+            return this;
+        }
+
+        public Builder flowControl(FlowControlPolicy value) {
+            this.flowControl = Objects.requireNonNull(value, "flowControl");
             return this;
         }
 

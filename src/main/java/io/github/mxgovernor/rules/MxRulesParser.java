@@ -1,5 +1,6 @@
 package io.github.mxgovernor.rules;
 
+import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.io.ByteArrayInputStream;
@@ -55,6 +56,30 @@ import javax.xml.stream.XMLStreamReader;
  * {@code 1d}) or ISO-8601 ({@code PT5M}), more than 0 and at most 1 day. {@code scope} is {@code per-mx} or
  * {@code shared}; {@code tls} is {@code disabled}, {@code opportunistic}, {@code required} or {@code verify}
  * (both case-insensitive).
+ *
+ * <p>Flow control is set by child elements of {@code <default>} and {@code <rule>}:
+ * <pre>{@code
+ *   <rule name="google" mx="*.google.com" scope="shared" maxConnections="5">
+ *     <backoff maxConnections="1" messagesPerHour="600" maxMessagesPerConnection="10"/>
+ *     <errorRate minAttempts="20" ratio="0.5" window="5m" action="backoff" duration="15m"/>
+ *     <response match="421[- ]4\.7\.28 .*unusual rate" threshold="2" window="1h" action="backoff" duration="30m"/>
+ *     <recovery probes="5" halfOpen="15m"/>
+ *     <adaptiveConcurrency enabled="true" decrease="0.9"/>
+ *   </rule>
+ * }</pre>
+ * {@code <backoff>}: the limits in BACKOFF (each unset one is the rule's own; never above it).
+ * {@code <errorRate>}: {@code minAttempts} 1..100000, {@code ratio} in [0, 1) (fires strictly above it),
+ * {@code window} 1s..1d, or {@code enabled="false"}. {@code <response>} (any number, tried in order): {@code match}
+ * a case-insensitive Java regular expression searched in {@code code text} of non-2xx replies, {@code threshold}
+ * 1..10000 or {@code immediate} (1), {@code window} 1s..1d exactly when the threshold is above 1. Both take
+ * {@code action} ({@code backoff}, {@code suspend}, {@code limitConnections} with {@code maxConnections},
+ * {@code limitMessagesPerConnection} with {@code maxMessagesPerConnection}, {@code reconnect}) and {@code duration}
+ * 1s..7d (required by {@code suspend}, refused by {@code reconnect}; a backoff without one lasts until the recovery
+ * probes succeed). {@code <recovery>}: {@code probes} 0..10000, {@code halfOpen} 0s..1d. {@code
+ * <adaptiveConcurrency>}: {@code enabled}, {@code decrease} in (0, 1). Each element inherits from {@code <default>}
+ * what it does not set; a rule's own {@code <response>} elements replace the inherited ones as a whole. A rule that
+ * could never return to normal (a backoff without duration and 0 probes) is refused. Field names in errors are
+ * {@code element.attribute}, such as {@code response.match}.
  *
  * <p>The first problem stops parsing with a {@link RulesFileException} naming file, line, rule and field; a bad
  * value is never replaced by a default. DOCTYPE declarations are refused, so no external entity is ever read.
@@ -269,32 +294,68 @@ public final class MxRulesParser {
             }
         }
 
-        /** A {@code <default>} or {@code <rule>}: attributes read when it opens, the rule built when it closes. */
+        /**
+         * A {@code <default>} or {@code <rule>}: attributes read when it opens, flow-control child elements as they
+         * come, the rule built when it closes.
+         */
         private final class RuleElement extends OpenElement {
             private final String element;
             private final MxRule.Builder builder;
             private final String ruleName;
+            private final FlowControlElements flowControl;
 
-            RuleElement(String element, MxRule.Builder builder, String ruleName) {
+            RuleElement(String element, MxRule.Builder builder, String ruleName, FlowControlPolicy inherited) {
                 this.element = element;
                 this.builder = builder;
                 this.ruleName = ruleName;
+                this.flowControl = new FlowControlElements(sourceName, inherited);
             }
 
             @Override
             OpenElement child(String child, int line, Map<String, String> attributes) throws RulesFileException {
-                throw error(line, ruleName, null,
-                        "unknown element <" + child + ">; <" + element + "> has no child elements");
+                if (!FlowControlElements.ELEMENTS.contains(child)) {
+                    throw error(line, ruleName, null, "unknown element <" + child + ">; <" + element + "> holds "
+                            + FlowControlElements.ELEMENTS.stream().map(name -> "<" + name + ">")
+                                    .collect(Collectors.joining(", ")));
+                }
+                try {
+                    flowControl.read(child, line, attributes);
+                } catch (FlowControlElements.InvalidAttribute e) {
+                    throw error(e.line, ruleName, e.field, e.getMessage());
+                }
+                return new LeafElement(child, ruleName);
             }
 
             @Override
-            void close() {
+            void close() throws RulesFileException {
+                try {
+                    builder.flowControl(flowControl.build());
+                } catch (FlowControlElements.InvalidAttribute e) {
+                    throw error(e.line, ruleName, e.field, e.getMessage());
+                }
                 MxRule rule = builder.build();
                 if (element.equals(DEFAULT_ELEMENT)) {
                     defaultRule = rule;
                 } else {
                     rules.add(rule);
                 }
+            }
+        }
+
+        /** A flow-control element inside a rule: it holds nothing. */
+        private final class LeafElement extends OpenElement {
+            private final String element;
+            private final String ruleName;
+
+            LeafElement(String element, String ruleName) {
+                this.element = element;
+                this.ruleName = ruleName;
+            }
+
+            @Override
+            OpenElement child(String child, int line, Map<String, String> attributes) throws RulesFileException {
+                throw error(line, ruleName, null, "unknown element <" + child + ">; <" + element
+                        + "> has no child elements");
             }
         }
 
@@ -319,7 +380,7 @@ public final class MxRulesParser {
                 }
                 apply(setter, builder, attribute.getValue(), line, MxRule.DEFAULT_RULE_NAME, field);
             }
-            return new RuleElement(DEFAULT_ELEMENT, builder, MxRule.DEFAULT_RULE_NAME);
+            return new RuleElement(DEFAULT_ELEMENT, builder, MxRule.DEFAULT_RULE_NAME, baseDefault.flowControl());
         }
 
         private OpenElement openRule(int line, Map<String, String> attributes) throws RulesFileException {
@@ -354,7 +415,7 @@ public final class MxRulesParser {
             if (firstRuleLine == 0) {
                 firstRuleLine = line;
             }
-            return new RuleElement(RULE_ELEMENT, builder, name);
+            return new RuleElement(RULE_ELEMENT, builder, name, defaultRule.flowControl());
         }
 
         private String ruleName(int line, String value) throws RulesFileException {
@@ -401,7 +462,7 @@ public final class MxRulesParser {
     }
 
     /** A bad attribute value; the message says what was expected and what was found. */
-    private static final class InvalidValue extends Exception {
+    static final class InvalidValue extends Exception {
         private static final long serialVersionUID = 1L;
 
         InvalidValue(String message) {
@@ -426,7 +487,7 @@ public final class MxRulesParser {
         return Collections.unmodifiableMap(setters);
     }
 
-    private static long integer(String raw, long max) throws InvalidValue {
+    static long integer(String raw, long max) throws InvalidValue {
         String value = raw.trim();
         // Digits only: no sign, no separators; more than 18 digits cannot be in range and would overflow.
         boolean digits = !value.isEmpty() && value.length() <= 18 && value.chars().allMatch(c -> c >= '0' && c <= '9');
@@ -452,36 +513,44 @@ public final class MxRulesParser {
 
     /** A timeout: a positive integer with a unit ({@code ms s m h d}) or ISO-8601, more than 0 and at most a day. */
     private static Duration timeout(String raw) throws InvalidValue {
-        String value = raw.trim();
-        int unitStart = 0;
-        while (unitStart < value.length() && value.charAt(unitStart) >= '0' && value.charAt(unitStart) <= '9') {
-            unitStart++;
-        }
-        Duration duration;
-        if (unitStart > 0 && unitStart == value.length()) {
-            throw new InvalidValue("needs a unit (ms, s, m, h or d), such as '" + value + "s', was '" + raw + "'");
-        } else if (unitStart > 0) {
-            duration = withUnit(value.substring(0, unitStart), value.substring(unitStart), raw);
-        } else {
-            try {
-                duration = Duration.parse(value);
-            } catch (DateTimeParseException e) {
-                throw new InvalidValue("must be a duration such as '30s', '5m' or 'PT5M' (units ms, s, m, h, d),"
-                        + " was '" + raw + "'");
-            }
-        }
+        Duration duration = duration(raw, MxRule.TIMEOUT_REQUIREMENT);
         if (duration.isNegative() || duration.isZero() || duration.compareTo(MxRule.TIMEOUT_BOUND) > 0) {
             throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
         }
         return duration;
     }
 
-    private static Duration withUnit(String digits, String unit, String raw) throws InvalidValue {
+    /**
+     * A duration: a non-negative integer with a unit ({@code ms s m h d}) or ISO-8601; the caller checks its range.
+     *
+     * @param requirement what the caller accepts, said when the number overflows
+     */
+    static Duration duration(String raw, String requirement) throws InvalidValue {
+        String value = raw.trim();
+        int unitStart = 0;
+        while (unitStart < value.length() && value.charAt(unitStart) >= '0' && value.charAt(unitStart) <= '9') {
+            unitStart++;
+        }
+        if (unitStart > 0 && unitStart == value.length()) {
+            throw new InvalidValue("needs a unit (ms, s, m, h or d), such as '" + value + "s', was '" + raw + "'");
+        } else if (unitStart > 0) {
+            return withUnit(value.substring(0, unitStart), value.substring(unitStart), raw, requirement);
+        }
+        try {
+            return Duration.parse(value);
+        } catch (DateTimeParseException e) {
+            throw new InvalidValue("must be a duration such as '30s', '5m' or 'PT5M' (units ms, s, m, h, d),"
+                    + " was '" + raw + "'");
+        }
+    }
+
+    private static Duration withUnit(String digits, String unit, String raw, String requirement)
+            throws InvalidValue {
         long amount;
         try {
             amount = Long.parseLong(digits);
         } catch (NumberFormatException e) {
-            throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
+            throw new InvalidValue(requirement + ", was '" + raw + "'");
         }
         try {
             switch (unit) {
@@ -500,11 +569,11 @@ public final class MxRulesParser {
                             + "'");
             }
         } catch (ArithmeticException e) {
-            throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
+            throw new InvalidValue(requirement + ", was '" + raw + "'");
         }
     }
 
-    private static <E> E oneOf(String raw, E[] values, java.util.function.Function<E, String> configValue)
+    static <E> E oneOf(String raw, E[] values, java.util.function.Function<E, String> configValue)
             throws InvalidValue {
         String value = raw.trim();
         for (E candidate : values) {

@@ -368,7 +368,7 @@ class MxRulesParserTest {
     }
 
     @Test
-    void parseShouldRejectAChildElementOfARule() {
+    void parseShouldRejectAnUnknownChildElementOfARule() {
         RulesFileException error = parseError("<mx-rules>",
                 "  <rule name=\"google\" mx=\"*.google.com\">",
                 "    <response-rule pattern=\"421\"/>",
@@ -376,14 +376,16 @@ class MxRulesParserTest {
                 "</mx-rules>");
 
         assertThat(error).hasMessage(
-                "mx-rules.xml:3: rule 'google': unknown element <response-rule>; <rule> has no child elements");
+                "mx-rules.xml:3: rule 'google': unknown element <response-rule>; <rule> holds <backoff>, <errorRate>,"
+                        + " <response>, <recovery>, <adaptiveConcurrency>");
         assertThat(error.field()).isEmpty();
     }
 
     @Test
-    void parseShouldRejectAChildElementOfTheDefault() {
+    void parseShouldRejectARuleInsideTheDefault() {
         assertThat(ruleError("<default><rule name=\"r\" mx=\"a.example\"/></default>")).hasMessage(
-                "mx-rules.xml:3: rule 'default': unknown element <rule>; <default> has no child elements");
+                "mx-rules.xml:3: rule 'default': unknown element <rule>; <default> holds <backoff>, <errorRate>,"
+                        + " <response>, <recovery>, <adaptiveConcurrency>");
     }
 
     @Test

@@ -2,7 +2,13 @@ package io.github.mxgovernor.rules;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.mxgovernor.flowcontrol.FlowAction;
+import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
+import io.github.mxgovernor.flowcontrol.ResponseRule;
 import io.github.mxgovernor.tls.TlsMode;
+
+import java.time.Duration;
+import java.util.Optional;
 
 import java.nio.file.Path;
 
@@ -26,7 +32,7 @@ class SampleMxRulesTest {
     void sampleShouldHoldThePresetsInOrder() {
         assertThat(ruleSet.rules()).extracting(MxRule::name).containsExactly("google", "microsoft-consumer",
                 "microsoft-365", "microsoft-dane", "yahoo", "apple", "comcast", "gmx-webde", "orange", "mimecast",
-                "proofpoint");
+                "qq", "proofpoint");
     }
 
     @Test
@@ -63,6 +69,60 @@ class SampleMxRulesTest {
                 .extracting(MxRule::name).containsExactly("google", "comcast", "gmx-webde");
     }
 
+    @Test
+    void sampleDefaultShouldSpellOutTheBuiltInFlowControl() {
+        assertThat(ruleSet.defaultRule().flowControl()).isEqualTo(FlowControlPolicy.builtIn());
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @CsvSource(delimiter = '|', value = {
+            "google | 421-4.7.28 [192.0.2.1] Our system has detected an unusual rate of 4.7.28 unsolicited mail"
+                    + " | BACKOFF | 2 | PT30M",
+            "google | 421-4.7.0 [192.0.2.1] Our system has detected that this message is suspicious due to the very"
+                    + " low reputation of the sending domain | SUSPEND | 1 | PT1H",
+            "microsoft-365 | 451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (AS761)"
+                    + " | BACKOFF | 3 | PT15M",
+            "microsoft-consumer | 451 4.7.652 The mail server [192.0.2.1] has exceeded the maximum number of"
+                    + " connections. | LIMIT_CONNECTIONS | 1 | PT1H",
+            "microsoft-dane | 421 4.4.0 exceeded maximum number of messages per connection"
+                    + " | LIMIT_MESSAGES_PER_CONNECTION | 1 | PT1H",
+            "yahoo | 421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user"
+                    + " complaints | SUSPEND | 1 | PT2H",
+            "yahoo | 421 4.7.0 [IPTS05] Messages from 192.0.2.1 temporarily deferred | SUSPEND | 1 | PT4H",
+            "yahoo | 421 4.7.0 [TS02] Messages from 192.0.2.1 temporarily deferred | BACKOFF | 1 | PT1H",
+            "apple | 421 4.7.1 Messages deferred [HCM1] | SUSPEND | 1 | PT15M",
+            "apple | 451 4.7.1 Service unavailable [BS02] | SUSPEND | 1 | PT15M",
+            "comcast | 421 4.2.0 Throttled [RL0000] | BACKOFF | 1 | PT30M",
+            "orange | 421 mwinf5c01 ME Trop de connexions, veuillez verifier votre configuration"
+                    + " | LIMIT_CONNECTIONS | 1 | PT30M",
+            "orange | 554 5.7.1 Service refuse | BACKOFF | 1 | PT1H",
+            "gmx-webde | 421 Too many connections from your IP | LIMIT_CONNECTIONS | 1 | PT1H",
+            "qq | 550 Ip frequency limited | BACKOFF | 1 | PT1H",
+    })
+    void providerThrottlingRepliesShouldMeetTheirResponseRule(String ruleName, String reply, FlowAction action,
+                                                              int threshold, Duration duration) {
+        MxRule rule = ruleSet.rules().stream().filter(candidate -> candidate.name().equals(ruleName)).findFirst()
+                .orElseThrow();
+
+        Optional<ResponseRule> matching = rule.flowControl().responseRules().stream()
+                .filter(response -> java.util.regex.Pattern.compile(response.match(),
+                        java.util.regex.Pattern.CASE_INSENSITIVE).matcher(reply).find())
+                .findFirst();
+
+        assertThat(matching).as("a response rule of %s matching %s", ruleName, reply).isPresent();
+        assertThat(matching.get().reaction().action()).isEqualTo(action);
+        assertThat(matching.get().threshold()).isEqualTo(threshold);
+        assertThat(matching.get().reaction().duration()).contains(duration);
+    }
+
+    @Test
+    void yahooShouldReconnectWhenItsConnectionIsFull() {
+        MxRule yahoo = ruleSet.match("mta7.am0.yahoodns.net", "yahoo.com");
+
+        assertThat(yahoo.flowControl().responseRules()).extracting(response -> response.reaction().action())
+                .contains(FlowAction.RECONNECT);
+    }
+
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource({
             "aspmx.l.google.com, google",
@@ -76,6 +136,7 @@ class SampleMxRulesTest {
             "smtp-in.orange.fr, orange",
             "eu-smtp-inbound-1.mimecast.com, mimecast",
             "mx0a-00123456.pphosted.com, proofpoint",
+            "mx3.qq.com, qq",
             "mx.example.com, default",
     })
     void realMxHostsShouldMeetTheirPreset(String mxHost, String ruleName) {

@@ -1,0 +1,475 @@
+package io.github.mxgovernor.flowcontrol;
+
+import io.github.mxgovernor.smtp.SmtpReply;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.DoubleSupplier;
+import java.util.function.LongFunction;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The flow-control state machine of one destination: {@link FlowState.Kind#NORMAL NORMAL},
+ * {@link FlowState.Kind#BACKOFF BACKOFF} and {@link FlowState.Kind#SUSPENDED SUSPENDED}.
+ *
+ * <p>The state is one {@link AtomicReference}; a change of state is a compare-and-set from the state it was
+ * computed from to its successor, checked against the table of allowed transitions ({@link Transition}), and
+ * listeners hear of it only after it took effect. Time comes from the injected {@link Clock}: a state whose time is
+ * up gives way to the next one the first time anyone looks at it.
+ *
+ * <p>The delivery path asks {@link #maxConnections()}, {@link #maxMessagesPerConnection()} and
+ * {@link #budget(MessageBudget)}, and reports each attempt with {@link #recordAttempt(AttemptResult)} and each
+ * server reply that was not a success with {@link #observeReply(SmtpReply)}. In NORMAL state none of these
+ * allocates. Thread-safe and lock-free.
+ */
+public final class FlowControl {
+    private static final Logger LOGGER = LoggerFactory.getLogger(FlowControl.class);
+    /** A suspension's end, and deferred mail's next attempt, are spread over this share of the duration. */
+    static final double JITTER_SHARE = 0.1;
+    static final Duration MAX_SPREAD = Duration.ofMinutes(15);
+
+    /** Why a state changes; each kind of change may only go where {@link #isAllowed} says. */
+    enum Transition {
+        /** An error rate or a response rule fired. */
+        TRIGGER,
+        /** The state's time was up. */
+        EXPIRY,
+        /** Enough successful deliveries in a row during a backoff. */
+        PROBES,
+        /** An operator's command. */
+        OPERATOR
+    }
+
+    private static final Map<Transition, Map<FlowState.Kind, Set<FlowState.Kind>>> ALLOWED = allowedTransitions();
+
+    private final String destination;
+    private final FlowControlPolicy policy;
+    private final DeliveryLimits normal;
+    private final Clock clock;
+    private final LongFunction<MessageBudget> budgets;
+    private final FlowControlListener listener;
+    private final DoubleSupplier random;
+    private final AtomicReference<FlowState> state;
+    private final SlidingCounts errorWindow;
+    private final AdaptiveLimit adaptive;
+    private volatile SlidingCounts[] responseCounts;
+
+    /**
+     * @param destination the destination's name, for events and status
+     * @param policy      the rule's flow-control policy
+     * @param normal      the rule's own limits
+     * @param budgets     makes a budget of N messages per hour for a backoff that lowers the rate
+     * @param random      a source of numbers in [0, 1) for jitter
+     */
+    public FlowControl(String destination, FlowControlPolicy policy, DeliveryLimits normal, Clock clock,
+                       LongFunction<MessageBudget> budgets, FlowControlListener listener, DoubleSupplier random) {
+        this.destination = Objects.requireNonNull(destination, "destination");
+        this.policy = Objects.requireNonNull(policy, "policy");
+        this.normal = Objects.requireNonNull(normal, "normal");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.budgets = Objects.requireNonNull(budgets, "budgets");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        this.random = Objects.requireNonNull(random, "random");
+        this.state = new AtomicReference<>(new NormalState(clock.millis(),
+            FlowCause.of(FlowCause.Kind.INITIAL, "normal since first use"), FlowState.Origin.AUTOMATIC));
+        this.errorWindow = policy.errorRate().map(trigger -> new SlidingCounts(trigger.window())).orElse(null);
+        this.adaptive = policy.adaptive().enabled()
+            ? new AdaptiveLimit(normal.maxConnections(), policy.adaptive().decrease()) : null;
+    }
+
+    public String destination() {
+        return destination;
+    }
+
+    public FlowControlPolicy policy() {
+        return policy;
+    }
+
+    /** The state in force now; a backoff or suspension whose time is up gives way to its successor first. */
+    public FlowState state() {
+        FlowState current = state.get();
+        if (current.endMillis == FlowState.OPEN_ENDED) {
+            return current;
+        }
+        return expireIfDue(current);
+    }
+
+    /** Connections the destination may have open now: the state's limit, lowered by adaptive concurrency. */
+    public int maxConnections() {
+        int limit = state().maxConnections(normal);
+        return adaptive == null ? limit : Math.min(limit, adaptive.connections());
+    }
+
+    /** Mails one connection may carry now; 0 while suspended. */
+    public int maxMessagesPerConnection() {
+        return state().maxMessagesPerConnection(normal);
+    }
+
+    /** The budget to take message tokens from now, given the destination's normal one. */
+    public MessageBudget budget(MessageBudget normalBudget) {
+        return state().budget(normalBudget);
+    }
+
+    /**
+     * Counts one attempt: toward the error-rate trigger, toward recovery probes during a backoff, and for
+     * adaptive concurrency. Does not allocate unless the state changes.
+     */
+    public void recordAttempt(AttemptResult result) {
+        if (errorWindow != null) {
+            long now = clock.millis();
+            errorWindow.add(now, result == AttemptResult.FAILED);
+            long totals = errorWindow.totals(now);
+            ErrorRateTrigger trigger = policy.errorRate().get();
+            if (trigger.firesAt(SlidingCounts.events(totals), SlidingCounts.failures(totals))) {
+                errorWindow.clear();
+                trip(trigger.reaction(), errorRateCause(trigger, totals));
+            }
+        }
+        FlowState current = state.get();
+        if (current instanceof BackoffState && ((BackoffState) current).probe(result)) {
+            transition(current, new NormalState(clock.millis(), FlowCause.of(FlowCause.Kind.PROBES,
+                ((BackoffState) current).probesNeeded + " successful deliveries in a row"), FlowState.Origin.AUTOMATIC),
+                Transition.PROBES);
+        }
+        if (adaptive != null) {
+            if (result == AttemptResult.SUCCEEDED) {
+                adaptive.increase();
+            } else if (result == AttemptResult.FAILED) {
+                adaptive.decrease();
+            }
+        }
+    }
+
+    /**
+     * Tries the response rules on a server reply; the first rule that matches counts it, and fires when its
+     * threshold is reached. Positive replies are ignored. The caller must never pass a text of its own making.
+     *
+     * @return true when a {@code reconnect} rule fired: the connection that got the reply must be closed
+     */
+    public boolean observeReply(SmtpReply reply) {
+        ResponseRule[] rules = policy.responseRuleArray();
+        if (rules.length == 0 || reply.isPositiveCompletion()) {
+            return false;
+        }
+        String text = reply.toString();
+        for (int i = 0; i < rules.length; i++) {
+            ResponseRule rule = rules[i];
+            if (!rule.matches(text)) {
+                continue;
+            }
+            if (rule.threshold() > 1) {
+                SlidingCounts counts = responseCounts(i, rules);
+                long now = clock.millis();
+                counts.add(now, true);
+                if (SlidingCounts.events(counts.totals(now)) < rule.threshold()) {
+                    return false;
+                }
+                counts.clear();
+            }
+            String description = rule.threshold() == 1 ? "a reply matching '" + rule.match() + "'"
+                : rule.threshold() + " replies matching '" + rule.match() + "' within " + rule.window().orElseThrow();
+            trip(rule.reaction(), new FlowCause(FlowCause.Kind.RESPONSE_RULE, description, rule.source(), text));
+            return rule.reaction().action() == FlowAction.RECONNECT;
+        }
+        return false;
+    }
+
+    /**
+     * When mail held back by the given state should be tried again: the state's end, spread at random over a
+     * tenth of its length (at most 15 minutes) so that deferred mail does not come back all at once; empty when the
+     * state has no end in time.
+     */
+    public Optional<Instant> notBefore(FlowState held) {
+        if (held.endMillis == FlowState.OPEN_ENDED) {
+            return Optional.empty();
+        }
+        long length = Math.max(0, held.endMillis - held.sinceMillis);
+        long spread = Math.min(MAX_SPREAD.toMillis(), (long) (length * JITTER_SHARE));
+        return Optional.of(Instant.ofEpochMilli(held.endMillis + (long) (random.getAsDouble() * spread)));
+    }
+
+    /**
+     * Forces the destination into SUSPENDED until {@code until} (exactly, no jitter). Automatic triggers leave it
+     * alone until then.
+     *
+     * @throws IllegalArgumentException if {@code until} is not in the future
+     */
+    public FlowState suspend(Instant until, String note) {
+        long end = future(until);
+        return force(now -> new SuspendedState(now, end, operatorCause("suspended", note), FlowState.Origin.OPERATOR));
+    }
+
+    /**
+     * Forces the destination into BACKOFF, with its rule's backoff limits, until {@code until}; probes do not end
+     * it, automatic triggers leave it alone.
+     *
+     * @throws IllegalArgumentException if {@code until} is not in the future
+     */
+    public FlowState backoff(Instant until, String note) {
+        long end = future(until);
+        return force(now -> {
+            DeliveryLimits limits = policy.backoff().applyTo(normal);
+            return new BackoffState(now, end, operatorCause("backed off", note), FlowState.Origin.OPERATOR, limits,
+                budgetFor(limits, null), 0);
+        });
+    }
+
+    /** Back to NORMAL at once, whatever the state and whoever set it; counters are kept. */
+    public FlowState resume(String note) {
+        return force(now -> new NormalState(now, operatorCause("resumed", note), FlowState.Origin.OPERATOR));
+    }
+
+    /** Back to NORMAL, with the error-rate and response-rule counts cleared and adaptive concurrency at the cap. */
+    public FlowState reset(String note) {
+        if (errorWindow != null) {
+            errorWindow.clear();
+        }
+        SlidingCounts[] counts = responseCounts;
+        if (counts != null) {
+            for (SlidingCounts count : counts) {
+                if (count != null) {
+                    count.clear();
+                }
+            }
+        }
+        if (adaptive != null) {
+            adaptive.reset();
+        }
+        return force(now -> new NormalState(now, operatorCause("reset", note), FlowState.Origin.OPERATOR));
+    }
+
+    /**
+     * Ends an automatic backoff or suspension at once; a state an operator forced, and NORMAL, are left as they
+     * are.
+     *
+     * @return whether a state was cancelled
+     */
+    public boolean cancelAutomatic(String note) {
+        while (true) {
+            FlowState current = state();
+            if (current.kind() == FlowState.Kind.NORMAL || current.origin() == FlowState.Origin.OPERATOR) {
+                return false;
+            }
+            FlowState next = new NormalState(clock.millis(),
+                operatorCause("cancelled the automatic " + current.kind(), note), FlowState.Origin.OPERATOR);
+            if (transition(current, next, Transition.OPERATOR)) {
+                return true;
+            }
+        }
+    }
+
+    /** What is in effect now, and why. */
+    public FlowControlStatus status(String rule) {
+        FlowState current = state();
+        long totals = errorWindow == null ? 0 : errorWindow.totals(clock.millis());
+        int probesSucceeded = 0;
+        int probesNeeded = 0;
+        if (current instanceof BackoffState) {
+            probesSucceeded = ((BackoffState) current).probesSucceeded();
+            probesNeeded = ((BackoffState) current).probesNeeded;
+        }
+        return new FlowControlStatus(destination, rule, current, current.limits(normal).orElse(null),
+            adaptive == null ? normal.maxConnections() : adaptive.connections(), probesSucceeded, probesNeeded,
+            SlidingCounts.events(totals), SlidingCounts.failures(totals));
+    }
+
+    /** Whether a change of state for this reason may go from one kind of state to the other. */
+    static boolean isAllowed(Transition transition, FlowState.Kind from, FlowState.Kind to) {
+        return ALLOWED.get(transition).get(from).contains(to);
+    }
+
+    /** Applies a trigger's reaction, unless an operator holds the state or the current state is already as strict. */
+    private void trip(Reaction reaction, FlowCause cause) {
+        if (reaction.action() == FlowAction.RECONNECT) {
+            return;
+        }
+        while (true) {
+            FlowState current = state();
+            if (current.origin() == FlowState.Origin.OPERATOR && current.kind() != FlowState.Kind.NORMAL) {
+                return;
+            }
+            FlowState next = reaction.action() == FlowAction.SUSPEND
+                ? suspension(current, reaction, cause) : backoffFrom(current, reaction, cause);
+            if (next == null || transition(current, next, Transition.TRIGGER)) {
+                return;
+            }
+        }
+    }
+
+    private FlowState suspension(FlowState current, Reaction reaction, FlowCause cause) {
+        long now = clock.millis();
+        long length = reaction.duration().orElseThrow().toMillis();
+        long end = now + length + (long) (random.getAsDouble() * length * JITTER_SHARE);
+        if (current.kind() == FlowState.Kind.SUSPENDED && end <= current.endMillis) {
+            return null;
+        }
+        return new SuspendedState(now, end, cause, FlowState.Origin.AUTOMATIC);
+    }
+
+    private FlowState backoffFrom(FlowState current, Reaction reaction, FlowCause cause) {
+        if (current.kind() == FlowState.Kind.SUSPENDED) {
+            return null;
+        }
+        long now = clock.millis();
+        long end = reaction.duration().map(duration -> now + duration.toMillis()).orElse(FlowState.OPEN_ENDED);
+        DeliveryLimits limits = reaction.limits(normal, policy.backoff());
+        if (current instanceof BackoffState) {
+            BackoffState backoff = (BackoffState) current;
+            DeliveryLimits merged = backoff.limits.tightest(limits);
+            long mergedEnd = Math.max(backoff.endMillis, end);
+            if (merged.equals(backoff.limits) && mergedEnd == backoff.endMillis) {
+                return null;
+            }
+            return new BackoffState(backoff.sinceMillis, mergedEnd, cause, FlowState.Origin.AUTOMATIC, merged,
+                budgetFor(merged, backoff), policy.recovery().probes());
+        }
+        return new BackoffState(now, end, cause, FlowState.Origin.AUTOMATIC, limits, budgetFor(limits, null),
+            policy.recovery().probes());
+    }
+
+    /** A budget of its own when the limits lower the rate; the previous backoff's when the rate is unchanged. */
+    private MessageBudget budgetFor(DeliveryLimits limits, BackoffState previous) {
+        if (limits.sameRate(normal)) {
+            return null;
+        }
+        if (previous != null && previous.limits.sameRate(limits)) {
+            return previous.ownBudget();
+        }
+        return budgets.apply(limits.messagesPerHour().getAsLong());
+    }
+
+    private FlowState expireIfDue(FlowState observed) {
+        FlowState current = observed;
+        long now = clock.millis();
+        while (current.endMillis != FlowState.OPEN_ENDED && now >= current.endMillis) {
+            FlowState next = successorOf(current, now);
+            if (transition(current, next, Transition.EXPIRY)) {
+                return next;
+            }
+            current = state.get();
+        }
+        return current;
+    }
+
+    private FlowState successorOf(FlowState ended, long now) {
+        Duration halfOpen = policy.recovery().halfOpen();
+        if (ended.kind() == FlowState.Kind.SUSPENDED && !halfOpen.isZero()) {
+            DeliveryLimits limits = policy.backoff().applyTo(normal);
+            return new BackoffState(now, now + halfOpen.toMillis(), FlowCause.of(FlowCause.Kind.HALF_OPEN,
+                "half-open after the suspension (" + ended.cause().description() + ")"), FlowState.Origin.AUTOMATIC,
+                limits, budgetFor(limits, null), policy.recovery().probes());
+        }
+        return new NormalState(now, FlowCause.of(FlowCause.Kind.EXPIRED, "the " + ended.kind() + " ended ("
+            + ended.cause().description() + ")"), FlowState.Origin.AUTOMATIC);
+    }
+
+    private FlowState force(LongFunction<FlowState> next) {
+        while (true) {
+            FlowState current = state.get();
+            FlowState forced = next.apply(clock.millis());
+            if (transition(current, forced, Transition.OPERATOR)) {
+                return forced;
+            }
+        }
+    }
+
+    private boolean transition(FlowState from, FlowState to, Transition why) {
+        if (!isAllowed(why, from.kind(), to.kind())) {
+            throw new IllegalStateException(why + " may not change " + destination + " from " + from.kind() + " to "
+                + to.kind());
+        }
+        if (!state.compareAndSet(from, to)) {
+            return false;
+        }
+        FlowControlEvent event = new FlowControlEvent(destination, from, to);
+        try {
+            listener.onTransition(event);
+        } catch (RuntimeException e) {
+            LOGGER.warn("A flow-control listener failed on {}", event, e);
+        }
+        return true;
+    }
+
+    private SlidingCounts responseCounts(int index, ResponseRule[] rules) {
+        SlidingCounts[] counts = responseCounts;
+        if (counts == null) {
+            synchronized (this) {
+                counts = responseCounts;
+                if (counts == null) {
+                    counts = new SlidingCounts[rules.length];
+                    for (int i = 0; i < rules.length; i++) {
+                        if (rules[i].threshold() > 1) {
+                            counts[i] = new SlidingCounts(rules[i].window().orElseThrow());
+                        }
+                    }
+                    responseCounts = counts;
+                }
+            }
+        }
+        return counts[index];
+    }
+
+    private long future(Instant until) {
+        Objects.requireNonNull(until, "until");
+        long end = until.toEpochMilli();
+        if (end <= clock.millis()) {
+            throw new IllegalArgumentException("until must be in the future, was " + until + " (now "
+                + clock.instant() + ")");
+        }
+        return end;
+    }
+
+    private static FlowCause errorRateCause(ErrorRateTrigger trigger, long totals) {
+        long attempts = SlidingCounts.events(totals);
+        long failures = SlidingCounts.failures(totals);
+        return new FlowCause(FlowCause.Kind.ERROR_RATE, failures + " of " + attempts + " attempts failed within "
+            + trigger.window() + ", above the ratio " + trigger.ratio(), null, null);
+    }
+
+    private static FlowCause operatorCause(String what, String note) {
+        return FlowCause.of(FlowCause.Kind.OPERATOR, "an operator " + what
+            + (note == null || note.isBlank() ? "" : ": " + note));
+    }
+
+    private static Map<Transition, Map<FlowState.Kind, Set<FlowState.Kind>>> allowedTransitions() {
+        FlowState.Kind normal = FlowState.Kind.NORMAL;
+        FlowState.Kind backoff = FlowState.Kind.BACKOFF;
+        FlowState.Kind suspended = FlowState.Kind.SUSPENDED;
+        Map<Transition, Map<FlowState.Kind, Set<FlowState.Kind>>> table = new EnumMap<>(Transition.class);
+        // A trigger only ever makes things stricter: a backoff can tighten or extend, never lift a suspension.
+        table.put(Transition.TRIGGER, row(EnumSet.of(backoff, suspended), EnumSet.of(backoff, suspended),
+            EnumSet.of(suspended)));
+        table.put(Transition.EXPIRY, row(EnumSet.noneOf(FlowState.Kind.class), EnumSet.of(normal),
+            EnumSet.of(backoff, normal)));
+        table.put(Transition.PROBES, row(EnumSet.noneOf(FlowState.Kind.class), EnumSet.of(normal),
+            EnumSet.noneOf(FlowState.Kind.class)));
+        Set<FlowState.Kind> any = EnumSet.allOf(FlowState.Kind.class);
+        table.put(Transition.OPERATOR, row(any, any, any));
+        return table;
+    }
+
+    private static Map<FlowState.Kind, Set<FlowState.Kind>> row(Set<FlowState.Kind> fromNormal,
+                                                                Set<FlowState.Kind> fromBackoff,
+                                                                Set<FlowState.Kind> fromSuspended) {
+        Map<FlowState.Kind, Set<FlowState.Kind>> row = new EnumMap<>(FlowState.Kind.class);
+        row.put(FlowState.Kind.NORMAL, fromNormal);
+        row.put(FlowState.Kind.BACKOFF, fromBackoff);
+        row.put(FlowState.Kind.SUSPENDED, fromSuspended);
+        return row;
+    }
+
+    @Override
+    public String toString() {
+        return destination + ": " + state.get();
+    }
+}
