@@ -31,10 +31,8 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,8 +73,8 @@ public final class DeliveryEngine implements AutoCloseable {
         this.classifier = Objects.requireNonNull(classifier, "classifier");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clock = governor.clock();
-        this.workers = Executors.newFixedThreadPool(settings.deliveryThreads(), daemonThreads("mx-governor-delivery"));
-        this.timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("mx-governor-timer"));
+        this.workers = Executors.newFixedThreadPool(settings.deliveryThreads(), new DaemonThreadFactory("mx-governor-delivery"));
+        this.timer = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory("mx-governor-timer"));
         timer.scheduleWithFixedDelay(this::sweep, SWEEP_INTERVAL.toMillis(), SWEEP_INTERVAL.toMillis(),
             TimeUnit.MILLISECONDS);
     }
@@ -406,14 +404,5 @@ public final class DeliveryEngine implements AutoCloseable {
     @Override
     public void close() {
         close(Duration.ofSeconds(10));
-    }
-
-    private static ThreadFactory daemonThreads(String prefix) {
-        AtomicInteger counter = new AtomicInteger();
-        return runnable -> {
-            Thread thread = new Thread(runnable, prefix + "-" + counter.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 }

@@ -1,6 +1,7 @@
 package io.github.mxgovernor.james;
 
 import io.github.mxgovernor.deferral.DeferralRecord;
+import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
 import io.github.mxgovernor.delivery.DeliveryPart;
 import io.github.mxgovernor.delivery.EngineSettings;
@@ -34,7 +35,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -216,7 +216,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
         engine = new DeliveryEngine(governor, rules, new JamesMxResolver(dns, gateways,
             parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(),
             new ReplyClassifier(), settings);
-        dispositions = Executors.newFixedThreadPool(4, daemonThreads("mx-governor-disposition"));
+        dispositions = Executors.newFixedThreadPool(4, new DaemonThreadFactory("mx-governor-disposition"));
         startDequeueing(maxInFlight);
         LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}", queue.getName().asString(),
             rules.rules().size(), rules.source().map(source -> " from " + source).orElse(" (built-in default only)"),
@@ -628,14 +628,5 @@ public class GovernedRemoteDelivery extends GenericMailet {
     /** The engine, for tests in this package. */
     DeliveryEngine engine() {
         return engine;
-    }
-
-    private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
-        AtomicInteger counter = new AtomicInteger();
-        return runnable -> {
-            Thread thread = new Thread(runnable, prefix + "-" + counter.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 }

@@ -1,7 +1,8 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.rules.DurationText;
+
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -10,8 +11,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import javax.mail.MessagingException;
 
@@ -22,8 +21,6 @@ import org.apache.mailet.MailetConfig;
  * {@link MessagingException} naming the parameter, the value and what was expected. Never a silent default.
  */
 final class MailetParameters {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
-
     private final MailetConfig config;
     private final String javaxPrefix;
 
@@ -98,15 +95,21 @@ final class MailetParameters {
         return optionalInt(name, 1, Integer.MAX_VALUE).map(Duration::ofMillis);
     }
 
-    /** A duration written {@code 30s}, {@code 5m}, {@code 2h}, {@code 5d}, {@code 500ms} or ISO-8601. */
+    /** A positive duration in the rules file's syntax ({@link DurationText}): {@code 500ms}, {@code 30s}, {@code PT5M}. */
     Optional<Duration> optionalDuration(String name) throws MessagingException {
         Optional<String> value = optionalString(name);
         if (value.isEmpty()) {
             return Optional.empty();
         }
-        Duration parsed = parseDuration(value.get());
-        if (parsed == null || parsed.isZero() || parsed.isNegative()) {
-            throw invalid(name, value.get(), "a positive duration such as 500ms, 30s, 5m, 2h or 5d");
+        String expected = "a positive duration such as 500ms, 30s, 5m, 2h or 5d";
+        Duration parsed;
+        try {
+            parsed = DurationText.parse(value.get(), expected);
+        } catch (IllegalArgumentException e) {
+            throw new MessagingException("Invalid mailet parameter " + name + ": " + e.getMessage());
+        }
+        if (parsed.isZero() || parsed.isNegative()) {
+            throw invalid(name, value.get(), expected);
         }
         return Optional.of(parsed);
     }
@@ -123,30 +126,6 @@ final class MailetParameters {
             return parse.get();
         } catch (IllegalArgumentException e) {
             throw new MessagingException("Invalid mailet parameter " + name + ": " + e.getMessage(), e);
-        }
-    }
-
-    private static Duration parseDuration(String text) {
-        Matcher matcher = DURATION.matcher(text.trim().toLowerCase(Locale.ROOT));
-        if (matcher.matches()) {
-            long amount = Long.parseLong(matcher.group(1));
-            switch (matcher.group(2)) {
-                case "ms":
-                    return Duration.ofMillis(amount);
-                case "s":
-                    return Duration.ofSeconds(amount);
-                case "m":
-                    return Duration.ofMinutes(amount);
-                case "h":
-                    return Duration.ofHours(amount);
-                default:
-                    return Duration.ofDays(amount);
-            }
-        }
-        try {
-            return Duration.parse(text.trim());
-        } catch (DateTimeParseException e) {
-            return null;
         }
     }
 

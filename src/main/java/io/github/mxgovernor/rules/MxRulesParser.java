@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -520,56 +519,12 @@ public final class MxRulesParser {
         return duration;
     }
 
-    /**
-     * A duration: a non-negative integer with a unit ({@code ms s m h d}) or ISO-8601; the caller checks its range.
-     *
-     * @param requirement what the caller accepts, said when the number overflows
-     */
+    /** A duration in {@link DurationText}'s syntax; the caller checks its range. */
     static Duration duration(String raw, String requirement) throws InvalidValue {
-        String value = raw.trim();
-        int unitStart = 0;
-        while (unitStart < value.length() && value.charAt(unitStart) >= '0' && value.charAt(unitStart) <= '9') {
-            unitStart++;
-        }
-        if (unitStart > 0 && unitStart == value.length()) {
-            throw new InvalidValue("needs a unit (ms, s, m, h or d), such as '" + value + "s', was '" + raw + "'");
-        } else if (unitStart > 0) {
-            return withUnit(value.substring(0, unitStart), value.substring(unitStart), raw, requirement);
-        }
         try {
-            return Duration.parse(value);
-        } catch (DateTimeParseException e) {
-            throw new InvalidValue("must be a duration such as '30s', '5m' or 'PT5M' (units ms, s, m, h, d),"
-                    + " was '" + raw + "'");
-        }
-    }
-
-    private static Duration withUnit(String digits, String unit, String raw, String requirement)
-            throws InvalidValue {
-        long amount;
-        try {
-            amount = Long.parseLong(digits);
-        } catch (NumberFormatException e) {
-            throw new InvalidValue(requirement + ", was '" + raw + "'");
-        }
-        try {
-            switch (unit) {
-                case "ms":
-                    return Duration.ofMillis(amount);
-                case "s":
-                    return Duration.ofSeconds(amount);
-                case "m":
-                    return Duration.ofMinutes(amount);
-                case "h":
-                    return Duration.ofHours(amount);
-                case "d":
-                    return Duration.ofDays(amount);
-                default:
-                    throw new InvalidValue("unknown unit '" + unit + "'; units are ms, s, m, h and d, was '" + raw
-                            + "'");
-            }
-        } catch (ArithmeticException e) {
-            throw new InvalidValue(requirement + ", was '" + raw + "'");
+            return DurationText.parse(raw, requirement);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidValue(e.getMessage());
         }
     }
 

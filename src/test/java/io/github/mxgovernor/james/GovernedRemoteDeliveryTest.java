@@ -71,6 +71,21 @@ class GovernedRemoteDeliveryTest {
     }
 
     @Test
+    void initShouldRejectADurationWithoutUnit() {
+        assertThatThrownBy(() -> init(Map.of("maxLaneWait", "30")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter maxLaneWait: needs a unit (ms, s, m, h or d), such as '30s', was '30'");
+    }
+
+    @Test
+    void initShouldRejectAZeroDuration() {
+        assertThatThrownBy(() -> init(Map.of("maxAge", "0s")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter maxAge: expected a positive duration such as 500ms, 30s, 5m, 2h or 5d,"
+                + " was '0s'");
+    }
+
+    @Test
     void initShouldRejectImplicitTls() {
         assertThatThrownBy(() -> init(Map.of("sslEnable", "true")))
             .isInstanceOf(MessagingException.class)
