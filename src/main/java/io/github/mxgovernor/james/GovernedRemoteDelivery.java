@@ -94,7 +94,8 @@ import reactor.core.scheduler.Schedulers;
  * {@code file://conf/mx-rules.xml}; built-in default rule when absent), {@code deliveryThreads} (threads
  * driving SMTP sessions, default 64), {@code maxInFlight} (mails taken from the queue at once, default 512),
  * {@code maxLaneWait} (how long a mail waits for a connection or token before a local deferral, default
- * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default 10000),
+ * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default a quarter of {@code maxInFlight}; beyond,
+ * its mails are deferred at once so that one slow destination never takes every queue slot),
  * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code maxAge}
  * (how long a mail may keep being deferred after its first deferral, default 5 days).
  * Any other parameter is an error.
@@ -146,6 +147,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
         OUTGOING_QUEUE_ALIAS, "onMailetException", "onMatchException");
     private static final Logger LOGGER = LoggerFactory.getLogger(GovernedRemoteDelivery.class);
     private static final Duration EARLY_TOLERANCE = Duration.ofSeconds(1);
+    private static final int DEFAULT_MAX_IN_FLIGHT = 512;
 
     private final DNSService dns;
     private final DomainList domainList;
@@ -206,9 +208,9 @@ public class GovernedRemoteDelivery extends GenericMailet {
         retryPolicy = new RetryPolicy(schedule, maxAge, clock);
 
         RuleSet rules = loadRules(parameters);
-        EngineSettings settings = engineSettings(parameters);
+        int maxInFlight = parameters.optionalInt(MAX_IN_FLIGHT, 1, 100_000).orElse(DEFAULT_MAX_IN_FLIGHT);
+        EngineSettings settings = engineSettings(parameters, maxInFlight);
         List<String> gateways = gateways(parameters);
-        int maxInFlight = parameters.optionalInt(MAX_IN_FLIGHT, 1, 100_000).orElse(512);
 
         queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
         Governor governor = SharedGovernor.acquire();
@@ -264,7 +266,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
         return builder.build();
     }
 
-    private EngineSettings engineSettings(MailetParameters parameters) throws MessagingException {
+    private EngineSettings engineSettings(MailetParameters parameters, int maxInFlight) throws MessagingException {
         EngineSettings.Builder builder = EngineSettings.builder();
         String heloName = parameters.optionalString(HELO_NAME).orElseGet(this::defaultHeloName);
         parameters.parse(HELO_NAME, () -> builder.heloName(heloName));
@@ -278,7 +280,10 @@ public class GovernedRemoteDelivery extends GenericMailet {
             }
         }
         parameters.optionalInt(DELIVERY_THREADS, 1, 10_000).ifPresent(builder::deliveryThreads);
-        parameters.optionalInt(LANE_CAPACITY, 1, 10_000_000).ifPresent(builder::laneCapacity);
+        // One destination's backlog may hold at most a quarter of the mails in flight, so a capped or throttled
+        // destination never starves the others of queue slots; its surplus is deferred at once.
+        builder.laneCapacity(parameters.optionalInt(LANE_CAPACITY, 1, 10_000_000)
+            .orElse(Math.max(1, maxInFlight / 4)));
         parameters.optionalDuration(MAX_LANE_WAIT).ifPresent(builder::maxLaneWait);
         parameters.optionalDuration(LOCAL_DEFERRAL_DELAY).ifPresent(builder::localDeferralDelay);
         builder.gatewayCredentials(gatewayCredentials(parameters));

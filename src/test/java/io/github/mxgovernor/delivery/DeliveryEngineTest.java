@@ -120,6 +120,29 @@ class DeliveryEngineTest {
     }
 
     @Test
+    void partArrivingAtAFullLaneShouldBeDeferredAtOnceSoOtherDestinationsKeepTheirSlots() throws Exception {
+        startWith(rule("all", "*").maxConnections(1), EngineSettings.builder().heloName("test.local")
+            .maxLaneWait(LANE_WAIT).laneCapacity(1).deliveryThreads(8).build());
+        mx("example.com", "mx1.example.com");
+        mx("other.com", "mx1.other.com");
+        sessions.gate = new CountDownLatch(1);
+        engine.deliver(part("example.com", "first"));
+        await().until(() -> sessions.openNow.get() == 1);
+        CompletableFuture<Map<String, Outcome>> waiting = engine.deliver(part("example.com", "second"));
+
+        Outcome surplus = engine.deliver(part("example.com", "third")).get(5, TimeUnit.SECONDS)
+            .get("third@example.com");
+
+        assertThat(surplus.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
+        assertThat(surplus.notBefore()).isPresent();
+        assertThat(waiting).isNotDone();
+        sessions.gate.countDown();
+        assertThat(kinds(engine.deliver(part("other.com", "elsewhere")).get(5, TimeUnit.SECONDS)))
+            .containsOnly(Outcome.Kind.DELIVERED);
+        assertThat(kinds(waiting.get(5, TimeUnit.SECONDS))).containsOnly(Outcome.Kind.DELIVERED);
+    }
+
+    @Test
     void partWithoutTokenShouldBeDeferredForTheRateUntilATokenIsDue() throws Exception {
         start(rule("slow", "*").messagesPerHour(60));
         mx("example.com", "mx1.example.com");
@@ -284,10 +307,14 @@ class DeliveryEngineTest {
     }
 
     private void start(MxRule.Builder rule) {
+        startWith(rule, EngineSettings.builder().heloName("test.local").maxLaneWait(LANE_WAIT).deliveryThreads(8)
+            .build());
+    }
+
+    private void startWith(MxRule.Builder rule, EngineSettings settings) {
         RuleSet rules = RuleSet.of(MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*").build(), List.of(rule.build()));
         engine = new DeliveryEngine(new Governor(clock), rules, domain -> dns.getOrDefault(domain,
-            MxResolution.noHost("unknown test domain")), sessions, new ReplyClassifier(),
-            EngineSettings.builder().heloName("test.local").maxLaneWait(LANE_WAIT).deliveryThreads(8).build());
+            MxResolution.noHost("unknown test domain")), sessions, new ReplyClassifier(), settings);
     }
 
     private void mx(String domain, String... hosts) throws Exception {
