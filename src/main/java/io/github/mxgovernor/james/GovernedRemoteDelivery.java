@@ -1,5 +1,6 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DeliveryEngine;
 import io.github.mxgovernor.delivery.DeliveryPart;
@@ -8,6 +9,7 @@ import io.github.mxgovernor.delivery.Outcome;
 import io.github.mxgovernor.delivery.ReplyClassifier;
 import io.github.mxgovernor.delivery.RetryPolicy;
 import io.github.mxgovernor.delivery.RetrySchedule;
+import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.MxRulesParser;
@@ -105,7 +107,9 @@ import reactor.core.scheduler.Schedulers;
  *
  * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor} and one
  * {@code type=Destination} bean per active destination; {@code reloadRules} re-reads the {@code rules} file of every
- * governed mailet). Outcomes are also counted in James's metrics, see {@link DeliveryMetrics}.
+ * governed mailet). Outcomes are also counted in James's metrics, see {@link DeliveryMetrics}. Mail deferred by
+ * flow control waits for its destination's backoff or suspension to end; once an operator resumes the destination,
+ * it goes as soon as the queue hands it back (flush the queue's delayed mail to send it at once).
  */
 public class GovernedRemoteDelivery extends GenericMailet {
     public static final String OUTGOING = "outgoing";
@@ -406,7 +410,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         Optional<DeferralRecord> previous = DeferralAttributes.read(mail);
         Instant now = clock.instant();
         Optional<Instant> notBefore = previous.flatMap(DeferralRecord::nextAttemptAt);
-        if (notBefore.isPresent() && notBefore.get().isAfter(now.plus(EARLY_TOLERANCE))) {
+        if (notBefore.isPresent() && notBefore.get().isAfter(now.plus(EARLY_TOLERANCE))
+            && !releasedByFlowControl(previous.get())) {
             // The queue did not honour the delay (RabbitMQ ignores it): wait again without an attempt.
             return CompletableFuture.runAsync(() -> finish(item, mail, () ->
                 queue.enQueue(mail, Duration.between(now, notBefore.get()))), dispositions);
@@ -447,6 +452,20 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 parts.forEach(part -> outcomes.putAll(part.join()));
                 finish(item, mail, () -> dispose(mail, previous, outcomes));
             }, dispositions);
+    }
+
+    /**
+     * Whether a mail held back by flow control (SUSPENDED, DYNAMIC_FLOW_CONTROL) may go before its next attempt time
+     * because its destination is NORMAL again (an operator resumed it, say): it goes when the queue hands it back,
+     * at once if the queue is flushed.
+     */
+    private boolean releasedByFlowControl(DeferralRecord record) {
+        if (record.reason() != DeferralReason.SUSPENDED && record.reason() != DeferralReason.DYNAMIC_FLOW_CONTROL) {
+            return false;
+        }
+        return governor.find(record.destination())
+            .map(destination -> destination.flowControl().state().kind() == FlowState.Kind.NORMAL)
+            .orElse(true);
     }
 
     private static Map<Domain, List<MailAddress>> recipientsByDomain(Collection<MailAddress> recipients) {
