@@ -52,7 +52,7 @@ public final class Destination {
     private volatile Binding binding;
     /** The rules version whose rule this destination took (see {@link Governor#destination}). */
     private volatile long rulesVersion;
-    @SuppressWarnings("unused") // through LAST_ACTIVITY
+    /** Read and written through {@link #LAST_ACTIVITY}. */
     private volatile long lastActivityMillis;
     private volatile ObservedReply lastReply;
     private volatile AtomicLongArray tlsOutcomes;
