@@ -2,33 +2,69 @@ package io.github.mxgovernor.governor;
 
 import io.github.mxgovernor.flowcontrol.FlowControl;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
+import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.smtp.SmtpReply;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * What limits are counted against: one MX host under the rule that matched it, or every MX host of a rule
  * whose limits are shared ({@code scope="shared"}). Holds the live counters; the limits come from the rule.
  * Thread-safe.
+ *
+ * <p>The rule, its message rate and its flow control are read together from one reference, which a rules reload
+ * replaces ({@link Governor#applyRules}); the connection quota and the counters stay, so connections already open
+ * keep counting against the new cap.
  */
 public final class Destination {
+    /** {@link #lastActivityMillis} of a destination the governor forgot: it must not be used again. */
+    private static final long RETIRED = Long.MIN_VALUE;
+    /** Activity is noted at most this often, so that busy destinations are not written on every mail. */
+    private static final long ACTIVITY_GRANULARITY_MILLIS = 1000;
+    private static final VarHandle LAST_ACTIVITY;
+
+    static {
+        try {
+            LAST_ACTIVITY = MethodHandles.lookup().findVarHandle(Destination.class, "lastActivityMillis", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final String name;
-    private final MxRule rule;
+    private final Clock clock;
     private final ConnectionQuota connections = new ConnectionQuota();
-    private final MessageRate rate;
-    private final FlowControl flowControl;
+    private final HourlyCount tokensTaken;
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong deferred = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    private volatile Binding binding;
+    /** The rules version whose rule this destination took (see {@link Governor#destination}). */
+    private volatile long rulesVersion;
+    /** Read and written through {@link #LAST_ACTIVITY}. */
+    private volatile long lastActivityMillis;
+    private volatile ObservedReply lastReply;
+    private volatile AtomicLongArray tlsOutcomes;
 
-    Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl) {
+    Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl, HourlyCount tokensTaken,
+                long rulesVersion, Clock clock) {
         this.name = name;
-        this.rule = rule;
-        this.rate = rate;
-        this.flowControl = flowControl;
+        this.clock = clock;
+        this.tokensTaken = tokensTaken;
+        this.binding = new Binding(rule, rate, flowControl);
+        this.rulesVersion = rulesVersion;
+        this.lastActivityMillis = clock.millis();
     }
 
     /**
@@ -49,7 +85,7 @@ public final class Destination {
     }
 
     public MxRule rule() {
-        return rule;
+        return binding.rule;
     }
 
     public ConnectionQuota connections() {
@@ -58,40 +94,43 @@ public final class Destination {
 
     /** The rule's own message rate; take tokens through {@link #budget()}, which flow control may redirect. */
     public MessageRate rate() {
-        return rate;
+        return binding.rate;
     }
 
     public FlowControl flowControl() {
-        return flowControl;
+        return binding.flowControl;
     }
 
     /** The budget messages take their token from now: the rule's rate, or a backoff's lower one. */
     public MessageBudget budget() {
-        return flowControl.budget(rate);
+        Binding current = binding;
+        return current.flowControl.budget(current.rate);
     }
 
     /** Whether another connection may be opened now, under the cap flow control sets. */
     public boolean tryOpenConnection() {
-        return connections.tryAcquire(flowControl.maxConnections());
+        return connections.tryAcquire(binding.flowControl.maxConnections());
     }
 
-    /** Whether more connections are open than flow control allows now (after a backoff began). */
+    /** Whether more connections are open than flow control allows now (after a backoff began or a cap was lowered). */
     public boolean overConnectionLimit() {
-        return connections.inUse() > flowControl.maxConnections();
+        return connections.inUse() > binding.flowControl.maxConnections();
     }
 
     /** How many mails a connection may carry now. */
     public int maxMessagesPerConnection() {
-        return flowControl.maxMessagesPerConnection();
+        return binding.flowControl.maxMessagesPerConnection();
     }
 
     /** What flow control has in effect for this destination, and why. */
     public FlowControlStatus flowControlStatus() {
-        return flowControl.status(rule.name());
+        Binding current = binding;
+        return current.flowControl.status(current.rule.name());
     }
 
     public void connectionClosed() {
         connections.release();
+        touch(clock.millis());
     }
 
     public void recordDelivered(int recipients) {
@@ -118,9 +157,118 @@ public final class Destination {
         return failed.get();
     }
 
+    /** Messages that took a token within about the last hour (between the last 50 and 60 minutes). */
+    public long messagesLastHour() {
+        return tokensTaken.total(clock.millis());
+    }
+
+    /** Notes the last reply the destination's server gave. */
+    public void recordReply(SmtpReply reply, Instant at) {
+        lastReply = new ObservedReply(reply, at);
+    }
+
+    public Optional<ObservedReply> lastReply() {
+        return Optional.ofNullable(lastReply);
+    }
+
+    /** Counts how the TLS of one session ended. */
+    public void recordTls(TlsOutcome outcome) {
+        Objects.requireNonNull(outcome, "outcome");
+        AtomicLongArray counts = tlsOutcomes;
+        if (counts == null) {
+            synchronized (this) {
+                counts = tlsOutcomes;
+                if (counts == null) {
+                    counts = new AtomicLongArray(TlsOutcome.values().length);
+                    tlsOutcomes = counts;
+                }
+            }
+        }
+        counts.incrementAndGet(outcome.ordinal());
+    }
+
+    public long tlsCount(TlsOutcome outcome) {
+        AtomicLongArray counts = tlsOutcomes;
+        return counts == null ? 0 : counts.get(outcome.ordinal());
+    }
+
+    /** When mail was last routed to this destination or one of its connections closed. */
+    public Instant lastActivity() {
+        long last = (long) LAST_ACTIVITY.getVolatile(this);
+        return Instant.ofEpochMilli(last == RETIRED ? 0 : last);
+    }
+
+    /** Notes activity at {@code nowMillis}; false when the governor forgot this destination and it must not be used. */
+    boolean touch(long nowMillis) {
+        while (true) {
+            long last = (long) LAST_ACTIVITY.getVolatile(this);
+            if (last == RETIRED) {
+                return false;
+            }
+            if (nowMillis - last < ACTIVITY_GRANULARITY_MILLIS
+                || LAST_ACTIVITY.compareAndSet(this, last, nowMillis)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Marks this destination as forgotten if it has had no activity since {@code cutoffMillis}, has no open
+     * connection and is in NORMAL flow-control state. Once retired, {@link #touch} fails and the governor makes a
+     * new destination of the same name.
+     */
+    boolean retireIfIdleSince(long cutoffMillis) {
+        long last = (long) LAST_ACTIVITY.getVolatile(this);
+        if (last == RETIRED || last >= cutoffMillis || connections.inUse() > 0
+            || binding.flowControl.state().kind() != FlowState.Kind.NORMAL) {
+            return false;
+        }
+        return LAST_ACTIVITY.compareAndSet(this, last, RETIRED);
+    }
+
+    HourlyCount tokensTaken() {
+        return tokensTaken;
+    }
+
+    long rulesVersion() {
+        return rulesVersion;
+    }
+
+    /** Takes a new rule with its own rate and flow control; the quota and the counters carry on. */
+    synchronized void adopt(MxRule rule, MessageRate rate, FlowControl flowControl) {
+        binding = new Binding(rule, rate, flowControl);
+    }
+
+    /** Takes a rule whose limits and policies equal the current one's (it moved in the file, say). */
+    synchronized void refer(MxRule rule) {
+        Binding current = binding;
+        binding = new Binding(rule, current.rate, current.flowControl);
+    }
+
+    /** Records that the rule of this rules version has been considered, so that it is not considered again. */
+    synchronized void claim(long version) {
+        if (version > rulesVersion) {
+            rulesVersion = version;
+        }
+    }
+
     @Override
     public String toString() {
-        return name + " (rule " + rule.name() + ", " + connections.inUse() + "/" + flowControl.maxConnections()
-            + " connections, " + flowControl.state().kind() + ")";
+        Binding current = binding;
+        return name + " (rule " + current.rule.name() + ", " + connections.inUse() + "/"
+            + current.flowControl.maxConnections() + " connections, " + current.flowControl.state().kind() + ")";
+    }
+
+    /** The rule in force and what was built from it. */
+    private static final class Binding {
+        final MxRule rule;
+        final MessageRate rate;
+        final FlowControl flowControl;
+
+        Binding(MxRule rule, MessageRate rate, FlowControl flowControl) {
+            this.rule = rule;
+            this.rate = rate;
+            this.flowControl = flowControl;
+        }
     }
 }

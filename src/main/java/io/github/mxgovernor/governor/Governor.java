@@ -6,18 +6,23 @@ import io.github.mxgovernor.flowcontrol.FlowControlEvent;
 import io.github.mxgovernor.flowcontrol.FlowControlListener;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.FlowState;
+import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.rules.RuleSet;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -34,7 +39,9 @@ import org.slf4j.LoggerFactory;
  * <p>It is also where operators act on flow control: {@link #flowControlStatus()} lists what is in effect and
  * why, {@link #suspend}, {@link #backoff}, {@link #resume} and {@link #reset} force a state, and
  * {@link #cancelAutomatic} lifts an automatic backoff or suspension. These take the destination's name as
- * {@link Destination#name()} gives it and return open, serialisable values, ready for JMX.
+ * {@link Destination#name()} gives it and return open, serialisable values, ready for JMX. A rules reload reaches
+ * the destinations through {@link #applyRules}; {@link #forgetIdle} drops destinations unused for long, and
+ * {@link #totals()} counts how every recipient ended whatever was forgotten.
  */
 public final class Governor {
     private static final Logger LOGGER = LoggerFactory.getLogger(Governor.class);
@@ -44,6 +51,11 @@ public final class Governor {
     private final ConcurrentMap<String, Destination> destinations = new ConcurrentHashMap<>();
     private final List<FlowControlListener> listeners = new CopyOnWriteArrayList<>();
     private final FlowControlListener publisher = this::publish;
+    private final DeliveryTotals totals = new DeliveryTotals();
+    /** Bumped by every {@link #applyRules}; a destination remembers the version of the rule it took. */
+    private volatile long rulesVersion;
+    /** The rules of the last {@link #applyRules}, by identity; empty before any. */
+    private volatile Set<MxRule> currentRules = Set.of();
 
     public Governor(Clock clock) {
         this(clock, () -> ThreadLocalRandom.current().nextDouble());
@@ -56,28 +68,179 @@ public final class Governor {
     }
 
     /**
-     * The destination that counts connections to {@code mxHost} under {@code rule}, created on first use. The
-     * first rule seen for a destination name sets its limits: every mailet of one James reads one rules file.
+     * The destination that counts connections to {@code mxHost} under {@code rule}, created on first use.
+     *
+     * <p>Which rule a destination runs under: the first rule seen for its name sets its limits (every mailet of one
+     * James reads one rules file). After {@link #applyRules} (a rules reload), a destination handed a rule of the
+     * reloaded sets that differs from its own takes it, once per reload, as soon as its flow control is NORMAL: a
+     * destination in BACKOFF or SUSPENDED keeps its rule until that state ends. Rules from before the reload are
+     * never taken again.
      */
     public Destination destination(MxRule rule, String mxHost) {
         String name = Destination.nameFor(rule, mxHost);
-        Destination existing = destinations.get(name);
-        if (existing != null) {
-            return existing;
+        long now = clock.millis();
+        while (true) {
+            Destination existing = destinations.get(name);
+            if (existing == null) {
+                existing = destinations.computeIfAbsent(name, key -> create(key, rule));
+            }
+            if (existing.touch(now)) {
+                if (existing.rule() != rule) {
+                    reconsider(existing, rule);
+                }
+                return existing;
+            }
+            destinations.remove(name, existing);
         }
-        return destinations.computeIfAbsent(name, key -> create(key, rule));
     }
 
     private Destination create(String name, MxRule rule) {
+        HourlyCount tokensTaken = new HourlyCount();
+        return new Destination(name, rule, rate(rule, tokensTaken), flowControl(name, rule, tokensTaken),
+            tokensTaken, rulesVersion, clock);
+    }
+
+    private MessageRate rate(MxRule rule, HourlyCount tokensTaken) {
+        return new MessageRate(rule.messagesPerHour(), clock, tokensTaken);
+    }
+
+    private FlowControl flowControl(String name, MxRule rule, HourlyCount tokensTaken) {
         DeliveryLimits normal = new DeliveryLimits(rule.maxConnections(), rule.maxMessagesPerConnection(),
             rule.messagesPerHour());
-        FlowControl flowControl = new FlowControl(name, rule.flowControl(), normal, clock,
-            perHour -> new MessageRate(OptionalLong.of(perHour), clock), publisher, random);
-        return new Destination(name, rule, new MessageRate(rule.messagesPerHour(), clock), flowControl);
+        return new FlowControl(name, rule.flowControl(), normal, clock,
+            perHour -> new MessageRate(OptionalLong.of(perHour), clock, tokensTaken), publisher, random);
+    }
+
+    private void reconsider(Destination destination, MxRule rule) {
+        long version = rulesVersion;
+        Set<MxRule> current = currentRules;
+        if (destination.rulesVersion() >= version || !current.contains(rule)
+            || destination.flowControl().state().kind() != FlowState.Kind.NORMAL) {
+            return;
+        }
+        synchronized (destination) {
+            if (destination.rulesVersion() < version) {
+                rebind(destination, rule);
+                destination.claim(version);
+            }
+        }
+    }
+
+    /** @return whether the limits or policies changed (rather than only the rule's place in its file) */
+    private boolean rebind(Destination destination, MxRule rule) {
+        if (sameLimits(destination.rule(), rule)) {
+            destination.refer(rule);
+            return false;
+        }
+        HourlyCount tokensTaken = destination.tokensTaken();
+        destination.adopt(rule, rate(rule, tokensTaken), flowControl(destination.name(), rule, tokensTaken));
+        LOGGER.info("Destination {} now runs under {}", destination.name(), rule);
+        return true;
+    }
+
+    /**
+     * Applies reloaded rules to the destinations tracked now: each one in NORMAL flow control whose rule has a
+     * namesake in {@code ruleSets} that still names it the same way (same scope, a recipient-domain mask or not, MX
+     * masks that still match its host) takes that rule at once, with its limits, rate, timeouts, TLS mode and
+     * flow-control policy; its open connections keep counting against the new cap, and its flow-control counts
+     * (error window, adaptive limit) start afresh. The others take their rule the next time mail is routed to
+     * them, see {@link #destination}. Counters of delivered, deferred and failed mail carry on.
+     *
+     * <p>Call it after the delivery engines were given the new rules.
+     *
+     * @return how many destinations changed limits or policies at once
+     */
+    public synchronized int applyRules(Collection<RuleSet> ruleSets) {
+        Set<MxRule> rules = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (RuleSet ruleSet : ruleSets) {
+            rules.add(ruleSet.defaultRule());
+            rules.addAll(ruleSet.rules());
+        }
+        currentRules = rules;
+        rulesVersion++;
+        int changed = 0;
+        for (Destination destination : destinations.values()) {
+            MxRule namesake = namesake(ruleSets, destination);
+            if (namesake == null || namesake == destination.rule()
+                || destination.flowControl().state().kind() != FlowState.Kind.NORMAL) {
+                continue;
+            }
+            synchronized (destination) {
+                if (rebind(destination, namesake)) {
+                    changed++;
+                }
+            }
+        }
+        return changed;
+    }
+
+    private static MxRule namesake(Collection<RuleSet> ruleSets, Destination destination) {
+        MxRule own = destination.rule();
+        for (RuleSet ruleSet : ruleSets) {
+            MxRule candidate = ruleSet.defaultRule().name().equals(own.name()) ? ruleSet.defaultRule()
+                : ruleSet.rules().stream().filter(rule -> rule.name().equals(own.name())).findFirst().orElse(null);
+            if (candidate != null && namesTheSame(own, candidate, destination.name())) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    private static boolean namesTheSame(MxRule own, MxRule candidate, String destinationName) {
+        if (own.limitScope() != candidate.limitScope()
+            || own.recipientDomainMask().isPresent() != candidate.recipientDomainMask().isPresent()) {
+            return false;
+        }
+        if (candidate.limitScope() == LimitScope.SHARED || candidate.name().equals(MxRule.DEFAULT_RULE_NAME)) {
+            return true;
+        }
+        String host = destinationName.substring(destinationName.indexOf('/') + 1);
+        return candidate.mxMasks().stream().anyMatch(mask -> mask.matches(host));
+    }
+
+    /** Equal in everything but where they are written. */
+    static boolean sameLimits(MxRule a, MxRule b) {
+        return a.name().equals(b.name()) && a.mxMasks().equals(b.mxMasks())
+            && a.recipientDomainMask().equals(b.recipientDomainMask())
+            && a.maxConnections() == b.maxConnections() && a.maxMessagesPerConnection() == b.maxMessagesPerConnection()
+            && a.messagesPerHour().equals(b.messagesPerHour()) && a.connectTimeout().equals(b.connectTimeout())
+            && a.commandTimeout().equals(b.commandTimeout()) && a.dataTimeout().equals(b.dataTimeout())
+            && a.idleTimeout().equals(b.idleTimeout()) && a.limitScope() == b.limitScope()
+            && a.tlsMode() == b.tlsMode() && a.flowControl().equals(b.flowControl());
+    }
+
+    /**
+     * Forgets destinations with no activity for {@code idleFor}, no open connection and NORMAL flow control, so that
+     * a server that once talked to many hosts does not keep them all. A forgotten destination that gets mail again
+     * starts afresh (its counters at zero; a full hour's idleness has refilled its rate anyway). Lanes never hold a
+     * destination that long without routing mail to it, so no cap is ever counted twice.
+     *
+     * @return the names of the destinations forgotten
+     */
+    public List<String> forgetIdle(Duration idleFor) {
+        long cutoff = clock.millis() - idleFor.toMillis();
+        List<String> forgotten = new ArrayList<>();
+        for (Destination destination : destinations.values()) {
+            if (destination.retireIfIdleSince(cutoff)) {
+                destinations.remove(destination.name(), destination);
+                forgotten.add(destination.name());
+            }
+        }
+        return forgotten;
+    }
+
+    /** The destination of this name, if the governor tracks it. */
+    public Optional<Destination> find(String name) {
+        return Optional.ofNullable(destinations.get(name));
     }
 
     public Collection<Destination> destinations() {
         return Collections.unmodifiableCollection(destinations.values());
+    }
+
+    /** How every recipient handed to delivery ended, since this governor was created. */
+    public DeliveryTotals totals() {
+        return totals;
     }
 
     public Clock clock() {

@@ -12,16 +12,26 @@ import java.util.OptionalLong;
 /**
  * Messages per hour for one destination, as a token bucket spread over short slices: the bucket holds at
  * most one minute's share of the hourly rate (at least one token) and refills continuously, so an hour's
- * budget never leaves in one burst. Unlimited when the rule sets no rate.
+ * budget never leaves in one burst. Unlimited when the rule sets no rate. Every token taken (and given back) may
+ * also be counted toward its destination's {@link HourlyCount}, so that operators see the rate in use.
  */
 public final class MessageRate implements MessageBudget {
     private static final long SLICES_PER_HOUR = 60;
 
     private final OptionalLong messagesPerHour;
     private final Bucket bucket;
+    private final Clock clock;
+    private final HourlyCount taken;
 
     public MessageRate(OptionalLong messagesPerHour, Clock clock) {
+        this(messagesPerHour, clock, null);
+    }
+
+    /** @param taken counts the tokens taken, or null */
+    MessageRate(OptionalLong messagesPerHour, Clock clock, HourlyCount taken) {
         this.messagesPerHour = messagesPerHour;
+        this.clock = clock;
+        this.taken = taken;
         if (messagesPerHour.isEmpty()) {
             this.bucket = null;
             return;
@@ -40,7 +50,13 @@ public final class MessageRate implements MessageBudget {
     /** Takes one message's token; false when the destination must wait. */
     @Override
     public boolean tryConsume() {
-        return bucket == null || bucket.tryConsume(1);
+        if (bucket != null && !bucket.tryConsume(1)) {
+            return false;
+        }
+        if (taken != null) {
+            taken.add(clock.millis(), 1);
+        }
+        return true;
     }
 
     /** Gives back a token taken for a message that was not sent after all. */
@@ -48,6 +64,9 @@ public final class MessageRate implements MessageBudget {
     public void refund() {
         if (bucket != null) {
             bucket.addTokens(1);
+        }
+        if (taken != null) {
+            taken.add(clock.millis(), -1);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
@@ -9,6 +10,7 @@ import io.github.mxgovernor.delivery.Outcome;
 import io.github.mxgovernor.delivery.ReplyClassifier;
 import io.github.mxgovernor.delivery.RetryPolicy;
 import io.github.mxgovernor.delivery.RetrySchedule;
+import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.MxRulesParser;
@@ -22,11 +24,13 @@ import java.io.File;
 import java.io.FileNotFoundException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +49,8 @@ import org.apache.james.dnsservice.api.DNSService;
 import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.filesystem.api.FileSystem;
 import org.apache.james.lifecycle.api.LifecycleUtil;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.metrics.api.TimeMetric;
 import org.apache.james.queue.api.MailPrioritySupport;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
@@ -99,6 +105,12 @@ import reactor.core.scheduler.Schedulers;
  * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code maxAge}
  * (how long a mail may keep being deferred after its first deferral, default 5 days).
  * Any other parameter is an error.
+ *
+ * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor} and one
+ * {@code type=Destination} bean per active destination; {@code reloadRules} re-reads the {@code rules} file of every
+ * governed mailet). Outcomes are also counted in James's metrics, see {@link DeliveryMetrics}. Mail deferred by
+ * flow control waits for its destination's backoff or suspension to end; once an operator resumes the destination,
+ * it goes as soon as the queue hands it back (flush the queue's delayed mail to send it at once).
  */
 public class GovernedRemoteDelivery extends GenericMailet {
     public static final String OUTGOING = "outgoing";
@@ -153,10 +165,14 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private final DomainList domainList;
     private final MailQueueFactory<?> queueFactory;
     private final FileSystem fileSystem;
+    private final MetricFactory metricFactory;
     private final Clock clock;
 
     private MailQueue queue;
     private DeliveryEngine engine;
+    private Governor governor;
+    private DeliveryMetrics metrics;
+    private RulesSource rulesSource;
     private RetryPolicy retryPolicy;
     private Disposable dequeueing;
     private Scheduler dequeueScheduler;
@@ -171,16 +187,17 @@ public class GovernedRemoteDelivery extends GenericMailet {
 
     @Inject
     public GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
-                                  FileSystem fileSystem) {
-        this(dns, domainList, queueFactory, fileSystem, Clock.systemUTC());
+                                  FileSystem fileSystem, MetricFactory metricFactory) {
+        this(dns, domainList, queueFactory, fileSystem, metricFactory, Clock.systemUTC());
     }
 
     GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
-                           FileSystem fileSystem, Clock clock) {
+                           FileSystem fileSystem, MetricFactory metricFactory, Clock clock) {
         this.dns = dns;
         this.domainList = domainList;
         this.queueFactory = queueFactory;
         this.fileSystem = fileSystem;
+        this.metricFactory = metricFactory;
         this.clock = clock;
     }
 
@@ -207,17 +224,23 @@ public class GovernedRemoteDelivery extends GenericMailet {
         Duration maxAge = parameters.optionalDuration(MAX_AGE).orElse(Duration.ofDays(5));
         retryPolicy = new RetryPolicy(schedule, maxAge, clock);
 
-        RuleSet rules = loadRules(parameters);
+        MxRule baseDefault = baseDefaultRule(parameters);
+        MxRulesParser parser = new MxRulesParser(baseDefault);
+        Optional<Path> rulesFile = rulesFile(parameters);
+        RuleSet rules = readRules(parser, rulesFile, baseDefault);
         int maxInFlight = parameters.optionalInt(MAX_IN_FLIGHT, 1, 100_000).orElse(DEFAULT_MAX_IN_FLIGHT);
         EngineSettings settings = engineSettings(parameters, maxInFlight);
         List<String> gateways = gateways(parameters);
 
         queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
-        Governor governor = SharedGovernor.acquire();
+        governor = SharedGovernor.acquire();
         governorAcquired = true;
         engine = new DeliveryEngine(governor, rules, new JamesMxResolver(dns, gateways,
             parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(),
             new ReplyClassifier(), settings);
+        rulesSource = new RulesSource(rulesFile, parser, engine::useRules);
+        SharedGovernor.addRulesSource(rulesSource);
+        metrics = new DeliveryMetrics(metricFactory, governor.totals());
         dispositions = Executors.newFixedThreadPool(4, new DaemonThreadFactory("mx-governor-disposition"));
         startDequeueing(maxInFlight);
         LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}", queue.getName().asString(),
@@ -235,21 +258,28 @@ public class GovernedRemoteDelivery extends GenericMailet {
         return outgoing.or(() -> alias).orElse("outgoing");
     }
 
-    private RuleSet loadRules(MailetParameters parameters) throws MessagingException {
-        MxRule baseDefault = baseDefaultRule(parameters);
+    private Optional<Path> rulesFile(MailetParameters parameters) throws MessagingException {
         Optional<String> location = parameters.optionalString(RULES);
         if (location.isEmpty()) {
             LOGGER.info("No '{}' parameter: every MX host gets the default rule", RULES);
-            return RuleSet.of(baseDefault, List.of());
+            return Optional.empty();
         }
-        File file;
         try {
-            file = location.get().contains("://") ? fileSystem.getFile(location.get()) : new File(location.get());
+            File file = location.get().contains("://") ? fileSystem.getFile(location.get())
+                : new File(location.get());
+            return Optional.of(file.toPath());
         } catch (FileNotFoundException e) {
             throw new MessagingException("MX rules file " + location.get() + " not found: " + e.getMessage());
         }
+    }
+
+    private static RuleSet readRules(MxRulesParser parser, Optional<Path> file, MxRule baseDefault)
+            throws MessagingException {
+        if (file.isEmpty()) {
+            return RuleSet.of(baseDefault, List.of());
+        }
         try {
-            return new MxRulesParser(baseDefault).parse(file.toPath());
+            return parser.parse(file.get());
         } catch (RulesFileException e) {
             throw new MessagingException("Invalid MX rules file: " + e.getMessage(), e);
         }
@@ -385,7 +415,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         Optional<DeferralRecord> previous = DeferralAttributes.read(mail);
         Instant now = clock.instant();
         Optional<Instant> notBefore = previous.flatMap(DeferralRecord::nextAttemptAt);
-        if (notBefore.isPresent() && notBefore.get().isAfter(now.plus(EARLY_TOLERANCE))) {
+        if (notBefore.isPresent() && notBefore.get().isAfter(now.plus(EARLY_TOLERANCE))
+            && !releasedByFlowControl(previous.get())) {
             // The queue did not honour the delay (RabbitMQ ignores it): wait again without an attempt.
             return CompletableFuture.runAsync(() -> finish(item, mail, () ->
                 queue.enQueue(mail, Duration.between(now, notBefore.get()))), dispositions);
@@ -415,7 +446,10 @@ public class GovernedRemoteDelivery extends GenericMailet {
             DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + byDomain.getKey().asString(),
                 byDomain.getKey().asString(), reversePath, recipients, content, sendPartial,
                 dnsFailures < maxDnsProblemRetries, MailDsn.forRecipients(mail, byDomain.getValue()));
-            parts.add(engine.deliver(part));
+            TimeMetric attempt = metrics.startAttempt();
+            CompletableFuture<Map<String, Outcome>> outcome = engine.deliver(part);
+            outcome.whenComplete((ignored, error) -> attempt.stopAndPublish());
+            parts.add(outcome);
         }
         return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))
             .thenAcceptAsync(ignored -> {
@@ -423,6 +457,20 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 parts.forEach(part -> outcomes.putAll(part.join()));
                 finish(item, mail, () -> dispose(mail, previous, outcomes));
             }, dispositions);
+    }
+
+    /**
+     * Whether a mail held back by flow control (SUSPENDED, DYNAMIC_FLOW_CONTROL) may go before its next attempt time
+     * because its destination is NORMAL again (an operator resumed it, say): it goes when the queue hands it back,
+     * at once if the queue is flushed.
+     */
+    private boolean releasedByFlowControl(DeferralRecord record) {
+        if (record.reason() != DeferralReason.SUSPENDED && record.reason() != DeferralReason.DYNAMIC_FLOW_CONTROL) {
+            return false;
+        }
+        return governor.find(record.destination())
+            .map(destination -> destination.flowControl().state().kind() == FlowState.Kind.NORMAL)
+            .orElse(true);
     }
 
     private static Map<Domain, List<MailAddress>> recipientsByDomain(Collection<MailAddress> recipients) {
@@ -450,6 +498,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         if (debug) {
             LOGGER.debug("Mail {}: {}", mail.getName(), outcomes);
         }
+        noteReplies(outcomes);
+        metrics.delivered(delivered.size());
 
         if (!delivered.isEmpty() && onSuccess.isPresent()) {
             Mail copy = copyFor(mail, delivered.keySet());
@@ -470,18 +520,30 @@ public class GovernedRemoteDelivery extends GenericMailet {
 
         for (Map.Entry<RetryPolicy.Decision, List<String>> retry : retries.entrySet()) {
             requeue(mail, retry.getKey(), retry.getValue());
+            metrics.deferred(retry.getKey().record().reason(), retry.getValue().size());
         }
         for (Map.Entry<Outcome, List<String>> group : groupByOutcome(bounced).entrySet()) {
             Outcome outcome = group.getKey();
             DeferralRecord record = previous.map(existing -> existing.bounced(clock.instant(), outcome.message(),
                 outcome.reply())).orElse(null);
             bounce(mail, group.getValue(), outcome.message(), outcome.reply(), Optional.ofNullable(record));
+            metrics.bounced(group.getValue().size());
         }
         for (Map.Entry<String, RetryPolicy.Decision> giveUp : giveUps.entrySet()) {
             RetryPolicy.Decision decision = giveUp.getValue();
             Outcome last = deferred.get(giveUp.getKey());
             bounce(mail, List.of(giveUp.getKey()), decision.bounceMessage(), last.reply(),
                 Optional.of(decision.record().bounced(clock.instant(), decision.bounceMessage(), last.reply())));
+            metrics.bounced(1);
+        }
+    }
+
+    /** Each destination's last reply, for operators: one per distinct outcome, the servers' own replies only. */
+    private void noteReplies(Map<String, Outcome> outcomes) {
+        Instant now = clock.instant();
+        for (Outcome outcome : new HashSet<>(outcomes.values())) {
+            outcome.reply().ifPresent(reply -> governor.find(outcome.destination())
+                .ifPresent(destination -> destination.recordReply(reply, now)));
         }
     }
 
@@ -592,6 +654,10 @@ public class GovernedRemoteDelivery extends GenericMailet {
 
     @Override
     public void destroy() {
+        if (rulesSource != null) {
+            SharedGovernor.removeRulesSource(rulesSource);
+            rulesSource = null;
+        }
         if (dequeueing != null) {
             dequeueing.dispose();
         }

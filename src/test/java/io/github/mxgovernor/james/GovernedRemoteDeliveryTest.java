@@ -4,16 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.Mockito.mock;
 
+import io.github.mxgovernor.james.jmx.GovernorBeans;
+
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
 import javax.mail.MessagingException;
+import javax.management.MBeanServer;
 
 import org.apache.james.dnsservice.api.InMemoryDNSService;
 import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.RawMailQueueItemDecoratorFactory;
 import org.apache.james.queue.memory.MemoryMailQueueFactory;
@@ -179,6 +184,37 @@ class GovernedRemoteDeliveryTest {
     }
 
     @Test
+    void initShouldRegisterTheGovernorBeanAndDestroyShouldRemoveIt() throws Exception {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        init(Map.of());
+
+        assertThat(server.isRegistered(GovernorBeans.governorName())).isTrue();
+        assertThat(server.getAttribute(GovernorBeans.governorName(), "RulesFile")).isEqualTo("built-in");
+
+        mailet.destroy();
+        mailet = null;
+
+        assertThat(server.isRegistered(GovernorBeans.governorName())).isFalse();
+    }
+
+    @Test
+    void reloadRulesOverJmxShouldReachTheMailetsEngine() throws Exception {
+        Path rules = temp.resolve("mx-rules.xml");
+        Files.writeString(rules, "<mx-rules>\n  <rule name=\"google\" mx=\"*.google.com\" maxConnections=\"5\"/>\n"
+            + "</mx-rules>\n", StandardCharsets.UTF_8);
+        init(Map.of("rules", rules.toString()));
+        Files.writeString(rules, "<mx-rules>\n  <rule name=\"google\" mx=\"*.google.com\" maxConnections=\"2\"/>\n"
+            + "</mx-rules>\n", StandardCharsets.UTF_8);
+
+        Object summary = ManagementFactory.getPlatformMBeanServer().invoke(GovernorBeans.governorName(),
+            "reloadRules", new Object[0], new String[0]);
+
+        assertThat((String) summary).startsWith("Reloaded " + rules + " (1 rules and the default)");
+        assertThat(mailet.engine().rules().match("gmail-smtp-in.l.google.com", "gmail.com").maxConnections())
+            .isEqualTo(2);
+    }
+
+    @Test
     void serviceShouldQueueTheMailAndGhostIt() throws Exception {
         init(Map.of());
         Mail mail = FakeMail.builder().name("m1").sender("a@local.test").recipients("b@example.com")
@@ -213,7 +249,7 @@ class GovernedRemoteDeliveryTest {
             .setProperty("heloName", "james.local");
         parameters.forEach(config::setProperty);
         mailet = new GovernedRemoteDelivery(new InMemoryDNSService(), mock(DomainList.class),
-            (MailQueueFactory<?>) queues, mock(FileSystem.class));
+            (MailQueueFactory<?>) queues, mock(FileSystem.class), new RecordingMetricFactory());
         mailet.init(config.build());
     }
 }

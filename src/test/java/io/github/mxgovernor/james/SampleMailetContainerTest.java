@@ -15,6 +15,7 @@ import javax.xml.parsers.DocumentBuilderFactory;
 import org.apache.james.dnsservice.api.InMemoryDNSService;
 import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.apache.james.queue.api.RawMailQueueItemDecoratorFactory;
 import org.apache.james.queue.memory.MemoryMailQueueFactory;
 import org.apache.mailet.base.test.FakeMailContext;
@@ -54,7 +55,8 @@ class SampleMailetContainerTest {
         when(domainList.getDefaultDomain()).thenReturn(org.apache.james.core.Domain.of("james.local"));
 
         mailet = new GovernedRemoteDelivery(new InMemoryDNSService(), domainList,
-            new MemoryMailQueueFactory(new RawMailQueueItemDecoratorFactory()), fileSystem);
+            new MemoryMailQueueFactory(new RawMailQueueItemDecoratorFactory()), fileSystem,
+            new RecordingMetricFactory());
         mailet.init(config.build());
 
         assertThat(mailet.engine().rules().source()).hasValueSatisfying(source ->

@@ -1,0 +1,68 @@
+package io.github.mxgovernor.james;
+
+import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.governor.DeliveryTotals;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+import org.apache.james.metrics.api.Metric;
+import org.apache.james.metrics.api.MetricFactory;
+import org.apache.james.metrics.api.TimeMetric;
+
+/**
+ * How recipients end, counted twice: in James's metrics ({@link MetricFactory}, exported wherever James exports
+ * its own) and in the governor's {@link DeliveryTotals} (shown over JMX). Counts are recipients.
+ *
+ * <ul>
+ *   <li>{@value #DELIVERED}, {@value #BOUNCED}: counters;</li>
+ *   <li>{@value #DEFERRED} and {@value #DEFERRED}{@code .<REASON>} (such as {@code mxgovernor.deferred.SUSPENDED}):
+ *       counters;</li>
+ *   <li>{@value #ATTEMPT}: a timer, from handing one recipient domain's part of a mail to the engine until its
+ *       outcome (lane wait included).</li>
+ * </ul>
+ */
+final class DeliveryMetrics {
+    static final String DELIVERED = "mxgovernor.delivered";
+    static final String DEFERRED = "mxgovernor.deferred";
+    static final String BOUNCED = "mxgovernor.bounced";
+    static final String ATTEMPT = "mxgovernor.attempt";
+
+    private final MetricFactory factory;
+    private final DeliveryTotals totals;
+    private final Metric delivered;
+    private final Metric deferred;
+    private final Metric bounced;
+    private final Map<DeferralReason, Metric> deferredByReason = new EnumMap<>(DeferralReason.class);
+
+    DeliveryMetrics(MetricFactory factory, DeliveryTotals totals) {
+        this.factory = factory;
+        this.totals = totals;
+        this.delivered = factory.generate(DELIVERED);
+        this.deferred = factory.generate(DEFERRED);
+        this.bounced = factory.generate(BOUNCED);
+        for (DeferralReason reason : DeferralReason.values()) {
+            deferredByReason.put(reason, factory.generate(DEFERRED + "." + reason.name()));
+        }
+    }
+
+    TimeMetric startAttempt() {
+        return factory.timer(ATTEMPT);
+    }
+
+    void delivered(int recipients) {
+        delivered.add(recipients);
+        totals.recordDelivered(recipients);
+    }
+
+    void deferred(DeferralReason reason, int recipients) {
+        deferred.add(recipients);
+        deferredByReason.get(reason).add(recipients);
+        totals.recordDeferred(reason, recipients);
+    }
+
+    void bounced(int recipients) {
+        bounced.add(recipients);
+        totals.recordBounced(recipients);
+    }
+}

@@ -1,0 +1,166 @@
+package io.github.mxgovernor.james.jmx;
+
+import io.github.mxgovernor.flowcontrol.FlowControlStatus;
+import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.governor.ObservedReply;
+import io.github.mxgovernor.governor.TlsOutcome;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/** The {@link DestinationMXBean} of one tracked destination; reads its live state on every call. */
+final class DestinationBean implements DestinationMXBean {
+    private final Destination destination;
+
+    DestinationBean(Destination destination) {
+        this.destination = destination;
+    }
+
+    Destination destination() {
+        return destination;
+    }
+
+    @Override
+    public String getName() {
+        return destination.name();
+    }
+
+    @Override
+    public String getRule() {
+        return destination.rule().name();
+    }
+
+    @Override
+    public String getRuleSource() {
+        return destination.rule().source();
+    }
+
+    @Override
+    public String getLimitScope() {
+        return destination.rule().limitScope().configValue();
+    }
+
+    @Override
+    public String getTlsMode() {
+        return destination.rule().tlsMode().name();
+    }
+
+    @Override
+    public int getMaxConnections() {
+        return destination.rule().maxConnections();
+    }
+
+    @Override
+    public int getConnectionsAllowedNow() {
+        return destination.flowControl().maxConnections();
+    }
+
+    @Override
+    public int getActiveConnections() {
+        return destination.connections().inUse();
+    }
+
+    @Override
+    public int getPeakConnections() {
+        return destination.connections().peak();
+    }
+
+    @Override
+    public int getMaxMessagesPerConnection() {
+        return destination.rule().maxMessagesPerConnection();
+    }
+
+    @Override
+    public long getMessagesPerHour() {
+        return destination.rule().messagesPerHour().orElse(0);
+    }
+
+    @Override
+    public long getMessagesLastHour() {
+        return destination.messagesLastHour();
+    }
+
+    @Override
+    public String getFlowControlState() {
+        return destination.flowControlStatus().state().name();
+    }
+
+    @Override
+    public String getFlowControlOrigin() {
+        return destination.flowControlStatus().origin().name();
+    }
+
+    @Override
+    public String getFlowControlSince() {
+        return destination.flowControlStatus().since().toString();
+    }
+
+    @Override
+    public String getFlowControlUntil() {
+        return text(destination.flowControlStatus().until());
+    }
+
+    @Override
+    public String getFlowControlCause() {
+        return destination.flowControlStatus().cause().toString();
+    }
+
+    @Override
+    public String getLimitsInForce() {
+        return limitsInForce(destination.flowControlStatus());
+    }
+
+    @Override
+    public String getLastReply() {
+        return destination.lastReply().map(reply -> reply.reply().toString()).orElse("");
+    }
+
+    @Override
+    public String getLastReplyAt() {
+        return text(destination.lastReply().map(ObservedReply::at));
+    }
+
+    @Override
+    public String getLastActivity() {
+        return destination.lastActivity().toString();
+    }
+
+    @Override
+    public long getDelivered() {
+        return destination.deliveredCount();
+    }
+
+    @Override
+    public long getDeferred() {
+        return destination.deferredCount();
+    }
+
+    @Override
+    public long getFailed() {
+        return destination.failedCount();
+    }
+
+    @Override
+    public Map<String, Long> getTlsOutcomes() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (TlsOutcome outcome : TlsOutcome.values()) {
+            counts.put(outcome.name(), destination.tlsCount(outcome));
+        }
+        return counts;
+    }
+
+    /** The limits a status has in force, in words; "none" while suspended. */
+    static String limitsInForce(FlowControlStatus status) {
+        return status.limits().map(limits -> Math.min(limits.maxConnections(), status.adaptiveConnectionLimit())
+                + " connections, " + limits.maxMessagesPerConnection() + " mails per connection, "
+                + (limits.messagesPerHour().isPresent() ? limits.messagesPerHour().getAsLong() + " mails per hour"
+                    : "no hourly rate"))
+            .orElse("none: suspended");
+    }
+
+    static String text(Optional<Instant> instant) {
+        return instant.map(Instant::toString).orElse("");
+    }
+}

@@ -1,0 +1,168 @@
+package io.github.mxgovernor.james.jmx;
+
+import io.github.mxgovernor.flowcontrol.FlowControlStatus;
+import io.github.mxgovernor.flowcontrol.Reaction;
+import io.github.mxgovernor.governor.DeliveryTotals;
+import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.governor.Governor;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@link GovernorMXBean}: totals and operations over the shared governor. */
+final class GovernorBean implements GovernorMXBean {
+    static final long MAX_MINUTES = Reaction.MAX_DURATION.toMinutes();
+    private static final Logger LOGGER = LoggerFactory.getLogger(GovernorBean.class);
+    private static final String NOTE = "over JMX";
+
+    private final Governor governor;
+    private final RulesFiles rules;
+
+    GovernorBean(Governor governor, RulesFiles rules) {
+        this.governor = Objects.requireNonNull(governor, "governor");
+        this.rules = Objects.requireNonNull(rules, "rules");
+    }
+
+    @Override
+    public long getDelivered() {
+        return governor.totals().delivered();
+    }
+
+    @Override
+    public long getDeferred() {
+        return governor.totals().deferred();
+    }
+
+    @Override
+    public Map<String, Long> getDeferredByReason() {
+        DeliveryTotals totals = governor.totals();
+        Map<String, Long> byReason = new LinkedHashMap<>();
+        totals.deferredByReason().forEach((reason, count) -> byReason.put(reason.name(), count));
+        return byReason;
+    }
+
+    @Override
+    public long getBounced() {
+        return governor.totals().bounced();
+    }
+
+    @Override
+    public int getActiveConnections() {
+        int open = 0;
+        for (Destination destination : governor.destinations()) {
+            open += destination.connections().inUse();
+        }
+        return open;
+    }
+
+    @Override
+    public int getDestinationsTracked() {
+        return governor.destinations().size();
+    }
+
+    @Override
+    public String getRulesFile() {
+        List<String> files = rules.files();
+        return files.isEmpty() ? "built-in" : String.join(", ", files);
+    }
+
+    @Override
+    public String getRulesLoadedAt() {
+        return DestinationBean.text(rules.loadedAt());
+    }
+
+    @Override
+    public String suspend(String destination, long minutes, String reason) {
+        String name = existing(destination);
+        Instant until = until(minutes);
+        String note = reason(reason);
+        FlowControlStatus status = governor.suspend(name, until, note);
+        LOGGER.warn("An operator suspended {} over JMX for {} minutes: {}", name, minutes, note);
+        return status.toString();
+    }
+
+    @Override
+    public String backoff(String destination, long minutes, String reason) {
+        String name = existing(destination);
+        Instant until = until(minutes);
+        String note = reason(reason);
+        FlowControlStatus status = governor.backoff(name, until, note);
+        LOGGER.warn("An operator backed {} off over JMX for {} minutes: {}", name, minutes, note);
+        return status.toString();
+    }
+
+    @Override
+    public String resume(String destination) {
+        String name = existing(destination);
+        LOGGER.info("An operator resumed {} over JMX", name);
+        return governor.resume(name, NOTE).toString();
+    }
+
+    @Override
+    public String resetFlowControl(String destination) {
+        String name = existing(destination);
+        LOGGER.info("An operator reset the flow control of {} over JMX", name);
+        return governor.reset(name, NOTE).toString();
+    }
+
+    @Override
+    public String cancelAutomaticFlowControl(String destination) {
+        String name = existing(destination);
+        LOGGER.info("An operator cancelled the automatic flow control of {} over JMX", name);
+        return governor.cancelAutomatic(name, NOTE).toString();
+    }
+
+    @Override
+    public String reloadRules() {
+        return rules.reload();
+    }
+
+    @Override
+    public List<DestinationRow> destinations() {
+        List<Destination> tracked = new ArrayList<>(governor.destinations());
+        tracked.sort(Comparator.comparing(Destination::name));
+        List<DestinationRow> rows = new ArrayList<>(tracked.size());
+        for (Destination destination : tracked) {
+            rows.add(new DestinationRow(destination));
+        }
+        return rows;
+    }
+
+    private String existing(String destination) {
+        if (destination == null || destination.isBlank()) {
+            throw new IllegalArgumentException("destination must be given: a name as destinations() and the"
+                + " Destination beans show it, such as mx1.example.com or shared:google");
+        }
+        String name = destination.trim();
+        if (governor.find(name).isEmpty()) {
+            throw new IllegalArgumentException("no destination named '" + name + "'; a destination exists once mail"
+                + " was routed to it (names are MX host names, rule/host, or shared:rule; see destinations())");
+        }
+        return name;
+    }
+
+    private Instant until(long minutes) {
+        if (minutes < 1 || minutes > MAX_MINUTES) {
+            throw new IllegalArgumentException("minutes must be from 1 to " + MAX_MINUTES + " (a week), was "
+                + minutes);
+        }
+        return governor.clock().instant().plus(Duration.ofMinutes(minutes));
+    }
+
+    private static String reason(String reason) {
+        if (reason == null || reason.isBlank()) {
+            throw new IllegalArgumentException("reason must not be blank: say why, it is shown in the destination's"
+                + " state and in the deferral records of the mail held back");
+        }
+        return reason.trim();
+    }
+}

@@ -1,0 +1,77 @@
+package io.github.mxgovernor.james.jmx;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The operators' view of the JVM-wide governor and their controls, registered as
+ * {@code io.github.mxgovernor:type=Governor} while a governed mailet runs. Open types only: jconsole and any JMX
+ * client read it without mx-governor's classes. Counts are recipients, since the governor started.
+ *
+ * <p>Operations take a destination's name as {@code destinations()} and the Destination beans show it
+ * ({@code mx1.example.com}, {@code shared:google}, {@code rule/host}). A bad argument (an unknown destination,
+ * minutes out of range, a blank reason) fails with an {@link IllegalArgumentException} that says what is wrong,
+ * and changes nothing.
+ */
+public interface GovernorMXBean {
+    /** Recipients delivered. */
+    long getDelivered();
+
+    /** Recipients deferred (put back on the queue to wait), for every reason. */
+    long getDeferred();
+
+    /** Recipients deferred, by deferral reason ({@code SUSPENDED}, {@code CONNECTION_QUOTA_REACHED}, ...). */
+    Map<String, Long> getDeferredByReason();
+
+    /** Recipients bounced: refused for good, or out of retries or time. */
+    long getBounced();
+
+    /** SMTP connections open now, idle ones kept for reuse included, over every destination. */
+    int getActiveConnections();
+
+    /** Destinations the governor tracks now (it forgets those idle for an hour). */
+    int getDestinationsTracked();
+
+    /** The MX rules files in force, comma-separated; {@code built-in} when no mailet names one. */
+    String getRulesFile();
+
+    /** When the rules in force were read (ISO-8601, UTC). */
+    String getRulesLoadedAt();
+
+    /**
+     * Suspends a destination: no attempt until the time is up, mail to it deferred with reason SUSPENDED until then.
+     *
+     * @param minutes from 1 to 10080 (a week)
+     * @param reason  why; shown in the destination's state and in the deferral records of held mail
+     * @return the destination's flow-control status after
+     */
+    String suspend(String destination, long minutes, String reason);
+
+    /** Puts a destination in BACKOFF (its rule's reduced limits) for that long; arguments as for suspend. */
+    String backoff(String destination, long minutes, String reason);
+
+    /** Returns a destination to NORMAL at once, whatever put it in its state; its error counts are kept. */
+    String resume(String destination);
+
+    /** Returns a destination to NORMAL and clears its error and reply counts and its adaptive connection limit. */
+    String resetFlowControl(String destination);
+
+    /** Lifts an automatic backoff or suspension; one an operator set stays. */
+    String cancelAutomaticFlowControl(String destination);
+
+    /**
+     * Re-reads the MX rules files. Each is validated first: if one is invalid, the error (file, line, rule, field)
+     * is thrown and the rules in force stay untouched. Otherwise new mail is routed by the new rules and
+     * destinations take their new limits: at once when in NORMAL flow control, when their backoff or suspension ends
+     * otherwise.
+     *
+     * @return what was reloaded
+     */
+    String reloadRules();
+
+    /**
+     * Every destination tracked, one row each, by name: rule, flow-control state (until when, why), connections,
+     * messages in the last hour, counts and last reply. Clients see an array of {@code CompositeData}.
+     */
+    List<DestinationRow> destinations();
+}
