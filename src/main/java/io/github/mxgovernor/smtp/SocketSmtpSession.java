@@ -3,6 +3,7 @@ package io.github.mxgovernor.smtp;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -264,16 +265,16 @@ final class SocketSmtpSession implements SmtpSession {
             if (mode.allowsPlaintext()) {
                 return;
             }
-            throw refuseOrderly(Stage.STARTTLS, Kind.TLS_FAILURE,
-                "server does not offer STARTTLS, which TLS mode " + mode + " requires", null);
+            throw refuseTls("server does not offer STARTTLS, which TLS mode " + mode + " requires", null,
+                TlsProblem.NO_STARTTLS);
         }
         SmtpReply reply = command("STARTTLS", Stage.STARTTLS);
         if (reply.code() != 220) {
             if (mode.allowsPlaintext()) {
                 return;
             }
-            throw refuseOrderly(Stage.STARTTLS, Kind.TLS_FAILURE,
-                "STARTTLS refused, but TLS mode " + mode + " requires it", reply);
+            throw refuseTls("STARTTLS refused, but TLS mode " + mode + " requires it", reply,
+                TlsProblem.STARTTLS_REFUSED);
         }
         if (replies.hasUnreadBytes()) {
             // plaintext sent after the 220 would be read as if it came through TLS (CVE-2011-0411 style)
@@ -283,11 +284,23 @@ final class SocketSmtpSession implements SmtpSession {
         try {
             tlsSocket = handshake(tlsSockets, mode);
         } catch (IOException e) {
-            throw fail(Stage.STARTTLS, Kind.TLS_FAILURE, "TLS handshake failed (TLS mode " + mode + "): "
-                + e.getMessage(), null, e);
+            TlsProblem problem = VerifyingTrustManager.problemOf(e);
+            abandon();
+            throw new SmtpSessionException(Stage.STARTTLS, endpoint + ": " + problem.description() + " (TLS mode "
+                + mode + "): " + e.getMessage(), Optional.empty(), e, problem);
         }
         attach(tlsSocket, Stage.STARTTLS);
         hello(settings.heloName());
+    }
+
+    /** Ends the session, in good order, because TLS cannot be had. */
+    private SmtpSessionException refuseTls(String message, SmtpReply reply, TlsProblem problem) {
+        reusable = false;
+        quitQuietly();
+        abandon();
+        String detail = reply == null ? message : message + ": " + reply;
+        return new SmtpSessionException(Stage.STARTTLS, endpoint + ": " + detail, Optional.ofNullable(reply), null,
+            problem);
     }
 
     /**

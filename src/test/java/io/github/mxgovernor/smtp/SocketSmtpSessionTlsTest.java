@@ -10,7 +10,10 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import io.github.mxgovernor.smtp.ScriptedSmtpServer.Script;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
+import io.github.mxgovernor.testing.TestPki;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
+import io.github.mxgovernor.tls.TlsTrust;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -99,8 +102,9 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
+        assertThat(failure.tlsProblem()).contains(TlsProblem.HOST_NAME_MISMATCH);
         assertThat(failure).hasMessageStartingWith("other.test[127.0.0.1]:" + server.endpoint().port()
-            + ": TLS handshake failed (TLS mode VERIFY): ")
+            + ": certificate does not name the MX host (TLS mode VERIFY): ")
             .hasCauseInstanceOf(SSLHandshakeException.class);
         assertThat(server.received()).doesNotContain("MAIL");
     }
@@ -116,7 +120,87 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
-        assertThat(failure).hasMessageContaining("TLS handshake failed (TLS mode VERIFY)");
+        assertThat(failure.tlsProblem()).contains(TlsProblem.UNTRUSTED_CHAIN);
+        assertThat(failure).hasMessageContaining("certificate chain not trusted (TLS mode VERIFY)");
+    }
+
+    @Test
+    void verifyShouldSayWhenTheCertificateExpired() throws Exception {
+        TestPki pki = TestPki.authority();
+        server = ScriptedSmtpServer.startWithTls(pki.expired(TestCertificate.HOST_NAME).serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").tlsHandshakeRefusedByClient());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> verifyingTestCa()
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY)), SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.EXPIRED_CERTIFICATE);
+        assertThat(failure).hasMessageContaining("certificate expired or not yet valid (TLS mode VERIFY)");
+    }
+
+    @Test
+    void verifyShouldSayWhenTheCertificateIsSelfSigned() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(
+            TestPki.authority().selfSigned(TestCertificate.HOST_NAME).serverContext(), offeringTls()
+                .expect("STARTTLS").reply("220 2.0.0 ready").tlsHandshakeRefusedByClient());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> verifyingTestCa()
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY)), SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.UNTRUSTED_CHAIN);
+    }
+
+    @Test
+    void verifyShouldAcceptACertificateTheTrustedCaIssuedForTheHost() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(
+            TestPki.authority().issue(TestCertificate.HOST_NAME).serverContext(), offeringTls()
+                .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+                .expect(EHLO).reply(ehloReply("PIPELINING"))
+                .expect("QUIT").reply("221 bye").expectClosed());
+
+        session = verifyingTestCa().open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY));
+
+        assertThat(session.tls().orElseThrow().peerCertificates()).hasSize(2);
+    }
+
+    @Test
+    void verifyShouldSayWhenTheCaIssuedTheCertificateForAnotherHost() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(TestPki.authority().issue("other.test").serverContext(),
+            offeringTls().expect("STARTTLS").reply("220 2.0.0 ready").tlsHandshakeRefusedByClient());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> verifyingTestCa()
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY)), SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.HOST_NAME_MISMATCH);
+    }
+
+    @Test
+    void requiredShouldSayWhenStartTlsIsNotOffered() throws Exception {
+        server = ScriptedSmtpServer.start(Script.create().reply(GREETING).expect(EHLO).reply(ehloReply("PIPELINING"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(
+            () -> new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED)),
+            SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.NO_STARTTLS);
+    }
+
+    @Test
+    void requiredShouldSayWhenStartTlsIsRefused() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("454 4.7.0 TLS not available")
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(
+            () -> new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED)),
+            SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.STARTTLS_REFUSED);
+        assertThat(failure.reply()).contains(SmtpReply.of(454, "4.7.0 TLS not available"));
+    }
+
+    private static SocketSmtpSessionFactory verifyingTestCa() throws Exception {
+        return new SocketSmtpSessionFactory(TlsTrust.of(TestPki.authority().trustStore(), "test CA").trustManager());
     }
 
     @Test
@@ -131,6 +215,7 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
+        assertThat(failure.tlsProblem()).contains(TlsProblem.HANDSHAKE);
         assertThat(failure).hasMessageContaining("TLS handshake failed (TLS mode OPPORTUNISTIC)");
     }
 
