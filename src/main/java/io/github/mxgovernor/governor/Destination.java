@@ -5,6 +5,7 @@ import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.tls.SessionSecurity;
 
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,6 +24,10 @@ public final class Destination {
     private final AtomicLong delivered = new AtomicLong();
     private final AtomicLong deferred = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong plaintextSessions = new AtomicLong();
+    private final AtomicLong encryptedSessions = new AtomicLong();
+    private final AtomicLong verifiedSessions = new AtomicLong();
+    private final AtomicLong tlsPolicyFailures = new AtomicLong();
 
     Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl) {
         this.name = name;
@@ -104,6 +109,46 @@ public final class Destination {
 
     public void recordFailed(int recipients) {
         failed.addAndGet(recipients);
+    }
+
+    /** Counts a session opened to this destination, by how well it is protected. */
+    public void recordSession(SessionSecurity.Protection protection) {
+        switch (protection) {
+            case PLAINTEXT:
+                plaintextSessions.incrementAndGet();
+                break;
+            case ENCRYPTED:
+                encryptedSessions.incrementAndGet();
+                break;
+            default:
+                verifiedSessions.incrementAndGet();
+                break;
+        }
+    }
+
+    /** Counts an attempt that ended because a TLS policy could not be met. */
+    public void recordTlsPolicyFailure() {
+        tlsPolicyFailures.incrementAndGet();
+    }
+
+    /** Sessions opened in plaintext (TLS disabled, not offered under an opportunistic policy, or a fallback). */
+    public long plaintextSessionCount() {
+        return plaintextSessions.get();
+    }
+
+    /** Sessions encrypted without checking the certificate. */
+    public long encryptedSessionCount() {
+        return encryptedSessions.get();
+    }
+
+    /** Sessions encrypted with a verified certificate (PKIX and host name, or DANE). */
+    public long verifiedSessionCount() {
+        return verifiedSessions.get();
+    }
+
+    /** Attempts that ended in {@code TLS_POLICY_FAILURE}. */
+    public long tlsPolicyFailureCount() {
+        return tlsPolicyFailures.get();
     }
 
     public long deliveredCount() {

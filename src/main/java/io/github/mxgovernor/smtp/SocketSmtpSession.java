@@ -265,7 +265,7 @@ final class SocketSmtpSession implements SmtpSession {
             if (mode.allowsPlaintext()) {
                 return;
             }
-            throw refuseTls("server does not offer STARTTLS, which TLS mode " + mode + " requires", null,
+            throw refuseTls("STARTTLS not offered, but TLS mode " + mode + " requires it", null,
                 TlsProblem.NO_STARTTLS);
         }
         SmtpReply reply = command("STARTTLS", Stage.STARTTLS);
