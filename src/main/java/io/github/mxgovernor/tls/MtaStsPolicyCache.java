@@ -184,7 +184,10 @@ public final class MtaStsPolicyCache {
         return settle(entry, now, null);
     }
 
-    private static DomainTlsPolicy settle(Entry entry, Instant now, String problem) {
+    private DomainTlsPolicy settle(Entry entry, Instant now, String problem) {
+        // a fetched policy keeps its entry until it expires, even if no mail asks for it meanwhile
+        entries.policy().expireVariably().ifPresent(expiry ->
+            expiry.setExpiresAfter(entry.domain, entry.retainNanos(now), TimeUnit.NANOSECONDS));
         synchronized (entry) {
             entry.checkedAt = now;
             if (problem != null && !problem.equals(entry.problem)) {
