@@ -348,7 +348,7 @@ public final class DeliveryEngine implements AutoCloseable {
             return false;
         }
         SmtpTransaction transaction = new SmtpTransaction(part.reversePath(), part.recipients(), part.content(),
-            part.partialDelivery(), part.dsn());
+            part.partialDelivery(), part.dsn(), part.requireTls());
         boolean reused = session.transactionCount() > 0;
         TransactionResult result;
         try {

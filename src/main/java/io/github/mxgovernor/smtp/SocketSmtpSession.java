@@ -397,6 +397,10 @@ final class SocketSmtpSession implements SmtpSession {
             return refused(LocalRefusal.Reason.UTF8_ADDRESS_NOT_SUPPORTED, "an envelope address has non-ASCII"
                 + " characters and " + endpoint.hostName() + " does not offer SMTPUTF8");
         }
+        if (transaction.requireTls() && (tls.isEmpty() || !extensions.contains("REQUIRETLS"))) {
+            return refused(LocalRefusal.Reason.REQUIRETLS_NOT_SUPPORTED, "the sender asked for REQUIRETLS and "
+                + endpoint.hostName() + (tls.isEmpty() ? " was reached without TLS" : " does not offer it"));
+        }
         MessageContent content = transaction.content();
         scan(content);
         if (buffer.hasEightBitBytes() && !eightBitMime) {
@@ -730,6 +734,9 @@ final class SocketSmtpSession implements SmtpSession {
         }
         if (utf8Addresses) {
             command.append(" SMTPUTF8");
+        }
+        if (transaction.requireTls()) {
+            command.append(" REQUIRETLS");
         }
         if (dsn) {
             DsnRequest request = transaction.dsn();

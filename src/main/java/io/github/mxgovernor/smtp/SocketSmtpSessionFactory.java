@@ -83,7 +83,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *       (not counted in {@link SmtpSession#transactionCount()}): a message larger than the SIZE the server
  *       announced; 8-bit content for a server without 8BITMIME, unless {@link MessageContent#sevenBitForm()}
  *       gives a 7-bit form (which is then sent instead); a non-ASCII address for a server without
- *       SMTPUTF8.</li>
+ *       SMTPUTF8; a REQUIRETLS transaction (RFC 8689) on a session without TLS or to a server that does not
+ *       offer REQUIRETLS (otherwise {@code MAIL FROM} carries {@code REQUIRETLS}).</li>
  * </ul>
  *
  * <h2>What a transaction returns</h2>

@@ -178,6 +178,31 @@ class TlsPolicyDeliveryTest {
 
         assertThat(outcome.tls().orElseThrow().fields()).containsEntry("protection", "verified")
             .containsEntry("policy", "REQUIRETLS requires verified TLS (PKIX chain and host name)");
+        assertThat(server.mailFromLines()).containsExactly("MAIL FROM:<sender@local.test> REQUIRETLS");
+    }
+
+    @Test
+    void requireTlsShouldBounceAtAServerThatDoesNotOfferIt() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.issue(MX));
+        server.requireTlsOffered(false);
+        engine = engine(rule(TlsMode.OPPORTUNISTIC), TlsPolicyResolver.rulesOnly(clock));
+
+        Outcome outcome = deliver(part(true));
+
+        assertThat(outcome.kind()).isEqualTo(Outcome.Kind.BOUNCED);
+        assertThat(outcome.message()).isEqualTo("not sent: 5.7.30 the sender asked for REQUIRETLS and " + MX
+            + " does not offer it");
+        assertThat(server.mailFromLines()).isEmpty();
+    }
+
+    @Test
+    void aMailWithoutRequireTlsShouldNotAskForIt() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.issue(MX));
+        engine = engine(rule(TlsMode.VERIFY), TlsPolicyResolver.rulesOnly(clock));
+
+        deliver(part(false));
+
+        assertThat(server.mailFromLines()).containsExactly("MAIL FROM:<sender@local.test>");
     }
 
     @Test

@@ -18,6 +18,7 @@ import io.github.mxgovernor.tls.TlsTrust;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Optional;
 
 import javax.net.ssl.SNIHostName;
@@ -197,6 +198,54 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.tlsProblem()).contains(TlsProblem.STARTTLS_REFUSED);
         assertThat(failure.reply()).contains(SmtpReply.of(454, "4.7.0 TLS not available"));
+    }
+
+    @Test
+    void requireTlsShouldRideOnMailFromOverTlsToAServerThatOffersIt() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("REQUIRETLS"))
+            .expect("MAIL FROM:<sender@example.org> REQUIRETLS").reply("250 ok")
+            .expect("RCPT TO:<a@mx.test>").reply("250 ok")
+            .expect("DATA").reply("354 go ahead")
+            .expectBytes("Subject: hi\r\n\r\nbody\r\n.\r\n").reply("250 queued")
+            .expect("QUIT").reply("221 bye").expectClosed());
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED));
+
+        TransactionResult result = session.send(requiringTls());
+
+        assertThat(result.dataReply()).contains(SmtpReply.of(250, "queued"));
+    }
+
+    @Test
+    void requireTlsShouldNotBeSentToAServerThatDoesNotOfferIt() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("PIPELINING"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED));
+
+        TransactionResult result = session.send(requiringTls());
+
+        assertThat(result.localRefusal()).contains(new LocalRefusal(LocalRefusal.Reason.REQUIRETLS_NOT_SUPPORTED,
+            "the sender asked for REQUIRETLS and mx.test does not offer it"));
+    }
+
+    @Test
+    void requireTlsShouldNeverBeSentInPlaintext() throws Exception {
+        server = ScriptedSmtpServer.start(Script.create().reply(GREETING).expect(EHLO)
+            .reply(ehloReply("REQUIRETLS")).expect("QUIT").reply("221 bye").expectClosed());
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC));
+
+        TransactionResult result = session.send(requiringTls());
+
+        assertThat(result.localRefusal().map(LocalRefusal::toString)).contains("5.7.30 the sender asked for"
+            + " REQUIRETLS and mx.test was reached without TLS");
+    }
+
+    private static SmtpTransaction requiringTls() {
+        return new SmtpTransaction("sender@example.org", List.of("a@mx.test"),
+            transaction("a@mx.test").content(), false, DsnRequest.NONE, true);
     }
 
     private static SocketSmtpSessionFactory verifyingTestCa() throws Exception {

@@ -65,6 +65,8 @@ public final class StartTlsServer implements AutoCloseable {
     private final List<String> commands = Collections.synchronizedList(new ArrayList<>());
     private final List<String> serverNames = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger connections = new AtomicInteger();
+    private final List<String> mailFromLines = Collections.synchronizedList(new ArrayList<>());
+    private volatile boolean requireTlsOffered = true;
 
     private StartTlsServer(Behaviour behaviour, SSLContext context) throws IOException {
         this.behaviour = behaviour;
@@ -116,6 +118,16 @@ public final class StartTlsServer implements AutoCloseable {
         return connections.get();
     }
 
+    /** The MAIL FROM commands received, parameters included. */
+    public List<String> mailFromLines() {
+        return List.copyOf(mailFromLines);
+    }
+
+    /** Whether EHLO after STARTTLS offers REQUIRETLS (RFC 8689); true unless a test turns it off. */
+    public void requireTlsOffered(boolean offered) {
+        this.requireTlsOffered = offered;
+    }
+
     private void accept() {
         while (!serverSocket.isClosed()) {
             try {
@@ -146,7 +158,8 @@ public final class StartTlsServer implements AutoCloseable {
                 switch (verb) {
                     case "EHLO":
                         boolean offer = !tls && behaviour != Behaviour.NO_STARTTLS;
-                        write(out, "250-mx.tls.test" + (offer ? "\r\n250-STARTTLS" : "") + "\r\n250 8BITMIME");
+                        write(out, "250-mx.tls.test" + (offer ? "\r\n250-STARTTLS" : "")
+                            + (tls && requireTlsOffered ? "\r\n250-REQUIRETLS" : "") + "\r\n250 8BITMIME");
                         break;
                     case "STARTTLS":
                         if (tls || behaviour == Behaviour.NO_STARTTLS) {
@@ -181,6 +194,9 @@ public final class StartTlsServer implements AutoCloseable {
                         }
                         break;
                     case "MAIL":
+                        mailFromLines.add(line);
+                        write(out, "250 2.0.0 ok");
+                        break;
                     case "RCPT":
                     case "RSET":
                     case "NOOP":
