@@ -248,7 +248,7 @@ public final class DeliveryEngine implements AutoCloseable {
         DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.port());
         TlsRequirement requirement = requirementFor(pending, rule, dane);
         if (!requirement.satisfiable()) {
-            throw policyFailure(endpoint, requirement, TlsProblem.TLSA_LOOKUP, dane.description());
+            throw policyFailure(pending, requirement, TlsProblem.TLSA_LOOKUP, dane.description());
         }
         String server = endpoint.toString();
         boolean fallback = requirement.sessionMode() == TlsMode.OPPORTUNISTIC
@@ -262,8 +262,8 @@ public final class DeliveryEngine implements AutoCloseable {
                 throw failure;
             }
             if (mode != TlsMode.OPPORTUNISTIC) {
-                throw new SmtpSessionException(failure.stage(), requirement.describe() + ": " + failure.getMessage(),
-                    failure.reply(), failure, failure.tlsProblem().orElse(TlsProblem.HANDSHAKE));
+                throw new SmtpSessionException(failure.stage(), requirement.describe() + ": " + failure.getMessage()
+                    + mtaStsNote(pending), failure.reply(), failure, failure.tlsProblem().orElse(TlsProblem.HANDSHAKE));
             }
             Instant until = tlsPolicy.plaintextFallbacks().remember(server);
             LOGGER.warn("Opportunistic TLS with {} failed ({}): retrying in plaintext, and without TLS to this server"
@@ -275,7 +275,7 @@ public final class DeliveryEngine implements AutoCloseable {
         if (!requirement.isMetBy(security.protection())) {
             session.close();
             TlsProblem problem = requirement.daneRequired() ? TlsProblem.TLSA_MISMATCH : TlsProblem.HANDSHAKE;
-            throw policyFailure(endpoint, requirement, problem, "the session has " + security);
+            throw policyFailure(pending, requirement, problem, "the session has " + security);
         }
         destination.recordSession(security.protection());
         return new SecuredSession(session, security);
@@ -309,10 +309,17 @@ public final class DeliveryEngine implements AutoCloseable {
             hostDane);
     }
 
-    private static SmtpSessionException policyFailure(SmtpEndpoint endpoint, TlsRequirement requirement,
-                                                      TlsProblem problem, String detail) {
-        return new SmtpSessionException(SmtpSessionException.Stage.STARTTLS, requirement.describe() + ": " + endpoint
-            + ": " + problem.description() + " (" + detail + ")", Optional.empty(), null, problem);
+    private SmtpSessionException policyFailure(PendingPart pending, TlsRequirement requirement, TlsProblem problem,
+                                               String detail) {
+        return new SmtpSessionException(SmtpSessionException.Stage.STARTTLS, requirement.describe() + ": "
+            + pending.currentEndpoint() + ": " + problem.description() + " (" + detail + ")" + mtaStsNote(pending),
+            Optional.empty(), null, problem);
+    }
+
+    /** The domain's MTA-STS standing, for TLS failure messages: a failed policy fetch shows there. */
+    private String mtaStsNote(PendingPart pending) {
+        return tlsPolicy.usesMtaSts() ? " [MTA-STS of " + pending.part().recipientDomain() + ": "
+            + pending.tlsPolicy().status() + "]" : "";
     }
 
     /**

@@ -252,8 +252,27 @@ class TlsPolicyDeliveryTest {
         server = StartTlsServer.start(Behaviour.TLS, pki.selfSigned(MX));
         engine = engine(rule(TlsMode.OPPORTUNISTIC), mtaSts("mode: enforce\nmx: mx.tls.test\n"));
 
-        assertDeferredForTls(deliver(part(false)), TlsProblem.UNTRUSTED_CHAIN,
+        Outcome outcome = deliver(part(false));
+
+        assertDeferredForTls(outcome, TlsProblem.UNTRUSTED_CHAIN,
             "MTA-STS enforce policy of " + DOMAIN + " requires verified TLS");
+        assertThat(outcome.message()).contains("[MTA-STS of " + DOMAIN + ": enforce (id 20250301T000000, until ");
+    }
+
+    @Test
+    void aTlsFailureShouldSayWhenTheMtaStsPolicyCouldNotBeFetched() throws Exception {
+        server = StartTlsServer.start(Behaviour.NO_STARTTLS, null);
+        MtaStsPolicyCache cache = new MtaStsPolicyCache(name -> List.of("v=STSv1; id=1;"), domain -> {
+            throw new MtaStsException("https://mta-sts." + domain + "/.well-known/mta-sts.txt: HTTP 503");
+        }, clock, Runnable::run, Duration.ofMinutes(5), 100);
+        engine = engine(rule(TlsMode.REQUIRED), new TlsPolicyResolver(Optional.of(cache), DaneLookup.NOT_CONFIGURED,
+            new PlaintextFallbacks(Duration.ofHours(1), clock)));
+
+        Outcome outcome = deliver(part(false));
+
+        assertDeferredForTls(outcome, TlsProblem.NO_STARTTLS, "rule '" + RULE + "' requires TLS");
+        assertThat(outcome.message()).endsWith("[MTA-STS of " + DOMAIN + ": policy fetch failed: https://mta-sts."
+            + DOMAIN + "/.well-known/mta-sts.txt: HTTP 503]");
     }
 
     @Test
