@@ -331,9 +331,8 @@ public final class DeliveryEngine implements AutoCloseable {
         if (!part.acceptsHost(session.endpoint().hostName())) {
             return false;
         }
-        SessionSecurity security = ((SecuredSession) session).security();
-        TlsRequirement requirement = requirementFor(part, destination.rule(), security.openedFor().dane());
-        return requirement.satisfiable() && requirement.isMetBy(security.protection());
+        return tlsPolicy.admits(((SecuredSession) session).security(), part.tlsPolicy(), destination.rule().tlsMode(),
+            part.part().requireTls());
     }
 
     /**
@@ -344,12 +343,10 @@ public final class DeliveryEngine implements AutoCloseable {
     boolean attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
         DeliveryPart part = pending.part();
         SessionSecurity security = ((SecuredSession) session).security();
-        TlsRequirement requirement = requirementFor(pending, destination.rule(), security.openedFor().dane());
-        if (!requirement.satisfiable() || !requirement.isMetBy(security.protection())) {
+        if (!tlsPolicy.admits(security, pending.tlsPolicy(), destination.rule().tlsMode(), part.requireTls())) {
             // Lanes never hand such a pair out; should one slip through, nothing is sent and the part gets a
             // session opened for its own requirement.
-            LOGGER.warn("Session {} does not meet the TLS policy of {} ({}): not used for it", security, part.id(),
-                requirement.describe());
+            LOGGER.warn("Session {} does not meet the TLS policy of {}: not used for it", security, part.id());
             destination.budget().refund();
             lane.retryFirst(pending);
             return false;
@@ -399,10 +396,11 @@ public final class DeliveryEngine implements AutoCloseable {
             lane.retryFirst(pending);
             return false;
         }
-        TlsReport report = new TlsReport(security, requirement, pending.tlsPolicy());
+        Optional<TlsReport> report = delivered ? Optional.of(new TlsReport(security, requirementFor(pending,
+            destination.rule(), security.openedFor().dane()), pending.tlsPolicy())) : Optional.empty();
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         for (Map.Entry<String, RecipientVerdict> entry : verdicts.entrySet()) {
-            outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination, Optional.of(report)));
+            outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination, report));
         }
         record(destination, outcomes);
         pending.complete(outcomes);

@@ -45,7 +45,7 @@ public final class DomainTlsPolicy {
 
     /** Whether an MTA-STS policy in {@code enforce} mode is in force. */
     public boolean enforces() {
-        return mtaSts.map(policy -> policy.mode() == MtaStsPolicy.Mode.ENFORCE).orElse(false);
+        return mtaSts.isPresent() && mtaSts.get().mode() == MtaStsPolicy.Mode.ENFORCE;
     }
 
     /** Whether mail may go to this MX host: always, except under {@code enforce} for a host the policy omits. */

@@ -91,6 +91,15 @@ public final class TlsPolicyResolver {
         return new TlsRequirement(mode, policies, hostDane);
     }
 
+    /**
+     * Whether an open session may carry a part: what {@link #requirement} would decide, with the host's DANE verdict
+     * taken from the session, checked without allocating (lanes ask this under their lock for every waiting part).
+     */
+    public boolean admits(SessionSecurity session, DomainTlsPolicy domain, TlsMode ruleMode, boolean requireTls) {
+        TlsMode mode = domain.enforces() || requireTls ? TlsMode.VERIFY : ruleMode;
+        return TlsRequirement.isMetBy(mode, session.openedFor().dane(), session.protection());
+    }
+
     private static TlsMode raise(TlsMode mode, List<String> policies, String policy) {
         if (mode.compareTo(TlsMode.VERIFY) < 0) {
             policies.clear();

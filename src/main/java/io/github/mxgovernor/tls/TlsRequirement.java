@@ -72,7 +72,15 @@ public final class TlsRequirement {
 
     /** Whether a session with this protection meets the requirement. */
     public boolean isMetBy(SessionSecurity.Protection protection) {
-        if (daneRequired()) {
+        return isMetBy(mode, dane, protection);
+    }
+
+    /** {@link #isMetBy(SessionSecurity.Protection)} without building a requirement (for the lanes' checks). */
+    static boolean isMetBy(TlsMode mode, DaneVerdict dane, SessionSecurity.Protection protection) {
+        if (dane.kind() == DaneVerdict.Kind.UNUSABLE) {
+            return false;
+        }
+        if (dane.kind() == DaneVerdict.Kind.REQUIRED) {
             return protection == SessionSecurity.Protection.DANE_VERIFIED;
         }
         switch (mode) {

@@ -104,6 +104,25 @@ class TlsPolicyResolverTest {
     }
 
     @Test
+    void admitsShouldAgreeWithTheRequirementWithTheSessionsDaneVerdict() throws Exception {
+        DomainTlsPolicy enforce = DomainTlsPolicy.mtaSts("example.com",
+            MtaStsPolicy.parse("version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 1\n"), "enforce");
+        TlsRequirement opened = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"), DaneVerdict.notAsked());
+        SessionSecurity encrypted = SessionSecurity.encrypted("mx.example.com", Protection.ENCRYPTED, "TLSv1.3",
+            "TLS_AES_128_GCM_SHA256", opened);
+        SessionSecurity daneVerified = SessionSecurity.encrypted("mx.example.com", Protection.DANE_VERIFIED,
+            "TLSv1.3", "TLS_AES_128_GCM_SHA256", new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"),
+                DaneVerdict.required("3 1 1 ab", (chain, host) -> true)));
+
+        assertThat(resolver.admits(encrypted, noPolicy, TlsMode.REQUIRED, false)).isTrue();
+        assertThat(resolver.admits(encrypted, noPolicy, TlsMode.OPPORTUNISTIC, true)).isFalse();
+        assertThat(resolver.admits(encrypted, enforce, TlsMode.OPPORTUNISTIC, false)).isFalse();
+        assertThat(resolver.admits(daneVerified, enforce, TlsMode.OPPORTUNISTIC, true)).isTrue();
+        assertThat(resolver.admits(SessionSecurity.plaintext("mx.example.com", opened, true), noPolicy,
+            TlsMode.OPPORTUNISTIC, false)).isTrue();
+    }
+
+    @Test
     void anUnusableDaneVerdictShouldMakeTheRequirementUnsatisfiable() {
         TlsRequirement requirement = resolver.requirement(noPolicy, "dane", TlsMode.OPPORTUNISTIC, false,
             DaneVerdict.unusable("SERVFAIL"));
