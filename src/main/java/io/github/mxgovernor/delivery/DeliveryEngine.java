@@ -15,16 +15,28 @@ import io.github.mxgovernor.smtp.SmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 import io.github.mxgovernor.smtp.SmtpSessionFactory;
 import io.github.mxgovernor.smtp.SmtpTransaction;
+import io.github.mxgovernor.smtp.TlsInfo;
 import io.github.mxgovernor.smtp.TransactionResult;
+import io.github.mxgovernor.tls.DaneVerdict;
+import io.github.mxgovernor.tls.DomainTlsPolicy;
+import io.github.mxgovernor.tls.SessionSecurity;
+import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsPolicyResolver;
+import io.github.mxgovernor.tls.TlsProblem;
+import io.github.mxgovernor.tls.TlsReport;
+import io.github.mxgovernor.tls.TlsRequirement;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -44,6 +56,13 @@ import org.slf4j.LoggerFactory;
  * within {@link EngineSettings#maxLaneWait()} ends as a local deferral. Every part's future completes,
  * whatever happens, with one {@link Outcome} per recipient.
  *
+ * <p>TLS: each part's recipient domain is looked up for an MTA-STS policy before it is routed (an {@code enforce}
+ * policy keeps only the MX hosts it lists), and each session is opened with what the part's policies require at
+ * that host: the rule's mode, raised by MTA-STS {@code enforce} and REQUIRETLS, or DANE when the rule asks for it
+ * and the host has signed TLSA records (see {@link TlsPolicyResolver}). A session never carries a part its TLS does
+ * not satisfy; a policy that cannot be met defers the part with {@link DeferralReason#TLS_POLICY_FAILURE}, saying
+ * which policy and what failed, after the other MX hosts were tried. Delivered outcomes carry a {@link TlsReport}.
+ *
  * <p>Every attempt feeds the destination's {@link FlowControl}: whether it succeeded, failed (a connection,
  * TLS or timeout failure, or a 4xx for every recipient) or was refused for good, and each distinct server reply
  * that was not a success, for the response rules. Texts the engine or the classifier made up are never passed on.
@@ -61,11 +80,20 @@ public final class DeliveryEngine implements AutoCloseable {
     private final ConcurrentMap<String, DeliveryLane> lanes = new ConcurrentHashMap<>();
     private final ExecutorService workers;
     private final ScheduledExecutorService timer;
+    private final TlsPolicyResolver tlsPolicy;
     private volatile RuleSet rules;
     private volatile boolean closed;
 
+    /** An engine whose TLS policy is the MX rules' modes alone (no MTA-STS, no DANE). */
     public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, SmtpSessionFactory sessionFactory,
                           ReplyClassifier classifier, EngineSettings settings) {
+        this(governor, rules, resolver, sessionFactory, classifier, settings,
+            TlsPolicyResolver.rulesOnly(governor.clock()));
+    }
+
+    public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, SmtpSessionFactory sessionFactory,
+                          ReplyClassifier classifier, EngineSettings settings, TlsPolicyResolver tlsPolicy) {
+        this.tlsPolicy = Objects.requireNonNull(tlsPolicy, "tlsPolicy");
         this.governor = Objects.requireNonNull(governor, "governor");
         this.rules = Objects.requireNonNull(rules, "rules");
         this.resolver = Objects.requireNonNull(resolver, "resolver");
@@ -86,7 +114,7 @@ public final class DeliveryEngine implements AutoCloseable {
     public CompletableFuture<Map<String, Outcome>> deliver(DeliveryPart part) {
         CompletableFuture<Map<String, Outcome>> result = new CompletableFuture<>();
         if (closed) {
-            new PendingPart(part, List.of(), result).completeAll(stopping(part));
+            new PendingPart(part, List.of(), result, null).completeAll(stopping(part));
             return result;
         }
         MxResolution resolution;
@@ -96,11 +124,12 @@ public final class DeliveryEngine implements AutoCloseable {
             LOGGER.warn("MX lookup of {} failed for {}", part.recipientDomain(), part.id(), e);
             resolution = MxResolution.temporaryFailure("MX lookup failed: " + e);
         }
-        PendingPart pending = new PendingPart(part, resolution.endpoints(), result);
+        if (resolution.status() == MxResolution.Status.FOUND) {
+            routeUnderPolicy(part, resolution.endpoints(), result);
+            return result;
+        }
+        PendingPart pending = new PendingPart(part, resolution.endpoints(), result, null);
         switch (resolution.status()) {
-            case FOUND:
-                route(pending);
-                break;
             case TEMPORARY_FAILURE:
                 pending.completeAll(Outcome.deferred(DeferralReason.DNS_TEMPORARY_FAILURE,
                     "Temporary problem looking up mail server for " + part.recipientDomain() + ": "
@@ -119,6 +148,61 @@ public final class DeliveryEngine implements AutoCloseable {
                 break;
         }
         return result;
+    }
+
+    /**
+     * Looks up the recipient domain's TLS policy (MTA-STS), keeps the MX endpoints it admits and routes the part;
+     * when the policy has to be fetched first, the part is routed from the thread that fetched it. Under an
+     * {@code enforce} policy that admits none of the MX hosts, the part is deferred for its TLS policy.
+     */
+    private void routeUnderPolicy(DeliveryPart part, List<SmtpEndpoint> endpoints,
+                                  CompletableFuture<Map<String, Outcome>> result) {
+        CompletableFuture<DomainTlsPolicy> policy;
+        try {
+            policy = tlsPolicy.domainPolicy(part.recipientDomain());
+        } catch (RuntimeException e) {
+            LOGGER.warn("TLS policy lookup of {} failed for {}", part.recipientDomain(), part.id(), e);
+            policy = CompletableFuture.completedFuture(
+                DomainTlsPolicy.none(part.recipientDomain(), "MTA-STS lookup failed: " + e));
+        }
+        policy.whenComplete((found, error) -> {
+            DomainTlsPolicy applied = found != null ? found
+                : DomainTlsPolicy.none(part.recipientDomain(), "MTA-STS lookup failed: " + error);
+            try {
+                routeAdmitted(part, endpoints, result, applied);
+            } catch (RuntimeException | Error unexpected) {
+                LOGGER.error("Unexpected failure while routing {}", part.id(), unexpected);
+                new PendingPart(part, endpoints, result, applied).completeAll(Outcome.deferred(
+                    DeferralReason.CONNECTION_FAILED, "Internal error while delivering: " + unexpected,
+                    Optional.empty(), part.recipientDomain(), rules.defaultRule().name(), Optional.empty()));
+            }
+        });
+    }
+
+    private void routeAdmitted(DeliveryPart part, List<SmtpEndpoint> endpoints,
+                               CompletableFuture<Map<String, Outcome>> result, DomainTlsPolicy policy) {
+        List<SmtpEndpoint> admitted = new ArrayList<>(endpoints.size());
+        Set<String> refused = new LinkedHashSet<>();
+        for (SmtpEndpoint endpoint : endpoints) {
+            if (policy.admits(endpoint.hostName())) {
+                admitted.add(endpoint);
+            } else {
+                refused.add(endpoint.hostName());
+            }
+        }
+        if (!refused.isEmpty()) {
+            LOGGER.info("{} for {}: {} {}", TlsProblem.MX_NOT_IN_POLICY.description(), part.id(), refused,
+                admitted.isEmpty() ? "(no MX host left: deferred)" : "(skipped)");
+        }
+        if (admitted.isEmpty()) {
+            new PendingPart(part, endpoints, result, policy).completeAll(Outcome.deferred(
+                DeferralReason.TLS_POLICY_FAILURE, "TLS policy not met for " + part.recipientDomain()
+                    + ": its MTA-STS enforce policy (" + policy.status() + ") lists " + policy.mtaSts().orElseThrow()
+                    .mxPatterns() + "; " + TlsProblem.MX_NOT_IN_POLICY.description() + ": " + String.join(", ", refused),
+                Optional.empty(), part.recipientDomain(), rules.defaultRule().name(), Optional.empty()));
+            return;
+        }
+        route(new PendingPart(part, admitted, result, policy));
     }
 
     /** Replaces the rules for parts routed from now on. */
@@ -151,11 +235,104 @@ public final class DeliveryEngine implements AutoCloseable {
         }
     }
 
-    SmtpSession openSession(SmtpEndpoint endpoint, MxRule rule) throws SmtpSessionException {
-        SessionSettings sessionSettings = new SessionSettings(settings.heloName(), settings.bindAddress(),
-            rule.connectTimeout(), rule.commandTimeout(), rule.dataTimeout(), rule.tlsMode(),
-            settings.gatewayCredentials());
-        return sessionFactory.open(endpoint, sessionSettings);
+    /**
+     * Opens a session to the part's current endpoint with the TLS its policies require there (see
+     * {@link TlsPolicyResolver}). An opportunistic handshake that fails is retried once in plaintext and the server
+     * remembered; under DANE the certificate is matched to the TLSA records before the session is handed out. A
+     * policy that cannot be met is a {@link SmtpSessionException.Kind#TLS_FAILURE} naming the policy and what
+     * failed; no mail is sent on such a session.
+     */
+    SmtpSession openSession(PendingPart pending, Destination destination) throws SmtpSessionException {
+        SmtpEndpoint endpoint = pending.currentEndpoint();
+        MxRule rule = destination.rule();
+        DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.port());
+        TlsRequirement requirement = requirementFor(pending, rule, dane);
+        if (!requirement.satisfiable()) {
+            throw policyFailure(pending, requirement, TlsProblem.TLSA_LOOKUP, dane.description());
+        }
+        String server = endpoint.toString();
+        boolean fallback = requirement.sessionMode() == TlsMode.OPPORTUNISTIC
+            && tlsPolicy.plaintextFallbacks().remembered(server).isPresent();
+        TlsMode mode = fallback ? TlsMode.DISABLED : requirement.sessionMode();
+        SmtpSession session;
+        try {
+            session = sessionFactory.open(endpoint, sessionSettings(rule, mode));
+        } catch (SmtpSessionException failure) {
+            if (failure.kind() != SmtpSessionException.Kind.TLS_FAILURE) {
+                throw failure;
+            }
+            if (mode != TlsMode.OPPORTUNISTIC) {
+                throw new SmtpSessionException(failure.stage(), requirement.describe() + ": " + failure.getMessage()
+                    + mtaStsNote(pending), failure.reply(), failure, failure.tlsProblem().orElse(TlsProblem.HANDSHAKE));
+            }
+            Instant until = tlsPolicy.plaintextFallbacks().remember(server);
+            LOGGER.warn("Opportunistic TLS with {} failed ({}): retrying in plaintext, and without TLS to this server"
+                + " until {}", server, failure.getMessage(), until);
+            session = sessionFactory.open(endpoint, sessionSettings(rule, TlsMode.DISABLED));
+            fallback = true;
+        }
+        SessionSecurity security = security(session, requirement, mode, fallback);
+        if (!requirement.isMetBy(security.protection())) {
+            session.close();
+            TlsProblem problem = requirement.daneRequired() ? TlsProblem.TLSA_MISMATCH : TlsProblem.HANDSHAKE;
+            throw policyFailure(pending, requirement, problem, "the session has " + security);
+        }
+        destination.recordSession(security.protection());
+        return new SecuredSession(session, security);
+    }
+
+    private SessionSettings sessionSettings(MxRule rule, TlsMode mode) {
+        return new SessionSettings(settings.heloName(), settings.bindAddress(), rule.connectTimeout(),
+            rule.commandTimeout(), rule.dataTimeout(), mode, settings.gatewayCredentials());
+    }
+
+    /** What the session achieved; under DANE, whether its certificate matches the host's TLSA records. */
+    private static SessionSecurity security(SmtpSession session, TlsRequirement requirement, TlsMode mode,
+                                            boolean fallback) {
+        String host = session.endpoint().hostName();
+        Optional<TlsInfo> tls = session.tls();
+        if (tls.isEmpty()) {
+            return SessionSecurity.plaintext(host, requirement, fallback);
+        }
+        SessionSecurity.Protection protection = mode == TlsMode.VERIFY ? SessionSecurity.Protection.VERIFIED
+            : SessionSecurity.Protection.ENCRYPTED;
+        if (requirement.daneRequired()
+            && requirement.dane().matcher().orElseThrow().matches(tls.get().peerCertificates(), host)) {
+            protection = SessionSecurity.Protection.DANE_VERIFIED;
+        }
+        return SessionSecurity.encrypted(host, protection, tls.get().protocol(), tls.get().cipherSuite(),
+            requirement);
+    }
+
+    private TlsRequirement requirementFor(PendingPart pending, MxRule rule, DaneVerdict hostDane) {
+        return tlsPolicy.requirement(pending.tlsPolicy(), rule.name(), rule.tlsMode(), pending.part().requireTls(),
+            hostDane);
+    }
+
+    private SmtpSessionException policyFailure(PendingPart pending, TlsRequirement requirement, TlsProblem problem,
+                                               String detail) {
+        return new SmtpSessionException(SmtpSessionException.Stage.STARTTLS, requirement.describe() + ": "
+            + pending.currentEndpoint() + ": " + problem.description() + " (" + detail + ")" + mtaStsNote(pending),
+            Optional.empty(), null, problem);
+    }
+
+    /** The domain's MTA-STS standing, for TLS failure messages: a failed policy fetch shows there. */
+    private String mtaStsNote(PendingPart pending) {
+        return tlsPolicy.usesMtaSts() ? " [MTA-STS of " + pending.part().recipientDomain() + ": "
+            + pending.tlsPolicy().status() + "]" : "";
+    }
+
+    /**
+     * Whether an open session may carry the part: it goes to one of the part's MX hosts and its TLS meets what
+     * the part's policies require at that host (the host's DANE verdict is the session's). Pure; called under a
+     * lane's lock.
+     */
+    boolean mayCarry(SmtpSession session, PendingPart part, Destination destination) {
+        if (!part.acceptsHost(session.endpoint().hostName())) {
+            return false;
+        }
+        return tlsPolicy.admits(((SecuredSession) session).security(), part.tlsPolicy(), destination.rule().tlsMode(),
+            part.part().requireTls());
     }
 
     /**
@@ -165,8 +342,17 @@ public final class DeliveryEngine implements AutoCloseable {
      */
     boolean attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
         DeliveryPart part = pending.part();
+        SessionSecurity security = ((SecuredSession) session).security();
+        if (!tlsPolicy.admits(security, pending.tlsPolicy(), destination.rule().tlsMode(), part.requireTls())) {
+            // Lanes never hand such a pair out; should one slip through, nothing is sent and the part gets a
+            // session opened for its own requirement.
+            LOGGER.warn("Session {} does not meet the TLS policy of {}: not used for it", security, part.id());
+            destination.budget().refund();
+            lane.retryFirst(pending);
+            return false;
+        }
         SmtpTransaction transaction = new SmtpTransaction(part.reversePath(), part.recipients(), part.content(),
-            part.partialDelivery(), part.dsn());
+            part.partialDelivery(), part.dsn(), part.requireTls());
         boolean reused = session.transactionCount() > 0;
         TransactionResult result;
         try {
@@ -210,9 +396,11 @@ public final class DeliveryEngine implements AutoCloseable {
             lane.retryFirst(pending);
             return false;
         }
+        Optional<TlsReport> report = delivered ? Optional.of(new TlsReport(security, requirementFor(pending,
+            destination.rule(), security.openedFor().dane()), pending.tlsPolicy())) : Optional.empty();
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         for (Map.Entry<String, RecipientVerdict> entry : verdicts.entrySet()) {
-            outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination));
+            outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination, report));
         }
         record(destination, outcomes);
         pending.complete(outcomes);
@@ -245,10 +433,15 @@ public final class DeliveryEngine implements AutoCloseable {
             route(pending);
             return;
         }
-        Outcome outcome = toOutcome(verdict, destination);
+        Outcome outcome = toOutcome(verdict, destination, Optional.empty());
+        boolean tlsFailure = verdict.deferralReason().orElse(null) == DeferralReason.TLS_POLICY_FAILURE;
+        if (tlsFailure) {
+            destination.recordTlsPolicyFailure();
+        }
         if (verdict.triesNextMx() && outcome.kind() == Outcome.Kind.DEFERRED) {
             outcome = Outcome.deferred(outcome.reason().orElseThrow(),
-                "No MX host of " + pending.part().recipientDomain() + " could be reached; last error: "
+                "No MX host of " + pending.part().recipientDomain()
+                    + (tlsFailure ? " met the TLS policy" : " could be reached") + "; last error: "
                     + verdict.explanation(), verdict.reply(), destination.name(), destination.rule().name(),
                 Optional.empty());
         }
@@ -299,10 +492,12 @@ public final class DeliveryEngine implements AutoCloseable {
         }
     }
 
-    private Outcome toOutcome(RecipientVerdict verdict, Destination destination) {
+    private Outcome toOutcome(RecipientVerdict verdict, Destination destination, Optional<TlsReport> tls) {
         switch (verdict.kind()) {
             case DELIVERED:
-                return Outcome.delivered(verdict.reply(), destination.name(), destination.rule().name());
+                return tls.isPresent()
+                    ? Outcome.delivered(verdict.reply(), destination.name(), destination.rule().name(), tls.get())
+                    : Outcome.delivered(verdict.reply(), destination.name(), destination.rule().name());
             case PERMANENT_FAILURE:
                 return Outcome.bounced(verdict.explanation(), verdict.reply(), destination.name(),
                     destination.rule().name());

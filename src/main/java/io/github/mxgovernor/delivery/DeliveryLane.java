@@ -18,6 +18,10 @@ import java.util.List;
  * idle sessions kept open for reuse. Decisions are taken under this lane's own lock (never a global one);
  * SMTP I/O always happens outside it, on a delivery thread that owns one session at a time.
  *
+ * <p>A session carries only parts it protects enough ({@link DeliveryEngine#mayCarry}): a plaintext or unverified
+ * session never takes a part whose TLS policy asks for more. When the connection cap is reached and no idle session
+ * fits the next part, the oldest idle one is closed to make room for one that does.
+ *
  * <p>Flow control decides the limits: connections, mails per connection and the token budget come from the
  * destination's current state. While the destination is suspended every waiting part, and every part offered,
  * leaves at once as a {@link DeferralReason#SUSPENDED} deferral that comes back when the suspension ends.
@@ -68,6 +72,7 @@ final class DeliveryLane {
     /** Starts sessions for waiting parts as far as the quota, the rate and the idle sessions allow. */
     void dispatch() {
         List<Runnable> starts = new ArrayList<>(0);
+        List<SmtpSession> evicted = new ArrayList<>(0);
         List<PendingPart> suspended = null;
         synchronized (this) {
             if (destination.flowControl().state().kind() == FlowState.Kind.SUSPENDED) {
@@ -77,7 +82,7 @@ final class DeliveryLane {
             while (!waiting.isEmpty()) {
                 PendingPart next = waiting.peekFirst();
                 IdleSession reused = takeIdleFor(next);
-                if (reused == null && !destination.tryOpenConnection()) {
+                if (reused == null && !destination.tryOpenConnection() && !evictIdleFor(evicted)) {
                     break;
                 }
                 MessageBudget budget = destination.budget();
@@ -94,6 +99,9 @@ final class DeliveryLane {
                 SmtpSession session = reused == null ? null : reused.session;
                 starts.add(() -> serve(session, next));
             }
+        }
+        for (SmtpSession session : evicted) {
+            session.close();
         }
         if (suspended != null) {
             for (PendingPart part : suspended) {
@@ -116,7 +124,7 @@ final class DeliveryLane {
             while (current != null) {
                 if (session == null) {
                     try {
-                        session = engine.openSession(current.currentEndpoint(), destination.rule());
+                        session = engine.openSession(current, destination);
                     } catch (SmtpSessionException failure) {
                         destination.connectionClosed();
                         destination.budget().refund();
@@ -147,13 +155,28 @@ final class DeliveryLane {
         dispatch();
     }
 
+    /**
+     * With the connection cap reached and no idle session able to carry the next part (another host, or too weak
+     * a TLS for it), closes the oldest idle session so that a fitting one can be opened in its place. Under the
+     * lane's lock; the session is closed later, outside it.
+     */
+    private boolean evictIdleFor(List<SmtpSession> evicted) {
+        IdleSession oldest = idle.pollFirst();
+        if (oldest == null) {
+            return false;
+        }
+        evicted.add(oldest.session);
+        destination.connectionClosed();
+        return destination.tryOpenConnection();
+    }
+
     /** The next part this session may carry now, with its token taken; null when there is none. */
     private PendingPart nextPartFor(SmtpSession session) {
         if (!mayCarryMore(session)) {
             return null;
         }
         synchronized (this) {
-            PendingPart next = pollFor(session.endpoint().hostName());
+            PendingPart next = pollFor(session);
             if (next == null) {
                 return null;
             }
@@ -291,7 +314,7 @@ final class DeliveryLane {
     private IdleSession takeIdleFor(PendingPart part) {
         for (Iterator<IdleSession> it = idle.iterator(); it.hasNext(); ) {
             IdleSession parked = it.next();
-            if (part.acceptsHost(parked.session.endpoint().hostName())) {
+            if (engine.mayCarry(parked.session, part, destination)) {
                 it.remove();
                 return parked;
             }
@@ -299,10 +322,10 @@ final class DeliveryLane {
         return null;
     }
 
-    private PendingPart pollFor(String hostName) {
+    private PendingPart pollFor(SmtpSession session) {
         for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
             PendingPart part = it.next();
-            if (part.acceptsHost(hostName)) {
+            if (engine.mayCarry(session, part, destination)) {
                 it.remove();
                 return part;
             }

@@ -21,6 +21,7 @@ public final class DeliveryPart {
     private final boolean partialDelivery;
     private final boolean dnsProblemRetryAllowed;
     private final DsnRequest dsn;
+    private final boolean requireTls;
 
     /** A part without DSN parameters. */
     public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
@@ -29,9 +30,19 @@ public final class DeliveryPart {
             DsnRequest.NONE);
     }
 
+    /** A part without REQUIRETLS. */
     public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
                         MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed,
                         DsnRequest dsn) {
+        this(id, recipientDomain, reversePath, recipients, content, partialDelivery, dnsProblemRetryAllowed, dsn,
+            false);
+    }
+
+    /** @param requireTls whether the sender asked for REQUIRETLS (RFC 8689): verified TLS on every hop */
+    public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
+                        MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed,
+                        DsnRequest dsn, boolean requireTls) {
+        this.requireTls = requireTls;
         this.id = Objects.requireNonNull(id, "id");
         this.recipientDomain = Objects.requireNonNull(recipientDomain, "recipientDomain");
         this.reversePath = Objects.requireNonNull(reversePath, "reversePath");
@@ -54,6 +65,11 @@ public final class DeliveryPart {
     /** What the sender asked of delivery status notifications for this part's recipients. */
     public DsnRequest dsn() {
         return dsn;
+    }
+
+    /** Whether the sender asked for REQUIRETLS: the part goes only over verified TLS (or DANE). */
+    public boolean requireTls() {
+        return requireTls;
     }
 
     /** A name for logs, typically the mail's name and the recipient domain. */

@@ -2,6 +2,7 @@ package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.tls.TlsReport;
 
 import java.time.Instant;
 import java.util.Objects;
@@ -22,9 +23,15 @@ public final class Outcome {
     private final String destination;
     private final String rule;
     private final Optional<Instant> notBefore;
+    private final Optional<TlsReport> tls;
 
     private Outcome(Kind kind, Optional<DeferralReason> reason, String message, Optional<SmtpReply> reply,
                     String destination, String rule, Optional<Instant> notBefore) {
+        this(kind, reason, message, reply, destination, rule, notBefore, Optional.empty());
+    }
+
+    private Outcome(Kind kind, Optional<DeferralReason> reason, String message, Optional<SmtpReply> reply,
+                    String destination, String rule, Optional<Instant> notBefore, Optional<TlsReport> tls) {
         this.kind = kind;
         this.reason = reason;
         this.message = Objects.requireNonNull(message, "message");
@@ -32,10 +39,17 @@ public final class Outcome {
         this.destination = Objects.requireNonNull(destination, "destination");
         this.rule = Objects.requireNonNull(rule, "rule");
         this.notBefore = Objects.requireNonNull(notBefore, "notBefore");
+        this.tls = Objects.requireNonNull(tls, "tls");
     }
 
     public static Outcome delivered(Optional<SmtpReply> reply, String destination, String rule) {
         return new Outcome(Kind.DELIVERED, Optional.empty(), "Delivered", reply, destination, rule, Optional.empty());
+    }
+
+    /** Delivered, with how the session was protected and which TLS policy applied. */
+    public static Outcome delivered(Optional<SmtpReply> reply, String destination, String rule, TlsReport tls) {
+        return new Outcome(Kind.DELIVERED, Optional.empty(), "Delivered", reply, destination, rule, Optional.empty(),
+            Optional.of(tls));
     }
 
     /**
@@ -82,6 +96,11 @@ public final class Outcome {
         return notBefore;
     }
 
+    /** For a delivered recipient: the session's TLS (protocol, cipher suite, protection) and the policy applied. */
+    public Optional<TlsReport> tls() {
+        return tls;
+    }
+
     /** Outcomes are values: recipients with equal outcomes share one bounce or one re-enqueued copy. */
     @Override
     public boolean equals(Object o) {
@@ -91,12 +110,12 @@ public final class Outcome {
         Outcome that = (Outcome) o;
         return kind == that.kind && reason.equals(that.reason) && message.equals(that.message)
             && reply.equals(that.reply) && destination.equals(that.destination) && rule.equals(that.rule)
-            && notBefore.equals(that.notBefore);
+            && notBefore.equals(that.notBefore) && tls.equals(that.tls);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, reason, message, reply, destination, rule, notBefore);
+        return Objects.hash(kind, reason, message, reply, destination, rule, notBefore, tls);
     }
 
     @Override

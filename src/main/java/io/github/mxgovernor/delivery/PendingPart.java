@@ -1,6 +1,7 @@
 package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.smtp.SmtpEndpoint;
+import io.github.mxgovernor.tls.DomainTlsPolicy;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,18 +16,27 @@ final class PendingPart {
     private final DeliveryPart part;
     private final List<SmtpEndpoint> endpoints;
     private final CompletableFuture<Map<String, Outcome>> result;
+    private final DomainTlsPolicy tlsPolicy;
     private int endpointIndex;
     private long deadlineMillis;
     private boolean retriedOnFreshSession;
 
-    PendingPart(DeliveryPart part, List<SmtpEndpoint> endpoints, CompletableFuture<Map<String, Outcome>> result) {
+    /** @param endpoints the MX endpoints to try in order, only those the domain's TLS policy admits */
+    PendingPart(DeliveryPart part, List<SmtpEndpoint> endpoints, CompletableFuture<Map<String, Outcome>> result,
+                DomainTlsPolicy tlsPolicy) {
         this.part = part;
         this.endpoints = endpoints;
         this.result = result;
+        this.tlsPolicy = tlsPolicy;
     }
 
     DeliveryPart part() {
         return part;
+    }
+
+    /** The recipient domain's TLS policy (MTA-STS), as it stood when the part was routed. */
+    DomainTlsPolicy tlsPolicy() {
+        return tlsPolicy;
     }
 
     SmtpEndpoint currentEndpoint() {

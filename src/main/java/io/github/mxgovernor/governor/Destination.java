@@ -7,6 +7,7 @@ import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.tls.SessionSecurity;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -143,6 +144,26 @@ public final class Destination {
 
     public void recordFailed(int recipients) {
         failed.addAndGet(recipients);
+    }
+
+    /** Counts a session opened to this destination, by how well it is protected. */
+    public void recordSession(SessionSecurity.Protection protection) {
+        switch (protection) {
+            case PLAINTEXT:
+                recordTls(TlsOutcome.PLAINTEXT);
+                break;
+            case ENCRYPTED:
+                recordTls(TlsOutcome.ENCRYPTED);
+                break;
+            default:
+                recordTls(TlsOutcome.VERIFIED);
+                break;
+        }
+    }
+
+    /** Counts an attempt that ended because a TLS policy could not be met. */
+    public void recordTlsPolicyFailure() {
+        recordTls(TlsOutcome.FAILED);
     }
 
     public long deliveredCount() {

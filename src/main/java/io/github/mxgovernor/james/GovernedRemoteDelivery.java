@@ -19,6 +19,17 @@ import io.github.mxgovernor.rules.RulesFileException;
 import io.github.mxgovernor.smtp.SmtpCredentials;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
+import io.github.mxgovernor.tls.DaneLookup;
+import io.github.mxgovernor.tls.DaneVerdict;
+import io.github.mxgovernor.tls.dane.TlsaDaneLookup;
+import io.github.mxgovernor.tls.dane.ValidatingTlsaLookup;
+import io.github.mxgovernor.tls.HttpsPolicyFetcher;
+import io.github.mxgovernor.tls.MtaStsPolicyCache;
+import io.github.mxgovernor.tls.PlaintextFallbacks;
+import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsPolicyResolver;
+import io.github.mxgovernor.tls.TlsReport;
+import io.github.mxgovernor.tls.TlsTrust;
 
 import java.io.File;
 import java.io.FileNotFoundException;
@@ -33,12 +44,15 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -88,7 +102,7 @@ import reactor.core.scheduler.Schedulers;
  * likewise), {@code bounceProcessor}, {@code onSuccess}, {@code heloName} (default: the default domain),
  * {@code bind}, {@code sendpartial} (default false), {@code gateway} (comma-separated {@code host[:port]}),
  * {@code gatewayPort}, {@code loadBalancing} (default true), {@code usePriority}, {@code debug},
- * {@code startTLS} and {@code verifyServerIdentity} (accepted; TLS is decided per rule by the rules file),
+ * {@code startTLS} and {@code verifyServerIdentity} (accepted; TLS is decided per rule, see below),
  * {@code mail.*} (accepted and logged: our SMTP client does not use javax.mail), and {@code outgoingQueue}
  * (found in James's sample configurations; read as {@code outgoing}), {@code gatewayUsername} (or
  * {@code gatewayusername}) and {@code gatewayPassword} (SMTP AUTH PLAIN or LOGIN to the gateways; they need
@@ -104,6 +118,16 @@ import reactor.core.scheduler.Schedulers;
  * its mails are deferred at once so that one slow destination never takes every queue slot),
  * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code maxAge}
  * (how long a mail may keep being deferred after its first deferral, default 5 days).
+ *
+ * <p>TLS: {@code tls} ({@code disabled}, {@code opportunistic}, {@code required}, {@code verify}; default
+ * {@code opportunistic}) is the mode of every MX rule that sets none, the rules file's {@code <default>} included;
+ * {@code tlsFallbackMemory} (default 1 hour) is how long a server whose opportunistic TLS handshake failed gets
+ * plaintext at once; {@code trustStore} (a path or a James file URI), {@code trustStorePassword} and
+ * {@code trustStoreType} (default {@code PKCS12}) replace the JDK's default trust anchors for {@code verify} and
+ * for MTA-STS; {@code mtaSts} (default true; off with {@code gateway}) looks up recipient domains' MTA-STS policies,
+ * each fetch limited by {@code mtaStsTimeout} (default 10 seconds). A mail whose {@code REQUIRETLS} attribute is
+ * true goes only over verified TLS. Each {@code onSuccess} copy holds the recipients one session delivered, with the
+ * {@code mxgovernor.tls} attribute: a map of strings described at {@link TlsReport#fields()}.
  * Any other parameter is an error.
  *
  * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor} and one
@@ -145,18 +169,35 @@ public class GovernedRemoteDelivery extends GenericMailet {
     public static final String LANE_CAPACITY = "laneCapacity";
     public static final String LOCAL_DEFERRAL_DELAY = "localDeferralDelay";
     public static final String MAX_AGE = "maxAge";
+    public static final String TLS = "tls";
+    public static final String TLS_FALLBACK_MEMORY = "tlsFallbackMemory";
+    public static final String TRUST_STORE = "trustStore";
+    public static final String TRUST_STORE_PASSWORD = "trustStorePassword";
+    public static final String TRUST_STORE_TYPE = "trustStoreType";
+    public static final String MTA_STS = "mtaSts";
+    public static final String MTA_STS_TIMEOUT = "mtaStsTimeout";
 
     /** RemoteDelivery's bounce attributes, read by James's {@code DSNBounce}. */
     public static final AttributeName DELIVERY_ERROR = AttributeName.of("delivery-error");
     public static final AttributeName DELIVERY_ERROR_CODE = AttributeName.of("delivery-error-code");
     public static final AttributeName IS_DELIVERY_PERMANENT_ERROR = AttributeName.of("is-delivery-permanent-error");
+    /**
+     * The REQUIRETLS mark (RFC 8689) James's SMTP server puts on a mail whose sender asked for it (Boolean true),
+     * under the name James's own RemoteDelivery reads.
+     */
+    public static final AttributeName REQUIRE_TLS = AttributeName.of("REQUIRETLS");
+    /** How a delivered mail travelled (see {@link TlsReport#fields()}): set on the {@code onSuccess} copies. */
+    public static final AttributeName TLS_REPORT = AttributeName.of("mxgovernor.tls");
 
     private static final Set<String> KNOWN_PARAMETERS = Set.of(OUTGOING, DELAY_TIME, MAX_RETRIES,
         MAX_DNS_PROBLEM_RETRIES, TIMEOUT, CONNECTION_TIMEOUT, BOUNCE_PROCESSOR, ON_SUCCESS, HELO_NAME, BIND,
         SEND_PARTIAL, GATEWAY, GATEWAY_PORT, GATEWAY_USERNAME, GATEWAY_USERNAME_COMPATIBILITY, GATEWAY_PASSWORD,
         LOAD_BALANCING, USE_PRIORITY, DEBUG, START_TLS, SSL_ENABLE, VERIFY_SERVER_IDENTITY, RULES,
         DELIVERY_THREADS, MAX_IN_FLIGHT, MAX_LANE_WAIT, LANE_CAPACITY, LOCAL_DEFERRAL_DELAY, MAX_AGE,
-        OUTGOING_QUEUE_ALIAS, "onMailetException", "onMatchException");
+        OUTGOING_QUEUE_ALIAS, TLS, TLS_FALLBACK_MEMORY, TRUST_STORE, TRUST_STORE_PASSWORD, TRUST_STORE_TYPE, MTA_STS,
+        MTA_STS_TIMEOUT, "onMailetException", "onMatchException");
+    private static final Duration MTA_STS_RECHECK = Duration.ofMinutes(5);
+    private static final int MTA_STS_DOMAINS = 100_000;
     private static final Logger LOGGER = LoggerFactory.getLogger(GovernedRemoteDelivery.class);
     private static final Duration EARLY_TOLERANCE = Duration.ofSeconds(1);
     private static final int DEFAULT_MAX_IN_FLIGHT = 512;
@@ -177,6 +218,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private Disposable dequeueing;
     private Scheduler dequeueScheduler;
     private ExecutorService dispositions;
+    private ScheduledExecutorService mtaStsThreads;
     private Optional<ProcessingState> bounceProcessor = Optional.empty();
     private Optional<ProcessingState> onSuccess = Optional.empty();
     private boolean sendPartial;
@@ -209,8 +251,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         parameters.javaxProperties().forEach(name -> LOGGER.warn(
             "Parameter {} is ignored: mx-governor's SMTP client does not use javax.mail properties", name));
         parameters.optionalBoolean(START_TLS).ifPresent(value -> LOGGER.info(
-            "Parameter {}={} noted: STARTTLS is decided per MX rule by the 'tls' attribute of the rules file",
-            START_TLS, value));
+            "Parameter {}={} noted: STARTTLS is decided per MX rule by the 'tls' attribute of the rules file (and"
+                + " the '{}' parameter for rules that set none)", START_TLS, value, TLS));
         parameters.optionalBoolean(VERIFY_SERVER_IDENTITY);
 
         debug = parameters.optionalBoolean(DEBUG).orElse(false);
@@ -232,20 +274,29 @@ public class GovernedRemoteDelivery extends GenericMailet {
         EngineSettings settings = engineSettings(parameters, maxInFlight);
         List<String> gateways = gateways(parameters);
 
+        TlsTrust trust = trust(parameters);
+        Duration fallbackMemory = parameters.optionalDuration(TLS_FALLBACK_MEMORY)
+            .orElse(TlsPolicyResolver.DEFAULT_PLAINTEXT_FALLBACK_MEMORY);
+        boolean mtaSts = parameters.optionalBoolean(MTA_STS).orElse(true);
+        Duration mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(Duration.ofSeconds(10));
+        TlsPolicyResolver tlsPolicy = tlsPolicy(trust, fallbackMemory, mtaSts && gateways.isEmpty(), mtaStsTimeout);
+
         queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
         governor = SharedGovernor.acquire();
         governorAcquired = true;
         engine = new DeliveryEngine(governor, rules, new JamesMxResolver(dns, gateways,
-            parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(),
-            new ReplyClassifier(), settings);
+            parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(
+                trust.trustManager()), new ReplyClassifier(), settings, tlsPolicy);
         rulesSource = new RulesSource(rulesFile, parser, engine::useRules);
         SharedGovernor.addRulesSource(rulesSource);
         metrics = new DeliveryMetrics(metricFactory, governor.totals());
         dispositions = Executors.newFixedThreadPool(4, new DaemonThreadFactory("mx-governor-disposition"));
         startDequeueing(maxInFlight);
-        LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}", queue.getName().asString(),
-            rules.rules().size(), rules.source().map(source -> " from " + source).orElse(" (built-in default only)"),
-            schedule);
+        LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}; TLS: default rule {}, MTA-STS {},"
+                + " certificates verified against {}", queue.getName().asString(), rules.rules().size(),
+            rules.source().map(source -> " from " + source).orElse(" (built-in default only)"), schedule,
+            rules.defaultRule().tlsMode().name().toLowerCase(Locale.ROOT),
+            tlsPolicy.usesMtaSts() ? "on" : gateways.isEmpty() ? "off" : "off (gateways)", trust);
     }
 
     private static String outgoingQueueName(MailetParameters parameters) throws MessagingException {
@@ -258,19 +309,86 @@ public class GovernedRemoteDelivery extends GenericMailet {
         return outgoing.or(() -> alias).orElse("outgoing");
     }
 
+    /** The trust store named by {@code trustStore}, or the JDK's default. */
+    private TlsTrust trust(MailetParameters parameters) throws MessagingException {
+        Optional<String> location = parameters.optionalString(TRUST_STORE);
+        Optional<String> type = parameters.optionalString(TRUST_STORE_TYPE);
+        String password = getInitParameter(TRUST_STORE_PASSWORD);
+        if (location.isEmpty()) {
+            if (type.isPresent() || password != null) {
+                throw new MessagingException("Invalid mailet parameter " + (type.isPresent() ? TRUST_STORE_TYPE
+                    : TRUST_STORE_PASSWORD) + ": it needs " + TRUST_STORE);
+            }
+            return TlsTrust.jdkDefault();
+        }
+        File file = file(location.get(), "Trust store");
+        return parameters.parse(TRUST_STORE, () -> TlsTrust.load(file.toPath(),
+            password == null ? null : password.toCharArray(), type.orElse("PKCS12")));
+    }
+
+    private TlsPolicyResolver tlsPolicy(TlsTrust trust, Duration fallbackMemory, boolean mtaSts,
+                                        Duration mtaStsTimeout) {
+        PlaintextFallbacks fallbacks = new PlaintextFallbacks(fallbackMemory, clock);
+        if (!mtaSts) {
+            return new TlsPolicyResolver(Optional.empty(), dane(), fallbacks);
+        }
+        mtaStsThreads = Executors.newScheduledThreadPool(4, new DaemonThreadFactory("mx-governor-mta-sts"));
+        MtaStsPolicyCache policies = new MtaStsPolicyCache(dns::findTXTRecords,
+            new HttpsPolicyFetcher(trust.clientContext(), mtaStsTimeout), clock, mtaStsThreads, MTA_STS_RECHECK,
+            MTA_STS_DOMAINS);
+        mtaStsThreads.scheduleWithFixedDelay(() -> {
+            try {
+                policies.refreshExpiring();
+            } catch (RuntimeException e) {
+                LOGGER.warn("MTA-STS background refresh failed", e);
+            }
+        }, 1, 1, TimeUnit.MINUTES);
+        return new TlsPolicyResolver(Optional.of(policies), dane(), fallbacks);
+    }
+
+    /**
+     * TLSA lookups through our own DNSSEC-validating resolver (the system's name server as upstream, the root
+     * trust anchors), built on the first lookup: only MX hosts whose rule says {@code dane="true"} are asked, and
+     * a resolver that cannot be built makes their verdict unusable (deferred), never plaintext.
+     */
+    private DaneLookup dane() {
+        return new DaneLookup() {
+            private DaneLookup resolver;
+
+            @Override
+            public DaneVerdict lookup(String mxHost, int port) {
+                DaneLookup current;
+                try {
+                    synchronized (this) {
+                        if (resolver == null) {
+                            resolver = new TlsaDaneLookup(ValidatingTlsaLookup.builder().clock(clock).build(), clock);
+                        }
+                        current = resolver;
+                    }
+                } catch (RuntimeException e) {
+                    LOGGER.error("No DANE resolver could be built", e);
+                    return DaneVerdict.unusable("no DANE resolver: " + e.getMessage());
+                }
+                return current.lookup(mxHost, port);
+            }
+        };
+    }
+
+    private File file(String location, String what) throws MessagingException {
+        try {
+            return location.contains("://") ? fileSystem.getFile(location) : new File(location);
+        } catch (FileNotFoundException e) {
+            throw new MessagingException(what + " " + location + " not found: " + e.getMessage());
+        }
+    }
+
     private Optional<Path> rulesFile(MailetParameters parameters) throws MessagingException {
         Optional<String> location = parameters.optionalString(RULES);
         if (location.isEmpty()) {
             LOGGER.info("No '{}' parameter: every MX host gets the default rule", RULES);
             return Optional.empty();
         }
-        try {
-            File file = location.get().contains("://") ? fileSystem.getFile(location.get())
-                : new File(location.get());
-            return Optional.of(file.toPath());
-        } catch (FileNotFoundException e) {
-            throw new MessagingException("MX rules file " + location.get() + " not found: " + e.getMessage());
-        }
+        return Optional.of(file(location.get(), "MX rules file").toPath());
     }
 
     private static RuleSet readRules(MxRulesParser parser, Optional<Path> file, MxRule baseDefault)
@@ -285,15 +403,32 @@ public class GovernedRemoteDelivery extends GenericMailet {
         }
     }
 
-    /** The built-in default rule with RemoteDelivery's {@code connectiontimeout} and {@code timeout} applied. */
+    /**
+     * The built-in default rule with RemoteDelivery's {@code connectiontimeout} and {@code timeout} applied, and our
+     * {@code tls}: the rules file's {@code <default>} starts from it, and every rule inherits what it does not set.
+     */
     private static MxRule baseDefaultRule(MailetParameters parameters) throws MessagingException {
         MxRule.Builder builder = MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*");
+        Optional<String> tls = parameters.optionalString(TLS);
+        if (tls.isPresent()) {
+            builder.tlsMode(tlsMode(tls.get()));
+        }
         Optional<Duration> connectTimeout = parameters.optionalMillis(CONNECTION_TIMEOUT);
         Optional<Duration> smtpTimeout = parameters.optionalMillis(TIMEOUT);
         parameters.parse(CONNECTION_TIMEOUT, () -> connectTimeout.map(builder::connectTimeout));
         parameters.parse(TIMEOUT, () -> smtpTimeout.map(timeout -> builder.commandTimeout(timeout)
             .dataTimeout(timeout)));
         return builder.build();
+    }
+
+    private static TlsMode tlsMode(String value) throws MessagingException {
+        for (TlsMode mode : TlsMode.values()) {
+            if (mode.name().equalsIgnoreCase(value)) {
+                return mode;
+            }
+        }
+        throw new MessagingException("Invalid mailet parameter " + TLS + ": expected disabled, opportunistic, required"
+            + " or verify, was '" + value + "'");
     }
 
     private EngineSettings engineSettings(MailetParameters parameters, int maxInFlight) throws MessagingException {
@@ -426,6 +561,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
             return CompletableFuture.runAsync(() -> finish(item, mail, () -> { }), dispositions);
         }
         int dnsFailures = previous.map(DeferralRecord::dnsFailures).orElse(0);
+        boolean requireTls = requiresTls(mail);
         String reversePath = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
         MimeMessageContent content;
         try {
@@ -445,7 +581,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
             }
             DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + byDomain.getKey().asString(),
                 byDomain.getKey().asString(), reversePath, recipients, content, sendPartial,
-                dnsFailures < maxDnsProblemRetries, MailDsn.forRecipients(mail, byDomain.getValue()));
+                dnsFailures < maxDnsProblemRetries, MailDsn.forRecipients(mail, byDomain.getValue()), requireTls);
             TimeMetric attempt = metrics.startAttempt();
             CompletableFuture<Map<String, Outcome>> outcome = engine.deliver(part);
             outcome.whenComplete((ignored, error) -> attempt.stopAndPublish());
@@ -501,10 +637,17 @@ public class GovernedRemoteDelivery extends GenericMailet {
         noteReplies(outcomes);
         metrics.delivered(delivered.size());
 
+        if (debug) {
+            delivered.forEach((recipient, outcome) -> LOGGER.debug("Mail {} delivered to {} via {}: {}",
+                mail.getName(), recipient, outcome.destination(), outcome.tls().map(TlsReport::fields).orElse(Map.of())));
+        }
         if (!delivered.isEmpty() && onSuccess.isPresent()) {
-            Mail copy = copyFor(mail, delivered.keySet());
-            previous.ifPresent(record -> DeferralAttributes.write(copy, record.delivered(clock.instant())));
-            sendAndDispose(copy, onSuccess.get());
+            for (Map.Entry<Optional<TlsReport>, List<String>> group : groupByTls(delivered).entrySet()) {
+                Mail copy = copyFor(mail, group.getValue());
+                previous.ifPresent(record -> DeferralAttributes.write(copy, record.delivered(clock.instant())));
+                group.getKey().ifPresent(report -> copy.setAttribute(tlsAttribute(report)));
+                sendAndDispose(copy, onSuccess.get());
+            }
         }
 
         Map<String, RetryPolicy.Decision> giveUps = new LinkedHashMap<>();
@@ -598,6 +741,29 @@ public class GovernedRemoteDelivery extends GenericMailet {
         }
     }
 
+    /** Delivered recipients by the session that carried them: each {@code onSuccess} copy has one TLS report. */
+    private static Map<Optional<TlsReport>, List<String>> groupByTls(Map<String, Outcome> delivered) {
+        Map<Optional<TlsReport>, List<String>> groups = new LinkedHashMap<>();
+        for (Map.Entry<String, Outcome> entry : delivered.entrySet()) {
+            groups.computeIfAbsent(entry.getValue().tls(), report -> new ArrayList<>()).add(entry.getKey());
+        }
+        return groups;
+    }
+
+    /** The {@code mxgovernor.tls} attribute: a map of strings, which every mail queue can serialise. */
+    static Attribute tlsAttribute(TlsReport report) {
+        Map<String, AttributeValue<?>> fields = new LinkedHashMap<>();
+        report.fields().forEach((name, value) -> fields.put(name, AttributeValue.of(value)));
+        return new Attribute(TLS_REPORT, AttributeValue.of(fields));
+    }
+
+    /** Whether the mail carries James's REQUIRETLS mark with the value true. */
+    static boolean requiresTls(Mail mail) {
+        return mail.getAttribute(REQUIRE_TLS)
+            .map(attribute -> Boolean.TRUE.equals(attribute.getValue().value()))
+            .orElse(false);
+    }
+
     private static Map<Outcome, List<String>> groupByOutcome(Map<String, Outcome> outcomes) {
         Map<Outcome, List<String>> groups = new LinkedHashMap<>();
         for (Map.Entry<String, Outcome> entry : outcomes.entrySet()) {
@@ -669,6 +835,9 @@ public class GovernedRemoteDelivery extends GenericMailet {
         }
         if (dispositions != null) {
             dispositions.shutdown();
+        }
+        if (mtaStsThreads != null) {
+            mtaStsThreads.shutdownNow();
         }
         if (governorAcquired) {
             SharedGovernor.release();

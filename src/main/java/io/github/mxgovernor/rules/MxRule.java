@@ -44,6 +44,7 @@ public final class MxRule {
     private final Duration idleTimeout;
     private final LimitScope limitScope;
     private final TlsMode tlsMode;
+    private final boolean dane;
     private final FlowControlPolicy flowControl;
     private final String source;
 
@@ -61,6 +62,7 @@ public final class MxRule {
         this.idleTimeout = b.idleTimeout;
         this.limitScope = b.limitScope;
         this.tlsMode = b.tlsMode;
+        this.dane = b.dane;
         this.flowControl = b.flowControl;
         this.source = b.source;
     }
@@ -68,7 +70,7 @@ public final class MxRule {
     /**
      * Starts a rule with the built-in defaults: 10 connections, 100 messages per connection, no message rate,
      * connect timeout 60 s, command timeout 5 min, data timeout 10 min, idle timeout 60 s, limits per MX host,
-     * opportunistic TLS, the {@linkplain FlowControlPolicy#builtIn() built-in flow control}, source
+     * opportunistic TLS without DANE, the {@linkplain FlowControlPolicy#builtIn() built-in flow control}, source
      * {@value #BUILT_IN_SOURCE}, and no MX mask yet.
      *
      * @throws IllegalArgumentException if the name is empty or holds other characters than letters, digits,
@@ -160,6 +162,14 @@ public final class MxRule {
         return tlsMode;
     }
 
+    /**
+     * Whether DANE (RFC 7672) applies to this rule's MX hosts: when a host has DNSSEC-signed TLSA records, TLS is
+     * mandatory and the certificate must match them, whatever {@link #tlsMode()} says.
+     */
+    public boolean dane() {
+        return dane;
+    }
+
     /** Backoff limits, triggers, recovery and adaptive concurrency for this rule's destinations. */
     public FlowControlPolicy flowControl() {
         return flowControl;
@@ -199,7 +209,7 @@ public final class MxRule {
                 && messagesPerHour.equals(other.messagesPerHour)
                 && connectTimeout.equals(other.connectTimeout) && commandTimeout.equals(other.commandTimeout)
                 && dataTimeout.equals(other.dataTimeout) && idleTimeout.equals(other.idleTimeout)
-                && limitScope == other.limitScope && tlsMode == other.tlsMode
+                && limitScope == other.limitScope && tlsMode == other.tlsMode && dane == other.dane
                 && flowControl.equals(other.flowControl) && source.equals(other.source);
     }
 
@@ -207,7 +217,7 @@ public final class MxRule {
     public int hashCode() {
         return Objects.hash(name, mxMasks, recipientDomainMask, maxConnections, maxMessagesPerConnection,
                 messagesPerHour, connectTimeout, commandTimeout, dataTimeout, idleTimeout, limitScope, tlsMode,
-                flowControl, source);
+                dane, flowControl, source);
     }
 
     @Override
@@ -219,7 +229,7 @@ public final class MxRule {
                 + ", messagesPerHour=" + (messagesPerHour.isPresent() ? messagesPerHour.getAsLong() : "unlimited")
                 + ", connectTimeout=" + connectTimeout + ", commandTimeout=" + commandTimeout
                 + ", dataTimeout=" + dataTimeout + ", idleTimeout=" + idleTimeout
-                + ", scope=" + limitScope.configValue() + ", tls=" + tlsMode + ", " + flowControl + "}";
+                + ", scope=" + limitScope.configValue() + ", tls=" + tlsMode + (dane ? ", dane" : "") + ", " + flowControl + "}";
     }
 
     /** Builds an {@link MxRule}; every setter checks its value and names it when it is wrong. */
@@ -236,6 +246,7 @@ public final class MxRule {
         private Duration idleTimeout = Duration.ofSeconds(60);
         private LimitScope limitScope = LimitScope.PER_MX_HOST;
         private TlsMode tlsMode = TlsMode.OPPORTUNISTIC;
+        private boolean dane;
         private FlowControlPolicy flowControl = FlowControlPolicy.builtIn();
         private String source = BUILT_IN_SOURCE;
 
@@ -249,7 +260,7 @@ public final class MxRule {
 
         /**
          * Copies the limits and policies of another rule (connections, messages per connection, rate, timeouts,
-         * scope, TLS, flow control); its name, masks and source are not copied.
+         * scope, TLS mode, DANE, flow control); its name, masks and source are not copied.
          */
         public Builder inheritFrom(MxRule parent) {
             Objects.requireNonNull(parent, "parent");
@@ -262,6 +273,7 @@ public final class MxRule {
             idleTimeout = parent.idleTimeout;
             limitScope = parent.limitScope;
             tlsMode = parent.tlsMode;
+            dane = parent.dane;
             flowControl = parent.flowControl;
             return this;
         }
@@ -339,6 +351,12 @@ public final class MxRule {
 
         public Builder tlsMode(TlsMode value) {
             this.tlsMode = Objects.requireNonNull(value, "tlsMode");
+            return this;
+        }
+
+        /** Whether DANE applies to the rule's MX hosts (see {@link MxRule#dane()}). */
+        public Builder dane(boolean value) {
+            this.dane = value;
             return this;
         }
 

@@ -54,7 +54,8 @@ import javax.xml.stream.XMLStreamReader;
  * {@code dataTimeout}, {@code idleTimeout}) take a unit ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h},
  * {@code 1d}) or ISO-8601 ({@code PT5M}), more than 0 and at most 1 day. {@code scope} is {@code per-mx} or
  * {@code shared}; {@code tls} is {@code disabled}, {@code opportunistic}, {@code required} or {@code verify}
- * (both case-insensitive).
+ * (both case-insensitive); {@code dane} is {@code true} or {@code false} (DANE for the rule's MX hosts, see
+ * {@link MxRule#dane()}).
  *
  * <p>Flow control is set by child elements of {@code <default>} and {@code <rule>}:
  * <pre>{@code
@@ -483,6 +484,7 @@ public final class MxRulesParser {
         setters.put("scope", (rule, v) -> rule.limitScope(oneOf(v, LimitScope.values(), LimitScope::configValue)));
         setters.put("tls", (rule, v) -> rule.tlsMode(oneOf(v, TlsMode.values(),
                 mode -> mode.name().toLowerCase(Locale.ROOT))));
+        setters.put("dane", (rule, v) -> rule.dane(oneOf(v, new Boolean[] {true, false}, String::valueOf)));
         return Collections.unmodifiableMap(setters);
     }
 

@@ -19,7 +19,9 @@ public final class LocalRefusal {
          */
         EIGHT_BIT_NOT_SUPPORTED(new EnhancedStatusCode(5, 6, 3)),
         /** An envelope address has non-ASCII characters and the server did not offer SMTPUTF8 (RFC 6531). */
-        UTF8_ADDRESS_NOT_SUPPORTED(new EnhancedStatusCode(5, 6, 7));
+        UTF8_ADDRESS_NOT_SUPPORTED(new EnhancedStatusCode(5, 6, 7)),
+        /** The sender asked for REQUIRETLS and the server did not offer it after STARTTLS (RFC 8689). */
+        REQUIRETLS_NOT_SUPPORTED(new EnhancedStatusCode(5, 7, 30));
 
         private final EnhancedStatusCode enhancedCode;
 

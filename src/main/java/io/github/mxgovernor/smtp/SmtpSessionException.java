@@ -1,5 +1,7 @@
 package io.github.mxgovernor.smtp;
 
+import io.github.mxgovernor.tls.TlsProblem;
+
 import java.io.IOException;
 import java.util.Objects;
 import java.util.Optional;
@@ -43,12 +45,25 @@ public final class SmtpSessionException extends IOException {
     private final Stage stage;
     private final Kind kind;
     private final transient Optional<SmtpReply> reply;
+    private final TlsProblem tlsProblem;
 
     public SmtpSessionException(Stage stage, Kind kind, String message, Optional<SmtpReply> reply, Throwable cause) {
+        this(stage, kind, message, reply, cause, null);
+    }
+
+    /** A {@link Kind#TLS_FAILURE} that says what failed. */
+    public SmtpSessionException(Stage stage, String message, Optional<SmtpReply> reply, Throwable cause,
+                                TlsProblem tlsProblem) {
+        this(stage, Kind.TLS_FAILURE, message, reply, cause, Objects.requireNonNull(tlsProblem, "tlsProblem"));
+    }
+
+    private SmtpSessionException(Stage stage, Kind kind, String message, Optional<SmtpReply> reply, Throwable cause,
+                                 TlsProblem tlsProblem) {
         super(message, cause);
         this.stage = Objects.requireNonNull(stage, "stage");
         this.kind = Objects.requireNonNull(kind, "kind");
         this.reply = Objects.requireNonNull(reply, "reply");
+        this.tlsProblem = tlsProblem;
     }
 
     public SmtpSessionException(Stage stage, Kind kind, String message) {
@@ -61,6 +76,11 @@ public final class SmtpSessionException extends IOException {
 
     public Kind kind() {
         return kind;
+    }
+
+    /** For a {@link Kind#TLS_FAILURE}: what failed, when the session could tell. */
+    public Optional<TlsProblem> tlsProblem() {
+        return Optional.ofNullable(tlsProblem);
     }
 
     /** The server's reply that ended the session, when there was one (for example a 421). */

@@ -15,6 +15,7 @@ public final class SmtpTransaction {
     private final MessageContent content;
     private final boolean partialDelivery;
     private final DsnRequest dsn;
+    private final boolean requireTls;
 
     /** A transaction without DSN parameters. */
     public SmtpTransaction(String reversePath, List<String> recipients, MessageContent content,
@@ -27,6 +28,16 @@ public final class SmtpTransaction {
      */
     public SmtpTransaction(String reversePath, List<String> recipients, MessageContent content,
                            boolean partialDelivery, DsnRequest dsn) {
+        this(reversePath, recipients, content, partialDelivery, dsn, false);
+    }
+
+    /**
+     * @param requireTls whether the sender asked for REQUIRETLS (RFC 8689): {@code MAIL FROM} carries it, and a
+     *     server that does not offer it (after STARTTLS) is not sent the mail
+     */
+    public SmtpTransaction(String reversePath, List<String> recipients, MessageContent content,
+                           boolean partialDelivery, DsnRequest dsn, boolean requireTls) {
+        this.requireTls = requireTls;
         this.reversePath = Objects.requireNonNull(reversePath, "reversePath");
         this.recipients = List.copyOf(recipients);
         if (this.recipients.isEmpty()) {
@@ -41,6 +52,11 @@ public final class SmtpTransaction {
                     + ", which is not a recipient of the transaction " + this.recipients);
             }
         }
+    }
+
+    /** Whether the sender asked for REQUIRETLS. */
+    public boolean requireTls() {
+        return requireTls;
     }
 
     /** The sender's DSN request, sent only to a server that offers DSN. */

@@ -3,6 +3,7 @@ package io.github.mxgovernor.smtp;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -264,16 +265,16 @@ final class SocketSmtpSession implements SmtpSession {
             if (mode.allowsPlaintext()) {
                 return;
             }
-            throw refuseOrderly(Stage.STARTTLS, Kind.TLS_FAILURE,
-                "server does not offer STARTTLS, which TLS mode " + mode + " requires", null);
+            throw refuseTls("STARTTLS not offered, but TLS mode " + mode + " requires it", null,
+                TlsProblem.NO_STARTTLS);
         }
         SmtpReply reply = command("STARTTLS", Stage.STARTTLS);
         if (reply.code() != 220) {
             if (mode.allowsPlaintext()) {
                 return;
             }
-            throw refuseOrderly(Stage.STARTTLS, Kind.TLS_FAILURE,
-                "STARTTLS refused, but TLS mode " + mode + " requires it", reply);
+            throw refuseTls("STARTTLS refused, but TLS mode " + mode + " requires it", reply,
+                TlsProblem.STARTTLS_REFUSED);
         }
         if (replies.hasUnreadBytes()) {
             // plaintext sent after the 220 would be read as if it came through TLS (CVE-2011-0411 style)
@@ -283,11 +284,23 @@ final class SocketSmtpSession implements SmtpSession {
         try {
             tlsSocket = handshake(tlsSockets, mode);
         } catch (IOException e) {
-            throw fail(Stage.STARTTLS, Kind.TLS_FAILURE, "TLS handshake failed (TLS mode " + mode + "): "
-                + e.getMessage(), null, e);
+            TlsProblem problem = VerifyingTrustManager.problemOf(e);
+            abandon();
+            throw new SmtpSessionException(Stage.STARTTLS, endpoint + ": " + problem.description() + " (TLS mode "
+                + mode + "): " + e.getMessage(), Optional.empty(), e, problem);
         }
         attach(tlsSocket, Stage.STARTTLS);
         hello(settings.heloName());
+    }
+
+    /** Ends the session, in good order, because TLS cannot be had. */
+    private SmtpSessionException refuseTls(String message, SmtpReply reply, TlsProblem problem) {
+        reusable = false;
+        quitQuietly();
+        abandon();
+        String detail = reply == null ? message : message + ": " + reply;
+        return new SmtpSessionException(Stage.STARTTLS, endpoint + ": " + detail, Optional.ofNullable(reply), null,
+            problem);
     }
 
     /**
@@ -383,6 +396,10 @@ final class SocketSmtpSession implements SmtpSession {
         if (utf8Addresses && !smtpUtf8) {
             return refused(LocalRefusal.Reason.UTF8_ADDRESS_NOT_SUPPORTED, "an envelope address has non-ASCII"
                 + " characters and " + endpoint.hostName() + " does not offer SMTPUTF8");
+        }
+        if (transaction.requireTls() && (tls.isEmpty() || !extensions.contains("REQUIRETLS"))) {
+            return refused(LocalRefusal.Reason.REQUIRETLS_NOT_SUPPORTED, "the sender asked for REQUIRETLS and "
+                + endpoint.hostName() + (tls.isEmpty() ? " was reached without TLS" : " does not offer it"));
         }
         MessageContent content = transaction.content();
         scan(content);
@@ -717,6 +734,9 @@ final class SocketSmtpSession implements SmtpSession {
         }
         if (utf8Addresses) {
             command.append(" SMTPUTF8");
+        }
+        if (transaction.requireTls()) {
+            command.append(" REQUIRETLS");
         }
         if (dsn) {
             DsnRequest request = transaction.dsn();

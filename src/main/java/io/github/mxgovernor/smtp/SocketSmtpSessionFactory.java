@@ -3,6 +3,7 @@ package io.github.mxgovernor.smtp;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsTrust;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -43,6 +44,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *       {@link SSLContext} and name the MX host ({@link SmtpEndpoint#hostName()}, HTTPS rules, also sent as
  *       SNI).</li>
  * </ul>
+ * A TLS failure says what failed in {@link SmtpSessionException#tlsProblem()}: STARTTLS not offered or refused,
+ * the handshake, or (in VERIFY) an expired certificate, an untrusted chain or another host's name.
  * After the handshake the session says EHLO again and replaces the extensions with the new answer. Bytes the
  * server sends after its 220 to STARTTLS and before the handshake are a {@link Kind#PROTOCOL_ERROR}.
  *
@@ -80,7 +83,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *       (not counted in {@link SmtpSession#transactionCount()}): a message larger than the SIZE the server
  *       announced; 8-bit content for a server without 8BITMIME, unless {@link MessageContent#sevenBitForm()}
  *       gives a 7-bit form (which is then sent instead); a non-ASCII address for a server without
- *       SMTPUTF8.</li>
+ *       SMTPUTF8; a REQUIRETLS transaction (RFC 8689) on a session without TLS or to a server that does not
+ *       offer REQUIRETLS (otherwise {@code MAIL FROM} carries {@code REQUIRETLS}).</li>
  * </ul>
  *
  * <h2>What a transaction returns</h2>
@@ -128,10 +132,21 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
 
     /** Verifies certificates (in {@link TlsMode#VERIFY}) against the JDK's default trust store. */
     public SocketSmtpSessionFactory() {
-        this(defaultContext());
+        this(TlsTrust.jdkDefault().trustManager());
     }
 
-    /** Verifies certificates (in {@link TlsMode#VERIFY}) with {@code verifyingContext}. */
+    /**
+     * Verifies certificates (in {@link TlsMode#VERIFY}) with {@code trust}: the leaf's dates, the PKIX chain, then
+     * the host name, so that a refusal's {@link SmtpSessionException#tlsProblem()} says which failed.
+     */
+    public SocketSmtpSessionFactory(X509ExtendedTrustManager trust) {
+        this(verifyingContext(trust), Clock.systemUTC(), CONTENT_BUFFER_BYTES);
+    }
+
+    /**
+     * Verifies certificates (in {@link TlsMode#VERIFY}) with {@code verifyingContext}; what a refusal says failed is
+     * then read from the JDK's exceptions.
+     */
     public SocketSmtpSessionFactory(SSLContext verifyingContext) {
         this(verifyingContext, Clock.systemUTC(), CONTENT_BUFFER_BYTES);
     }
@@ -186,11 +201,13 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
         }
     }
 
-    private static SSLContext defaultContext() {
+    private static SSLContext verifyingContext(X509ExtendedTrustManager trust) {
         try {
-            return SSLContext.getDefault();
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, new TrustManager[] {new VerifyingTrustManager(trust)}, null);
+            return context;
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK has no default TLS context", e);
+            throw new IllegalStateException("the JDK cannot create a TLS context", e);
         }
     }
 

@@ -5,11 +5,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.Mockito.mock;
 
 import io.github.mxgovernor.james.jmx.GovernorBeans;
+import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.testing.TestPki;
+import io.github.mxgovernor.tls.DaneVerdict;
+import io.github.mxgovernor.tls.DomainTlsPolicy;
+import io.github.mxgovernor.tls.SessionSecurity;
+import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsReport;
+import io.github.mxgovernor.tls.TlsRequirement;
 
+import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.List;
 import java.util.Map;
 
 import javax.mail.MessagingException;
@@ -23,6 +34,8 @@ import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.RawMailQueueItemDecoratorFactory;
 import org.apache.james.queue.memory.MemoryMailQueueFactory;
 import org.apache.james.core.builder.MimeMessageBuilder;
+import org.apache.mailet.Attribute;
+import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
 import org.apache.mailet.base.test.FakeMail;
 import org.apache.mailet.base.test.FakeMailContext;
@@ -234,6 +247,137 @@ class GovernedRemoteDeliveryTest {
 
         assertThat(mail.getState()).isEqualTo(Mail.ERROR);
         assertThat(mail.getErrorMessage()).contains("no recipients");
+    }
+
+    @Test
+    void tlsShouldBeTheModeOfRulesThatSetNone() throws Exception {
+        Path rules = temp.resolve("mx-rules.xml");
+        Files.writeString(rules, "<mx-rules><rule name=\"r\" mx=\"*.example.com\"/>"
+            + "<rule name=\"own\" mx=\"*.other.com\" tls=\"required\"/></mx-rules>");
+
+        init(Map.of("tls", "Verify", "rules", rules.toString()));
+
+        assertThat(mailet.engine().rules().defaultRule().tlsMode()).isEqualTo(TlsMode.VERIFY);
+        assertThat(mailet.engine().rules().rules()).extracting(MxRule::tlsMode)
+            .containsExactly(TlsMode.VERIFY, TlsMode.REQUIRED);
+    }
+
+    @Test
+    void theRulesFileDefaultShouldOverrideTheTlsParameter() throws Exception {
+        Path rules = temp.resolve("mx-rules.xml");
+        Files.writeString(rules, "<mx-rules><default tls=\"disabled\"/><rule name=\"r\" mx=\"*.example.com\"/>"
+            + "</mx-rules>");
+
+        init(Map.of("tls", "verify", "rules", rules.toString()));
+
+        assertThat(mailet.engine().rules().rules().get(0).tlsMode()).isEqualTo(TlsMode.DISABLED);
+    }
+
+    @Test
+    void initShouldRejectAnUnknownTlsMode() {
+        assertThatThrownBy(() -> init(Map.of("tls", "strict")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter tls: expected disabled, opportunistic, required or verify,"
+                + " was 'strict'");
+    }
+
+    @Test
+    void initShouldRejectAMissingTrustStore() {
+        Path missing = temp.resolve("missing.p12");
+
+        assertThatThrownBy(() -> init(Map.of("trustStore", missing.toString())))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter trustStore: trust store " + missing
+                + " cannot be read as PKCS12: ");
+    }
+
+    @Test
+    void initShouldRejectATrustStoreWithTheWrongPassword() throws Exception {
+        Path store = trustStore("right");
+
+        assertThatThrownBy(() -> init(Map.of("trustStore", store.toString(), "trustStorePassword", "wrong")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter trustStore: trust store " + store
+                + " cannot be read as PKCS12: ");
+    }
+
+    @Test
+    void initShouldRejectAnUnknownTrustStoreType() throws Exception {
+        Path store = trustStore("right");
+
+        assertThatThrownBy(() -> init(Map.of("trustStore", store.toString(), "trustStorePassword", "right",
+            "trustStoreType", "PEM")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter trustStore: trust store type 'PEM' is not known to the JDK");
+    }
+
+    @Test
+    void initShouldRejectATrustStorePasswordWithoutATrustStore() {
+        assertThatThrownBy(() -> init(Map.of("trustStorePassword", "secret")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter trustStorePassword: it needs trustStore");
+    }
+
+    @Test
+    void initShouldAcceptATrustStoreAndTheTlsParameters() throws Exception {
+        Path store = trustStore("right");
+
+        init(Map.of("trustStore", store.toString(), "trustStorePassword", "right", "trustStoreType", "pkcs12",
+            "tlsFallbackMemory", "30m", "mtaSts", "false", "mtaStsTimeout", "5s"));
+
+        assertThat(mailet.engine()).isNotNull();
+    }
+
+    @Test
+    void initShouldRejectAZeroFallbackMemory() {
+        assertThatThrownBy(() -> init(Map.of("tlsFallbackMemory", "0s")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter tlsFallbackMemory: expected a positive duration such as 500ms, 30s,"
+                + " 5m, 2h or 5d, was '0s'");
+    }
+
+    @Test
+    void requireTlsShouldBeReadFromJamesAttribute() throws Exception {
+        Mail marked = FakeMail.builder().name("m1")
+            .attribute(new Attribute(GovernedRemoteDelivery.REQUIRE_TLS, AttributeValue.of(true))).build();
+        Mail unmarked = FakeMail.builder().name("m2").build();
+        Mail falseMark = FakeMail.builder().name("m3")
+            .attribute(new Attribute(GovernedRemoteDelivery.REQUIRE_TLS, AttributeValue.of(false))).build();
+
+        assertThat(GovernedRemoteDelivery.requiresTls(marked)).isTrue();
+        assertThat(GovernedRemoteDelivery.requiresTls(unmarked)).isFalse();
+        assertThat(GovernedRemoteDelivery.requiresTls(falseMark)).isFalse();
+    }
+
+    @Test
+    void tlsAttributeShouldBeAMapOfStrings() {
+        TlsRequirement requirement = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'default'"),
+            DaneVerdict.notAsked());
+        TlsReport report = new TlsReport(SessionSecurity.encrypted("mx.example.com",
+            SessionSecurity.Protection.ENCRYPTED, "TLSv1.3", "TLS_AES_128_GCM_SHA256", requirement), requirement,
+            DomainTlsPolicy.none("example.com", "no MTA-STS TXT record"));
+
+        Attribute attribute = GovernedRemoteDelivery.tlsAttribute(report);
+
+        assertThat(attribute.getName().asString()).isEqualTo("mxgovernor.tls");
+        @SuppressWarnings("unchecked")
+        Map<String, AttributeValue<?>> fields = (Map<String, AttributeValue<?>>) attribute.getValue().value();
+        assertThat(fields).containsEntry("protocol", AttributeValue.of("TLSv1.3"))
+            .containsEntry("cipher", AttributeValue.of("TLS_AES_128_GCM_SHA256"))
+            .containsEntry("protection", AttributeValue.of("encrypted"))
+            .containsEntry("mx", AttributeValue.of("mx.example.com"))
+            .containsEntry("policy", AttributeValue.of("rule 'default' requires TLS mode opportunistic"))
+            .containsEntry("mtaSts", AttributeValue.of("no MTA-STS TXT record"))
+            .containsEntry("dane", AttributeValue.of("not applicable: not used by the rule"));
+    }
+
+    private Path trustStore(String password) throws Exception {
+        Path file = temp.resolve("trust.p12");
+        KeyStore store = TestPki.authority().trustStore();
+        try (OutputStream out = Files.newOutputStream(file)) {
+            store.store(out, password.toCharArray());
+        }
+        return file;
     }
 
     @Test

@@ -328,6 +328,27 @@ class MxRulesParserTest {
     }
 
     @Test
+    void parseShouldLetRulesInheritDaneFromTheDefaultAndTurnItOff() throws Exception {
+        RuleSet ruleSet = parse(
+                "<mx-rules>",
+                "  <default dane=\"TRUE\"/>",
+                "  <rule name=\"inherits\" mx=\"*.mx.microsoft\"/>",
+                "  <rule name=\"off\" mx=\"*.example.com\" dane=\"false\"/>",
+                "</mx-rules>");
+
+        assertThat(ruleSet.defaultRule().dane()).isTrue();
+        assertThat(ruleSet.rules().get(0).dane()).isTrue();
+        assertThat(ruleSet.rules().get(1).dane()).isFalse();
+        assertThat(RuleSet.builtInDefaults().defaultRule().dane()).isFalse();
+    }
+
+    @Test
+    void parseShouldRejectADaneValueThatIsNotABoolean() {
+        assertThat(ruleError("<rule name=\"r\" mx=\"a.example\" dane=\"yes\"/>")).hasMessage(
+                "mx-rules.xml:3: rule 'r', field 'dane': must be one of true, false, was 'yes'");
+    }
+
+    @Test
     void parseShouldRejectAnUnknownScope() {
         assertThat(ruleError("<default scope=\"global\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'default', field 'scope': must be one of per-mx, shared, was 'global'");
@@ -338,7 +359,7 @@ class MxRulesParserTest {
         assertThat(ruleError("<rule name=\"r\" mx=\"a.example\" maxConns=\"3\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'r', field 'maxConns': unknown attribute; <rule> takes name, mx, domain,"
                         + " maxConnections, maxMessagesPerConnection, messagesPerHour, connectTimeout,"
-                        + " commandTimeout, dataTimeout, idleTimeout, scope, tls");
+                        + " commandTimeout, dataTimeout, idleTimeout, scope, tls, dane");
     }
 
     @Test
@@ -352,7 +373,7 @@ class MxRulesParserTest {
         assertThat(ruleError("<default mx=\"*\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'default', field 'mx': unknown attribute; <default> takes maxConnections,"
                         + " maxMessagesPerConnection, messagesPerHour, connectTimeout, commandTimeout, dataTimeout,"
-                        + " idleTimeout, scope, tls");
+                        + " idleTimeout, scope, tls, dane");
     }
 
     @Test

@@ -54,6 +54,13 @@ class SampleMxRulesTest {
     }
 
     @Test
+    void onlyTheDaneMicrosoftHostsShouldUseDane() {
+        assertThat(ruleSet.match("contoso-com.r-v1.mx.microsoft", "contoso.com").dane()).isTrue();
+        assertThat(ruleSet.match("contoso-com.mail.protection.outlook.com", "contoso.com").dane()).isFalse();
+        assertThat(ruleSet.defaultRule().dane()).isFalse();
+    }
+
+    @Test
     void yahooShouldSendTwentyMailsPerConnectionAndInheritTheRest() {
         MxRule yahoo = ruleSet.match("mta7.am0.yahoodns.net", "aol.com");
 

@@ -618,7 +618,7 @@ class SocketSmtpSessionTest {
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
         assertThat(failure.reply()).isEmpty();
         assertThat(failure).hasMessage(server.endpoint()
-            + ": server does not offer STARTTLS, which TLS mode REQUIRED requires");
+            + ": STARTTLS not offered, but TLS mode REQUIRED requires it");
     }
 
     @Test

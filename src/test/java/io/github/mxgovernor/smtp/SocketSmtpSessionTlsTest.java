@@ -10,11 +10,15 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import io.github.mxgovernor.smtp.ScriptedSmtpServer.Script;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
+import io.github.mxgovernor.testing.TestPki;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
+import io.github.mxgovernor.tls.TlsTrust;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import java.util.Optional;
 
 import javax.net.ssl.SNIHostName;
@@ -99,8 +103,9 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
+        assertThat(failure.tlsProblem()).contains(TlsProblem.HOST_NAME_MISMATCH);
         assertThat(failure).hasMessageStartingWith("other.test[127.0.0.1]:" + server.endpoint().port()
-            + ": TLS handshake failed (TLS mode VERIFY): ")
+            + ": certificate does not name the MX host (TLS mode VERIFY): ")
             .hasCauseInstanceOf(SSLHandshakeException.class);
         assertThat(server.received()).doesNotContain("MAIL");
     }
@@ -116,7 +121,135 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
-        assertThat(failure).hasMessageContaining("TLS handshake failed (TLS mode VERIFY)");
+        assertThat(failure.tlsProblem()).contains(TlsProblem.UNTRUSTED_CHAIN);
+        assertThat(failure).hasMessageContaining("certificate chain not trusted (TLS mode VERIFY)");
+    }
+
+    @Test
+    void verifyShouldSayWhenTheCertificateExpired() throws Exception {
+        TestPki pki = TestPki.authority();
+        server = ScriptedSmtpServer.startWithTls(pki.expired(TestCertificate.HOST_NAME).serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").tlsHandshakeRefusedByClient());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> verifyingTestCa()
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY)), SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.EXPIRED_CERTIFICATE);
+        assertThat(failure).hasMessageContaining("certificate expired or not yet valid (TLS mode VERIFY)");
+    }
+
+    @Test
+    void verifyShouldSayWhenTheCertificateIsSelfSigned() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(
+            TestPki.authority().selfSigned(TestCertificate.HOST_NAME).serverContext(), offeringTls()
+                .expect("STARTTLS").reply("220 2.0.0 ready").tlsHandshakeRefusedByClient());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> verifyingTestCa()
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY)), SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.UNTRUSTED_CHAIN);
+    }
+
+    @Test
+    void verifyShouldAcceptACertificateTheTrustedCaIssuedForTheHost() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(
+            TestPki.authority().issue(TestCertificate.HOST_NAME).serverContext(), offeringTls()
+                .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+                .expect(EHLO).reply(ehloReply("PIPELINING"))
+                .expect("QUIT").reply("221 bye").expectClosed());
+
+        session = verifyingTestCa().open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY));
+
+        assertThat(session.tls().orElseThrow().peerCertificates()).hasSize(2);
+    }
+
+    @Test
+    void verifyShouldSayWhenTheCaIssuedTheCertificateForAnotherHost() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(TestPki.authority().issue("other.test").serverContext(),
+            offeringTls().expect("STARTTLS").reply("220 2.0.0 ready").tlsHandshakeRefusedByClient());
+
+        SmtpSessionException failure = catchThrowableOfType(() -> verifyingTestCa()
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY)), SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.HOST_NAME_MISMATCH);
+    }
+
+    @Test
+    void requiredShouldSayWhenStartTlsIsNotOffered() throws Exception {
+        server = ScriptedSmtpServer.start(Script.create().reply(GREETING).expect(EHLO).reply(ehloReply("PIPELINING"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(
+            () -> new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED)),
+            SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.NO_STARTTLS);
+    }
+
+    @Test
+    void requiredShouldSayWhenStartTlsIsRefused() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("454 4.7.0 TLS not available")
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        SmtpSessionException failure = catchThrowableOfType(
+            () -> new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED)),
+            SmtpSessionException.class);
+
+        assertThat(failure.tlsProblem()).contains(TlsProblem.STARTTLS_REFUSED);
+        assertThat(failure.reply()).contains(SmtpReply.of(454, "4.7.0 TLS not available"));
+    }
+
+    @Test
+    void requireTlsShouldRideOnMailFromOverTlsToAServerThatOffersIt() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("REQUIRETLS"))
+            .expect("MAIL FROM:<sender@example.org> REQUIRETLS").reply("250 ok")
+            .expect("RCPT TO:<a@mx.test>").reply("250 ok")
+            .expect("DATA").reply("354 go ahead")
+            .expectBytes("Subject: hi\r\n\r\nbody\r\n.\r\n").reply("250 queued")
+            .expect("QUIT").reply("221 bye").expectClosed());
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED));
+
+        TransactionResult result = session.send(requiringTls());
+
+        assertThat(result.dataReply()).contains(SmtpReply.of(250, "queued"));
+    }
+
+    @Test
+    void requireTlsShouldNotBeSentToAServerThatDoesNotOfferIt() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("PIPELINING"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.REQUIRED));
+
+        TransactionResult result = session.send(requiringTls());
+
+        assertThat(result.localRefusal()).contains(new LocalRefusal(LocalRefusal.Reason.REQUIRETLS_NOT_SUPPORTED,
+            "the sender asked for REQUIRETLS and mx.test does not offer it"));
+    }
+
+    @Test
+    void requireTlsShouldNeverBeSentInPlaintext() throws Exception {
+        server = ScriptedSmtpServer.start(Script.create().reply(GREETING).expect(EHLO)
+            .reply(ehloReply("REQUIRETLS")).expect("QUIT").reply("221 bye").expectClosed());
+        session = new SocketSmtpSessionFactory().open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC));
+
+        TransactionResult result = session.send(requiringTls());
+
+        assertThat(result.localRefusal().map(LocalRefusal::toString)).contains("5.7.30 the sender asked for"
+            + " REQUIRETLS and mx.test was reached without TLS");
+    }
+
+    private static SmtpTransaction requiringTls() {
+        return new SmtpTransaction("sender@example.org", List.of("a@mx.test"),
+            transaction("a@mx.test").content(), false, DsnRequest.NONE, true);
+    }
+
+    private static SocketSmtpSessionFactory verifyingTestCa() throws Exception {
+        return new SocketSmtpSessionFactory(TlsTrust.of(TestPki.authority().trustStore(), "test CA").trustManager());
     }
 
     @Test
@@ -131,6 +264,7 @@ class SocketSmtpSessionTlsTest {
 
         assertThat(failure.stage()).isEqualTo(Stage.STARTTLS);
         assertThat(failure.kind()).isEqualTo(Kind.TLS_FAILURE);
+        assertThat(failure.tlsProblem()).contains(TlsProblem.HANDSHAKE);
         assertThat(failure).hasMessageContaining("TLS handshake failed (TLS mode OPPORTUNISTIC)");
     }
 

@@ -33,6 +33,9 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
 /**
  * A fake SMTP server (an MX for tests and load runs) on a loopback address, one thread per connection.
  *
@@ -40,6 +43,9 @@ import java.util.stream.Collectors;
  * DATA with dot-unstuffing, RSET, NOOP, QUIT. Pipelined commands are answered in order from the input buffer, and the
  * replies of one burst are written together. The {@linkplain #latency(Duration) latency} is applied once per burst
  * (and once before the greeting), which is what a network round trip costs a client.
+ *
+ * <p>With a {@linkplain Builder#tls(SSLContext) TLS context}, EHLO offers STARTTLS (until TLS is on) and STARTTLS
+ * upgrades the connection with that context's certificate; without one, STARTTLS is not offered and refused.
  *
  * <p>Counters are exact: a connection counts as open from its accept until the server notices the client's close,
  * drops the socket, or decides to close it (QUIT, a 421 reply), which it does before sending that last reply.
@@ -61,6 +67,7 @@ public final class FakeMxServer implements AutoCloseable {
     private final Thread acceptor;
     private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
     private final ConnectionGauge gauge;
+    private final SSLContext tlsContext;
 
     private volatile Duration latency;
     private volatile ReplyPolicy replyPolicy;
@@ -73,6 +80,8 @@ public final class FakeMxServer implements AutoCloseable {
     private final AtomicInteger totalConnections = new AtomicInteger();
     private final AtomicInteger connectionNumbers = new AtomicInteger();
     private final AtomicInteger acceptedMessages = new AtomicInteger();
+    private final AtomicInteger tlsHandshakes = new AtomicInteger();
+    private final AtomicInteger messagesOverTls = new AtomicInteger();
     private final AtomicLong replyBursts = new AtomicLong();
     private final Queue<ReceivedMessage> messages = new ConcurrentLinkedQueue<>();
     private final Queue<Integer> messagesPerClosedConnection = new ConcurrentLinkedQueue<>();
@@ -86,6 +95,7 @@ public final class FakeMxServer implements AutoCloseable {
         this.replyPolicy = builder.replyPolicy;
         this.behaviour = builder.behaviour;
         this.gauge = builder.gauge;
+        this.tlsContext = builder.tlsContext;
         this.pipelining = builder.pipelining;
         this.serverSocket = new ServerSocket();
         try {
@@ -132,6 +142,7 @@ public final class FakeMxServer implements AutoCloseable {
         private ReplyPolicy replyPolicy;
         private MxBehaviour behaviour = MxBehaviour.NORMAL;
         private ConnectionGauge gauge = new ConnectionGauge();
+        private SSLContext tlsContext;
 
         private Builder(String address) {
             Objects.requireNonNull(address, "address");
@@ -196,6 +207,12 @@ public final class FakeMxServer implements AutoCloseable {
 
         public Builder behaviour(MxBehaviour behaviour) {
             this.behaviour = Objects.requireNonNull(behaviour, "behaviour");
+            return this;
+        }
+
+        /** Offers STARTTLS and completes handshakes with this server context's certificate. */
+        public Builder tls(SSLContext serverContext) {
+            this.tlsContext = Objects.requireNonNull(serverContext, "serverContext");
             return this;
         }
 
@@ -270,6 +287,16 @@ public final class FakeMxServer implements AutoCloseable {
 
     public int messageCount() {
         return acceptedMessages.get();
+    }
+
+    /** TLS handshakes completed after STARTTLS. */
+    public int tlsHandshakes() {
+        return tlsHandshakes.get();
+    }
+
+    /** Accepted messages that came over TLS. */
+    public int messagesOverTls() {
+        return messagesOverTls.get();
     }
 
     /** Bursts of replies written (the greeting counts as one): the round trips clients had to wait for. */
@@ -416,7 +443,7 @@ public final class FakeMxServer implements AutoCloseable {
         return new String(content, StandardCharsets.ISO_8859_1);
     }
 
-    private enum BurstEnd { NEED_INPUT, CLOSE_AFTER_REPLIES, ABORTED }
+    private enum BurstEnd { NEED_INPUT, CLOSE_AFTER_REPLIES, ABORTED, START_TLS }
 
     private final class Connection implements Runnable {
         private final Socket socket;
@@ -433,6 +460,8 @@ public final class FakeMxServer implements AutoCloseable {
         private ByteArrayOutputStream content;
         private int accepted;
         private boolean closeAfterReplies;
+        private boolean startTlsAfterReplies;
+        private boolean tls;
 
         Connection(Socket socket, int number) {
             this.socket = socket;
@@ -477,6 +506,13 @@ public final class FakeMxServer implements AutoCloseable {
                     flushLastReplies();
                     return;
                 }
+                if (burstEnd == BurstEnd.START_TLS) {
+                    flushReplies();
+                    if (!startTls()) {
+                        return;
+                    }
+                    continue;
+                }
                 flushReplies();
                 if (!readMore()) {
                     return;
@@ -506,7 +542,33 @@ public final class FakeMxServer implements AutoCloseable {
                 if (closeAfterReplies) {
                     return BurstEnd.CLOSE_AFTER_REPLIES;
                 }
+                if (startTlsAfterReplies) {
+                    startTlsAfterReplies = false;
+                    return BurstEnd.START_TLS;
+                }
             }
+        }
+
+        /** Upgrades the connection after the 220 to STARTTLS; false when the handshake failed. */
+        private boolean startTls() throws IOException {
+            // anything the client sent after STARTTLS and before the handshake is discarded (RFC 3207)
+            start = 0;
+            end = 0;
+            SSLSocket secured = (SSLSocket) tlsContext.getSocketFactory().createSocket(socket, null, socket.getPort(),
+                false);
+            secured.setUseClientMode(false);
+            try {
+                secured.startHandshake();
+            } catch (IOException e) {
+                return false;
+            }
+            tlsHandshakes.incrementAndGet();
+            in = secured.getInputStream();
+            out = new BufferedOutputStream(secured.getOutputStream());
+            tls = true;
+            greeted = false;
+            resetTransaction();
+            return true;
         }
 
         private int indexOfLf() {
@@ -588,6 +650,14 @@ public final class FakeMxServer implements AutoCloseable {
                 case "NOOP":
                     answer(SmtpStage.NOOP, line, null, "250 2.0.0 Ok");
                     break;
+                case "STARTTLS":
+                    if (tlsContext == null || tls) {
+                        reply("502 5.5.1 STARTTLS not available");
+                    } else {
+                        reply("220 2.0.0 Ready to start TLS");
+                        startTlsAfterReplies = true;
+                    }
+                    break;
                 case "QUIT":
                     answer(SmtpStage.QUIT, line, null, "221 2.0.0 Bye");
                     closeAfterReplies = true;
@@ -601,6 +671,9 @@ public final class FakeMxServer implements AutoCloseable {
             StringBuilder reply = new StringBuilder("250-").append(hostName).append(" greets ").append(clientName);
             if (pipelining) {
                 reply.append("\r\n250-PIPELINING");
+            }
+            if (tlsContext != null && !tls) {
+                reply.append("\r\n250-STARTTLS");
             }
             return reply.append("\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES").toString();
         }
@@ -666,6 +739,9 @@ public final class FakeMxServer implements AutoCloseable {
                     messageId, number, Instant.now()));
                 accepted++;
                 acceptedMessages.incrementAndGet();
+                if (tls) {
+                    messagesOverTls.incrementAndGet();
+                }
             }
             resetTransaction();
         }

@@ -23,6 +23,7 @@ import org.apache.james.dnsservice.api.TemporaryResolutionException;
 public final class LoopbackDns extends InMemoryDNSService {
     private final Map<String, List<String>> mxRecords = new ConcurrentHashMap<>();
     private final Map<String, List<InetAddress>> addresses = new ConcurrentHashMap<>();
+    private final Map<String, List<String>> txtRecords = new ConcurrentHashMap<>();
 
     /** Sets the MX records of {@code domain}, best preference first; values are {@code host} or {@code host:port}. */
     public synchronized LoopbackDns mx(String domain, String... mxValues) {
@@ -36,10 +37,17 @@ public final class LoopbackDns extends InMemoryDNSService {
         return republish(host);
     }
 
+    /** Sets the TXT records of {@code name} (such as {@code _mta-sts.example.test}), each given as its text. */
+    public synchronized LoopbackDns txt(String name, String... values) {
+        txtRecords.put(name, List.of(values));
+        return this;
+    }
+
     /** Removes every record of {@code name}. */
     public synchronized LoopbackDns remove(String name) {
         mxRecords.remove(name);
         addresses.remove(name);
+        txtRecords.remove(name);
         super.dropRecord(name);
         return this;
     }
@@ -80,6 +88,10 @@ public final class LoopbackDns extends InMemoryDNSService {
 
     @Override
     public synchronized Collection<String> findTXTRecords(String hostname) {
+        List<String> own = txtRecords.get(hostname);
+        if (own != null) {
+            return List.copyOf(own);
+        }
         if (!mxRecords.containsKey(hostname) && !addresses.containsKey(hostname)) {
             return List.of();
         }

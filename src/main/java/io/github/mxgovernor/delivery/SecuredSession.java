@@ -1,0 +1,67 @@
+package io.github.mxgovernor.delivery;
+
+import io.github.mxgovernor.smtp.SmtpEndpoint;
+import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.SmtpSessionException;
+import io.github.mxgovernor.smtp.SmtpTransaction;
+import io.github.mxgovernor.smtp.TlsInfo;
+import io.github.mxgovernor.smtp.TransactionResult;
+import io.github.mxgovernor.tls.SessionSecurity;
+
+import java.util.Optional;
+import java.util.Set;
+
+/** A session the engine opened, with what its TLS achieved: lanes reuse it only for parts it protects enough. */
+final class SecuredSession implements SmtpSession {
+    private final SmtpSession session;
+    private final SessionSecurity security;
+
+    SecuredSession(SmtpSession session, SessionSecurity security) {
+        this.session = session;
+        this.security = security;
+    }
+
+    SessionSecurity security() {
+        return security;
+    }
+
+    @Override
+    public SmtpEndpoint endpoint() {
+        return session.endpoint();
+    }
+
+    @Override
+    public Set<String> extensions() {
+        return session.extensions();
+    }
+
+    @Override
+    public Optional<TlsInfo> tls() {
+        return session.tls();
+    }
+
+    @Override
+    public TransactionResult send(SmtpTransaction transaction) throws SmtpSessionException {
+        return session.send(transaction);
+    }
+
+    @Override
+    public int transactionCount() {
+        return session.transactionCount();
+    }
+
+    @Override
+    public boolean isReusable() {
+        return session.isReusable();
+    }
+
+    @Override
+    public void close() {
+        session.close();
+    }
+
+    @Override
+    public String toString() {
+        return security.toString();
+    }
+}

@@ -1,0 +1,111 @@
+package io.github.mxgovernor.tls;
+
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What one open SMTP session achieved: plaintext, encrypted, verified (PKIX chain and host name) or matched to
+ * the host's TLSA records, with the negotiated protocol and cipher suite, the requirement it was opened under
+ * (whose DANE verdict holds for every mail to that host), and whether it is a plaintext fallback after a failed
+ * opportunistic handshake. Immutable.
+ */
+public final class SessionSecurity {
+    /** How well a session is protected, weakest first. */
+    public enum Protection {
+        PLAINTEXT, ENCRYPTED, VERIFIED, DANE_VERIFIED;
+
+        /** The name in the {@code mxgovernor.tls} attribute: {@code plaintext}, {@code dane-verified}, ... */
+        public String configValue() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    private final String mxHost;
+    private final Protection protection;
+    private final Optional<String> protocol;
+    private final Optional<String> cipherSuite;
+    private final TlsRequirement openedFor;
+    private final boolean plaintextFallback;
+
+    private SessionSecurity(String mxHost, Protection protection, Optional<String> protocol,
+                            Optional<String> cipherSuite, TlsRequirement openedFor, boolean plaintextFallback) {
+        this.mxHost = Objects.requireNonNull(mxHost, "mxHost");
+        this.protection = protection;
+        this.protocol = protocol;
+        this.cipherSuite = cipherSuite;
+        this.openedFor = Objects.requireNonNull(openedFor, "openedFor");
+        this.plaintextFallback = plaintextFallback;
+    }
+
+    /** A session without TLS; {@code fallback} when TLS was tried and failed under an opportunistic policy. */
+    public static SessionSecurity plaintext(String mxHost, TlsRequirement openedFor, boolean fallback) {
+        return new SessionSecurity(mxHost, Protection.PLAINTEXT, Optional.empty(), Optional.empty(), openedFor,
+            fallback);
+    }
+
+    /**
+     * An encrypted session.
+     *
+     * @param protection {@link Protection#ENCRYPTED}, {@link Protection#VERIFIED} or
+     *     {@link Protection#DANE_VERIFIED}
+     */
+    public static SessionSecurity encrypted(String mxHost, Protection protection, String protocol,
+                                            String cipherSuite, TlsRequirement openedFor) {
+        if (protection == Protection.PLAINTEXT) {
+            throw new IllegalArgumentException("an encrypted session cannot be plaintext");
+        }
+        return new SessionSecurity(mxHost, protection, Optional.of(protocol), Optional.of(cipherSuite), openedFor,
+            false);
+    }
+
+    public String mxHost() {
+        return mxHost;
+    }
+
+    public Protection protection() {
+        return protection;
+    }
+
+    /** The negotiated TLS protocol, such as {@code TLSv1.3}; empty in plaintext. */
+    public Optional<String> protocol() {
+        return protocol;
+    }
+
+    /** The negotiated cipher suite; empty in plaintext. */
+    public Optional<String> cipherSuite() {
+        return cipherSuite;
+    }
+
+    /** The requirement the session was opened under; its DANE verdict is the host's. */
+    public TlsRequirement openedFor() {
+        return openedFor;
+    }
+
+    /** True for a plaintext session opened because the opportunistic TLS handshake with this host failed. */
+    public boolean plaintextFallback() {
+        return plaintextFallback;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof SessionSecurity)) {
+            return false;
+        }
+        SessionSecurity that = (SessionSecurity) o;
+        return mxHost.equals(that.mxHost) && protection == that.protection && protocol.equals(that.protocol)
+            && cipherSuite.equals(that.cipherSuite) && openedFor.equals(that.openedFor)
+            && plaintextFallback == that.plaintextFallback;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(mxHost, protection, protocol, cipherSuite, openedFor, plaintextFallback);
+    }
+
+    @Override
+    public String toString() {
+        return mxHost + ": " + protection.configValue() + protocol.map(p -> " " + p).orElse("")
+            + cipherSuite.map(c -> " " + c).orElse("") + (plaintextFallback ? " (plaintext fallback)" : "");
+    }
+}
