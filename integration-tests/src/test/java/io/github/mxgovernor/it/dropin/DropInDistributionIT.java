@@ -8,6 +8,7 @@ import io.github.mxgovernor.it.ReplyPolicy;
 import io.github.mxgovernor.it.SmtpStage;
 
 import java.io.ByteArrayInputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -80,7 +81,8 @@ class DropInDistributionIT {
     private static final int MAX_MESSAGES_PER_CONNECTION = 5;
     private static final String TEMPORARY_FAILURE = "421 4.7.0 Try again later";
     private static final String DELIVERED_PATH = "var/mail/delivered/";
-    private static final String TEST_RULE = "  <!-- Added by the drop-in check: the test domains' fake MX servers on loopback. -->\n"
+    private static final String TEST_RULE =
+        "  <!-- Added by the drop-in check: the test domains' fake MX servers on loopback. -->\n"
         + "  <rule name=\"dropin\" mx=\"*.dropin.test\" maxConnections=\"" + MAX_CONNECTIONS + "\""
         + " maxMessagesPerConnection=\"" + MAX_MESSAGES_PER_CONNECTION + "\""
         + " connectTimeout=\"5s\" commandTimeout=\"10s\" dataTimeout=\"10s\" idleTimeout=\"1s\"/>\n";
@@ -233,7 +235,7 @@ class DropInDistributionIT {
             assertThat(counts((TabularData) jmx.getAttribute(governor, "DeferredByReason")))
                 .containsEntry("SMTP_TEMPORARY_FAILURE", 1L);
             assertThat((String) jmx.getAttribute(governor, "RulesFile"))
-                .endsWith("conf" + java.io.File.separator + "mx-rules.xml");
+                .endsWith("conf" + File.separator + "mx-rules.xml");
 
             ObjectName capped = new ObjectName("io.github.mxgovernor:type=Destination,name=" + CAPPED_MX);
             // Destination beans follow the governor's destinations on a housekeeping pass every few seconds.
@@ -261,7 +263,7 @@ class DropInDistributionIT {
             try {
                 dns = new LoopbackDnsServer(InetAddress.getByName(block + "53"));
                 cappedMx = FakeMxServer.builder(block + "25").port(25).hostName(CAPPED_MX)
-                    .latency(Duration.ofMillis(100)).start();
+                    .latency(Duration.ofMillis(200)).start();
                 retryMx = FakeMxServer.builder(block + "26").port(25).hostName(RETRY_MX)
                     .replyPolicy(ReplyPolicy.at(SmtpStage.MAIL, command -> temporaryFailureSent.compareAndSet(false,
                         true), TEMPORARY_FAILURE))

@@ -39,13 +39,6 @@ final class WebAdmin {
             .PUT(HttpRequest.BodyPublishers.ofString(body)));
     }
 
-    /** {@code GET /users}: the user names. */
-    List<String> users() throws IOException, InterruptedException {
-        List<String> users = new ArrayList<>();
-        getJson("/users").forEach(user -> users.add(user.get("username").asText()));
-        return users;
-    }
-
     /**
      * Every mail of the mail repository at {@code path} (e.g. {@code var/mail/delivered/} for
      * {@code memory://var/mail/delivered/}) with its attributes, as the web admin shows them:
