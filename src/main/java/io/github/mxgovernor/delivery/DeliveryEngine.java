@@ -477,7 +477,7 @@ public final class DeliveryEngine implements AutoCloseable {
         } else {
             notBefore = now.plus(jitter(settings.localDeferralDelay()));
         }
-        destination.recordDeferred(pending.part().recipients().size());
+        destination.recordDeferred(reason, pending.part().recipients().size());
         pending.completeAll(Outcome.deferred(reason, message, Optional.empty(), destination.name(),
             destination.rule().name(), Optional.of(notBefore)));
     }
@@ -511,7 +511,6 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private static void record(Destination destination, Map<String, Outcome> outcomes) {
         int delivered = 0;
-        int deferred = 0;
         int failed = 0;
         for (Outcome outcome : outcomes.values()) {
             switch (outcome.kind()) {
@@ -519,7 +518,7 @@ public final class DeliveryEngine implements AutoCloseable {
                     delivered++;
                     break;
                 case DEFERRED:
-                    deferred++;
+                    destination.recordDeferred(outcome.reason().orElseThrow(), 1);
                     break;
                 default:
                     failed++;
@@ -527,7 +526,6 @@ public final class DeliveryEngine implements AutoCloseable {
             }
         }
         destination.recordDelivered(delivered);
-        destination.recordDeferred(deferred);
         destination.recordFailed(failed);
     }
 

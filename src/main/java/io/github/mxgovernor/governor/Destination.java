@@ -1,5 +1,6 @@
 package io.github.mxgovernor.governor;
 
+import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.flowcontrol.FlowControl;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.FlowState;
@@ -57,6 +58,8 @@ public final class Destination {
     private volatile long lastActivityMillis;
     private volatile ObservedReply lastReply;
     private volatile AtomicLongArray tlsOutcomes;
+    /** Deferred recipients by {@link DeferralReason} ordinal; created at the first deferral. */
+    private volatile AtomicLongArray deferredByReason;
 
     Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl, HourlyCount tokensTaken,
                 long rulesVersion, Clock clock) {
@@ -138,7 +141,20 @@ public final class Destination {
         delivered.addAndGet(recipients);
     }
 
-    public void recordDeferred(int recipients) {
+    /** Counts recipients deferred at this destination, by the reason of their deferral. */
+    public void recordDeferred(DeferralReason reason, int recipients) {
+        Objects.requireNonNull(reason, "reason");
+        AtomicLongArray counts = deferredByReason;
+        if (counts == null) {
+            synchronized (this) {
+                counts = deferredByReason;
+                if (counts == null) {
+                    counts = new AtomicLongArray(DeferralReason.values().length);
+                    deferredByReason = counts;
+                }
+            }
+        }
+        counts.addAndGet(reason.ordinal(), recipients);
         deferred.addAndGet(recipients);
     }
 
@@ -170,8 +186,16 @@ public final class Destination {
         return delivered.get();
     }
 
+    /** Recipients deferred for any reason. */
     public long deferredCount() {
         return deferred.get();
+    }
+
+    /** Recipients deferred for {@code reason}. */
+    public long deferredCount(DeferralReason reason) {
+        Objects.requireNonNull(reason, "reason");
+        AtomicLongArray counts = deferredByReason;
+        return counts == null ? 0 : counts.get(reason.ordinal());
     }
 
     public long failedCount() {

@@ -4,6 +4,7 @@ import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.GovernorBeans;
 
 import java.time.Clock;
+import java.util.Optional;
 
 import javax.management.JMException;
 
@@ -16,9 +17,10 @@ import org.slf4j.LoggerFactory;
  * (tests) starts from clean counters.
  *
  * <p>With the governor live, its JMX beans are registered on the platform MBean server ({@link GovernorBeans}), and
- * the mailets' rules sources are gathered so that one {@code reloadRules} reaches every mailet.
+ * the mailets' rules sources are gathered so that one {@code reloadRules} reaches every mailet. {@link #current()}
+ * lets tools in the same JVM (the demo, the benchmark) read the live counters.
  */
-final class SharedGovernor {
+public final class SharedGovernor {
     private static final Logger LOGGER = LoggerFactory.getLogger(SharedGovernor.class);
 
     private static Governor governor;
@@ -42,6 +44,11 @@ final class SharedGovernor {
         }
         users++;
         return governor;
+    }
+
+    /** The governor of the governed mailets running in this JVM; empty while none runs. */
+    public static synchronized Optional<Governor> current() {
+        return Optional.ofNullable(governor);
     }
 
     /** Lets {@code reloadRules} reach a mailet that holds the governor. */

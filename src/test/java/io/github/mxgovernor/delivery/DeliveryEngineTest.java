@@ -115,6 +115,9 @@ class DeliveryEngineTest {
         assertThat(outcome.destination()).isEqualTo("mx1.example.com");
         assertThat(outcome.notBefore()).isPresent();
         assertThat(outcome.notBefore().get()).isAfter(clock.instant());
+        assertThat(engine.governor().destinations()).singleElement()
+            .satisfies(destination -> assertThat(destination.deferredCount(DeferralReason.CONNECTION_QUOTA_REACHED))
+                .isEqualTo(1));
         sessions.gate.countDown();
         assertThat(kinds(busy.get(5, TimeUnit.SECONDS))).containsOnly(Outcome.Kind.DELIVERED);
     }

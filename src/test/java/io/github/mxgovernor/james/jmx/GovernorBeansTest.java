@@ -2,6 +2,7 @@ package io.github.mxgovernor.james.jmx;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.LimitScope;
@@ -132,7 +133,7 @@ class GovernorBeansTest {
         destination.tryOpenConnection();
         destination.budget().tryConsume();
         destination.recordDelivered(2);
-        destination.recordDeferred(1);
+        destination.recordDeferred(DeferralReason.SMTP_TEMPORARY_FAILURE, 1);
         destination.recordReply(SmtpReply.of(421, "4.7.0 Try again later"), clock.instant());
         beans.refresh();
         ObjectName name = GovernorBeans.destinationName("mx1.example.com");
