@@ -29,7 +29,8 @@ public final class EndToEndBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
+        // James warns at start-up about optional configuration files the embedded server does without
+        ((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)).setLevel(Level.ERROR);
         ((Logger) LoggerFactory.getLogger("io.github.mxgovernor")).setLevel(Level.WARN);
         // James reports the held burst's repository copies as leaks when a stopped James is collected: same count
         // for both mailets, and not a delivery matter
