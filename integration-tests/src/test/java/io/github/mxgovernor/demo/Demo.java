@@ -39,9 +39,10 @@ import ch.qos.logback.classic.Logger;
  * The demo ({@code mvn -B -Pdemo verify}): an embedded James 3.8.1 whose transport processor delivers with our
  * governed mailet to three fake MX servers on loopback: a fast one, a slow one (100 ms per round trip) and a busy
  * one that answers the first attempt of every fourth mail with {@code 421 4.7.0 [TSS04]}, as Yahoo does when it
- * throttles. It submits {@code demo.mails} mails (default 3000) to five domains, prints every two seconds, per
- * destination, the connections in use against the cap, the mails delivered and the mails deferred by reason, then
- * a summary, and exits (status 1 if a mail was lost or duplicated or a cap was exceeded).
+ * throttles; its rule suspends that destination for a few seconds when those replies pile up (flow control). It
+ * submits {@code demo.mails} mails (default 3000) to five domains, prints every two seconds, per destination, its
+ * flow-control state, the connections in use against the cap in effect, the mails delivered and the deferrals by
+ * reason, then a summary, and exits (status 1 if a mail was lost or duplicated or a cap was exceeded).
  */
 public final class Demo {
     private static final Duration REFRESH = Duration.ofSeconds(2);
@@ -98,7 +99,12 @@ public final class Demo {
                 "  <rule name=\"slow\" mx=\"" + SLOW_MX + "\" maxConnections=\"" + CAPS.get(SLOW_MX) + "\""
                     + " maxMessagesPerConnection=\"50\"/>",
                 "  <rule name=\"busy\" mx=\"" + BUSY_MX + "\" maxConnections=\"" + CAPS.get(BUSY_MX) + "\""
-                    + " maxMessagesPerConnection=\"20\"/>",
+                    + " maxMessagesPerConnection=\"20\">",
+                "    <response match=\"421 4\\.7\\.0 \\[TSS04\\]\" threshold=\"20\" window=\"1m\" action=\"suspend\""
+                    + " duration=\"4s\"/>",
+                "    <backoff maxConnections=\"1\"/>",
+                "    <recovery probes=\"5\" halfOpen=\"4s\"/>",
+                "  </rule>",
                 "</mx-rules>"));
             james = startJames(rules, servers);
             printIntro(mails, servers);
@@ -151,11 +157,14 @@ public final class Demo {
             FAST_MX, servers.get(FAST_MX).address().getHostAddress(), servers.get(FAST_MX).port(), CAPS.get(FAST_MX));
         System.out.printf(Locale.ROOT, "  %-14s %s:%d  100 ms per round trip, cap %d connections, 50 per connection%n",
             SLOW_MX, servers.get(SLOW_MX).address().getHostAddress(), servers.get(SLOW_MX).port(), CAPS.get(SLOW_MX));
-        System.out.printf(Locale.ROOT, "  %-14s %s:%d  answers every 4th mail's first try with '%s', cap %d%n",
+        System.out.printf(Locale.ROOT, "  %-14s %s:%d  answers every 4th mail's first try with '%s', cap %d;%n"
+            + "  %-14s %-15s  its rule suspends it for 4 s after 20 of those in a minute, then runs it half-open%n",
             BUSY_MX, servers.get(BUSY_MX).address().getHostAddress(), servers.get(BUSY_MX).port(),
-            ReplyPolicy.TSS04_DEFERRED, CAPS.get(BUSY_MX));
-        System.out.printf(Locale.ROOT, "Sending %d mails to %s (maxLaneWait 3s: a mail that cannot get a connection"
-            + " in 3 s is deferred for the quota and comes back about 2 s later; 4xx replies retry after 2 s)%n%n",
+            ReplyPolicy.TSS04_DEFERRED, CAPS.get(BUSY_MX), "", "");
+        System.out.printf(Locale.ROOT, "Sending %d mails to %s.%nA mail that finds its destination's lane full or"
+            + " gets no connection within 3 s (maxLaneWait) is deferred for the quota and comes back about 2 s later;"
+            + " a 4xx reply is retried after 2 s; a suspended destination defers its mails until the suspension"
+            + " ends.%n%n",
             mails, String.join(", ", new LinkedHashSet<>(List.of(DOMAINS))));
     }
 
@@ -191,11 +200,12 @@ public final class Demo {
                                     long received, int mails) throws Exception {
         System.out.printf(Locale.ROOT, "[%5.1f s] delivered %d of %d, %d in James's outgoing queue%n", seconds,
             received, mails, james.queueSize(EmbeddedJames.OUTGOING_QUEUE));
-        System.out.printf(Locale.ROOT, "  %-14s %-5s %11s %10s  %s%n", "destination", "rule", "connections",
-            "delivered", "deferrals by reason");
+        System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %11s %10s  %s%n", "destination", "rule", "state",
+            "connections", "delivered", "deferrals by reason");
         for (Destination destination : destinations()) {
-            System.out.printf(Locale.ROOT, "  %-14s %-5s %7d / %d %10d  %s%n", destination.name(),
-                destination.rule().name(), destination.connections().inUse(), destination.rule().maxConnections(),
+            System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %7d / %d %10d  %s%n", destination.name(),
+                destination.rule().name(), destination.flowControl().state().kind(),
+                destination.connections().inUse(), destination.flowControl().maxConnections(),
                 destination.deliveredCount(), deferrals(destination));
         }
     }
