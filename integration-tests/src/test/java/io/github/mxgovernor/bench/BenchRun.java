@@ -125,7 +125,6 @@ final class BenchRun {
         parameters.put("maxDnsProblemRetries", "0");
         parameters.put("sendpartial", "true");
         parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.put("localDeferralDelay", "1s");
         parameters.putAll(common);
         parameters.putAll(settings.oursParameters());
         return EmbeddedJames.mailet("HasMailAttribute=RelayAllowed", "io.github.mxgovernor.james.GovernedRemoteDelivery",
