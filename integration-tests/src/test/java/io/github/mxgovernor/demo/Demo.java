@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 
 import org.slf4j.LoggerFactory;
@@ -198,22 +199,36 @@ public final class Demo {
 
     private static void printStatus(EmbeddedJames james, Map<String, FakeMxServer> servers, double seconds,
                                     long received, int mails) throws Exception {
-        System.out.printf(Locale.ROOT, "[%5.1f s] delivered %d of %d, %d in James's outgoing queue%n", seconds,
-            received, mails, james.queueSize(EmbeddedJames.OUTGOING_QUEUE));
-        System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %11s %10s  %s%n", "destination", "rule", "state",
-            "connections", "delivered", "deferrals by reason");
+        System.out.printf(Locale.ROOT, "[%5.1f s] delivered %d of %d, %d in James's outgoing queue; all deferrals: %s%n",
+            seconds, received, mails, james.queueSize(EmbeddedJames.OUTGOING_QUEUE), totalDeferrals());
+        System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %11s %10s %7s  %s%n", "destination", "rule", "state",
+            "connections", "delivered", "failed", "deferrals by reason");
         for (Destination destination : destinations()) {
-            System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %7d / %d %10d  %s%n", destination.name(),
+            System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %7d / %d %10d %7d  %s%n", destination.name(),
                 destination.rule().name(), destination.flowControl().state().kind(),
                 destination.connections().inUse(), destination.flowControl().maxConnections(),
-                destination.deliveredCount(), deferrals(destination));
+                destination.deliveredCount(), destination.failedCount(), deferrals(destination));
         }
     }
 
+    /** One destination's deferrals by reason: our own (quota, rate, flow control) and those its replies asked for. */
     private static String deferrals(Destination destination) {
+        return describe(reason -> destination.deferredCount(reason));
+    }
+
+    /**
+     * Every deferral by reason, over all destinations, attempts that failed included (a 421 ends the session, so the
+     * destinations count the TSS04 replies among their failed attempts).
+     */
+    private static String totalDeferrals() {
+        return SharedGovernor.current().map(governor -> describe(reason -> governor.totals().deferred(reason)))
+            .orElse("-");
+    }
+
+    private static String describe(ToLongFunction<DeferralReason> count) {
         String text = REASONS.entrySet().stream()
-            .filter(entry -> destination.deferredCount(entry.getValue()) > 0)
-            .map(entry -> entry.getKey() + " " + destination.deferredCount(entry.getValue()))
+            .filter(entry -> count.applyAsLong(entry.getValue()) > 0)
+            .map(entry -> entry.getKey() + " " + count.applyAsLong(entry.getValue()))
             .collect(Collectors.joining(", "));
         return text.isEmpty() ? "-" : text;
     }
@@ -233,8 +248,8 @@ public final class Demo {
         boolean ok = duplicated == 0 && missing == 0;
         System.out.printf(Locale.ROOT, "%nSummary after %.1f s: %d mails submitted, %d delivered exactly once"
             + " (%d missing, %d duplicated)%n", seconds, sent.size(), sent.size() - missing, missing, duplicated);
-        System.out.printf(Locale.ROOT, "  %-14s %9s %14s %12s %16s  %s%n", "MX host", "received", "peak / cap",
-            "connections", "mails/connection", "deferrals by reason (governor)");
+        System.out.printf(Locale.ROOT, "  %-14s %9s %14s %12s %16s %7s  %s%n", "MX host", "received", "peak / cap",
+            "connections", "mails/connection", "failed", "deferrals by reason (governor)");
         Map<String, Destination> byName = destinations().stream()
             .collect(Collectors.toMap(Destination::name, destination -> destination));
         for (Map.Entry<String, FakeMxServer> entry : servers.entrySet()) {
@@ -243,11 +258,12 @@ public final class Demo {
             boolean capHeld = server.peakConnections() <= cap;
             ok &= capHeld;
             Destination destination = byName.get(entry.getKey());
-            System.out.printf(Locale.ROOT, "  %-14s %9d %9d / %d%s %12d %16.1f  %s%n", entry.getKey(),
+            System.out.printf(Locale.ROOT, "  %-14s %9d %9d / %d%s %12d %16.1f %7d  %s%n", entry.getKey(),
                 server.messageCount(), server.peakConnections(), cap, capHeld ? " " : "!", server.totalConnections(),
                 (double) server.messageCount() / Math.max(1, server.totalConnections()),
-                destination == null ? "-" : deferrals(destination));
+                destination == null ? 0 : destination.failedCount(), destination == null ? "-" : deferrals(destination));
         }
+        System.out.println("  all deferrals, failed attempts included: " + totalDeferrals());
         System.out.println(ok ? "Every mail delivered exactly once; no MX host saw more connections than its cap."
             : "PROBLEM: see the lines above (! marks a cap exceeded).");
         return ok;
