@@ -534,7 +534,8 @@ public final class DeliveryEngine implements AutoCloseable {
         return Duration.ofMillis(millis / 2 + ThreadLocalRandom.current().nextLong(millis + 1));
     }
 
-    private void sweep() {
+    /** Lane housekeeping, run by the engine's timer every 200 ms (and by tests, to be deterministic). */
+    void sweep() {
         try {
             long now = nowMillis();
             for (Map.Entry<String, DeliveryLane> entry : lanes.entrySet()) {

@@ -32,6 +32,8 @@ final class DeliveryLane {
     private final ArrayDeque<PendingPart> waiting = new ArrayDeque<>();
     private final ArrayDeque<IdleSession> idle = new ArrayDeque<>();
     private boolean wakeScheduled;
+    /** Sessions being driven by a delivery thread now: a lane with any is never retired. */
+    private int serving;
     private boolean retired;
 
     DeliveryLane(Destination destination, DeliveryEngine engine) {
@@ -97,6 +99,7 @@ final class DeliveryLane {
                 }
                 waiting.pollFirst();
                 SmtpSession session = reused == null ? null : reused.session;
+                serving++;
                 starts.add(() -> serve(session, next));
             }
         }
@@ -150,6 +153,9 @@ final class DeliveryLane {
             if (session != null) {
                 session.close();
                 destination.connectionClosed();
+            }
+            synchronized (this) {
+                serving--;
             }
         }
         dispatch();
@@ -248,7 +254,7 @@ final class DeliveryLane {
                     toClose.add(parked.session);
                 }
             }
-            retire = waiting.isEmpty() && idle.isEmpty() && !wakeScheduled;
+            retire = waiting.isEmpty() && idle.isEmpty() && serving == 0 && !wakeScheduled;
             if (retire) {
                 retired = true;
             }

@@ -60,6 +60,24 @@ class DeliveryEngineTest {
     }
 
     @Test
+    void sessionBusyDuringHousekeepingShouldStillBeKeptForReuse() throws Exception {
+        start(rule("all", "*").maxConnections(1));
+        mx("example.com", "mx1.example.com");
+        sessions.gate = new CountDownLatch(1);
+        CompletableFuture<Map<String, Outcome>> first = engine.deliver(part("example.com", "first"));
+        await().until(() -> sessions.openNow.get() == 1);
+
+        engine.sweep();
+        sessions.gate.countDown();
+        assertThat(kinds(first.get(5, TimeUnit.SECONDS))).containsOnly(Outcome.Kind.DELIVERED);
+        Map<String, Outcome> second = engine.deliver(part("example.com", "second")).get(5, TimeUnit.SECONDS);
+
+        assertThat(kinds(second)).containsOnly(Outcome.Kind.DELIVERED);
+        assertThat(sessions.opened.get()).isEqualTo(1);
+        assertThat(sessions.transactionsPerSession).isEmpty();
+    }
+
+    @Test
     void connectionCapShouldHoldUnderLoad() throws Exception {
         start(rule("all", "*").maxConnections(2).maxMessagesPerConnection(5));
         mx("a.test", "mx1.shared.test");
