@@ -65,13 +65,8 @@ public final class DeferralAttributes {
     public static void write(Mail mail, DeferralRecord record) {
         Map<String, AttributeValue<?>> map = new LinkedHashMap<>();
         map.put(STATUS, AttributeValue.of(record.status().name()));
-        map.put(REASON, AttributeValue.of(record.reason().name()));
-        map.put(MESSAGE, AttributeValue.of(record.message()));
-        map.put(DESTINATION, AttributeValue.of(record.destination()));
-        map.put(RULE, AttributeValue.of(record.rule()));
-        record.smtpCode().ifPresent(code -> map.put(SMTP_CODE, AttributeValue.of(code)));
-        record.enhancedCode().ifPresent(code -> map.put(ENHANCED_CODE, AttributeValue.of(code)));
-        record.reply().ifPresent(reply -> map.put(REPLY, AttributeValue.of(reply)));
+        putDeferral(map, record.reason(), record.message(), record.destination(), record.rule(), record.smtpCode(),
+            record.enhancedCode(), record.reply());
         map.put(LOCAL_DEFERRALS, AttributeValue.of(record.localDeferrals()));
         map.put(FAILED_ATTEMPTS, AttributeValue.of(record.failedAttempts()));
         map.put(DNS_FAILURES, AttributeValue.of(record.dnsFailures()));
@@ -160,14 +155,22 @@ public final class DeferralAttributes {
     private static Map<String, AttributeValue<?>> eventMap(DeferralEvent event) {
         Map<String, AttributeValue<?>> map = new LinkedHashMap<>();
         map.put(AT, time(event.at()));
-        map.put(REASON, AttributeValue.of(event.reason().name()));
-        map.put(MESSAGE, AttributeValue.of(event.message()));
-        map.put(DESTINATION, AttributeValue.of(event.destination()));
-        map.put(RULE, AttributeValue.of(event.rule()));
-        event.smtpCode().ifPresent(code -> map.put(SMTP_CODE, AttributeValue.of(code)));
-        event.enhancedCode().ifPresent(code -> map.put(ENHANCED_CODE, AttributeValue.of(code)));
-        event.reply().ifPresent(reply -> map.put(REPLY, AttributeValue.of(reply)));
+        putDeferral(map, event.reason(), event.message(), event.destination(), event.rule(), event.smtpCode(),
+            event.enhancedCode(), event.reply());
         return map;
+    }
+
+    /** The fields a record and each history entry share, in the same keys and order. */
+    private static void putDeferral(Map<String, AttributeValue<?>> map, DeferralReason reason, String message,
+                                    String destination, String rule, Optional<Integer> smtpCode,
+                                    Optional<String> enhancedCode, Optional<String> reply) {
+        map.put(REASON, AttributeValue.of(reason.name()));
+        map.put(MESSAGE, AttributeValue.of(message));
+        map.put(DESTINATION, AttributeValue.of(destination));
+        map.put(RULE, AttributeValue.of(rule));
+        smtpCode.ifPresent(code -> map.put(SMTP_CODE, AttributeValue.of(code)));
+        enhancedCode.ifPresent(code -> map.put(ENHANCED_CODE, AttributeValue.of(code)));
+        reply.ifPresent(text -> map.put(REPLY, AttributeValue.of(text)));
     }
 
     private static DeferralEvent event(Fields fields) {
