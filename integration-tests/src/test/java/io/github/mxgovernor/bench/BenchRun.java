@@ -71,7 +71,7 @@ final class BenchRun {
         try {
             for (int i = 0; i < BenchSettings.MX_HOSTS; i++) {
                 servers.add(FakeMxServer.builder("127.0.0." + (101 + i)).latency(Duration.ofMillis(latencyMillis))
-                    .retainContent(false).gauge(gauge).start());
+                    .chunking(settings.chunking()).retainContent(false).gauge(gauge).start());
             }
             james = startJames(servers);
             measure(james, servers, gauge, result);

@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * What one benchmark invocation measures, read from system properties (the {@code bench} Maven profile forwards
  * them): {@code bench.mails} (mails per measured burst, default 10000), {@code bench.warmupMails} (300),
  * {@code bench.steadyMails} (400) sent at {@code bench.steadyRate} mails/s (20) for the acceptance-to-delivery
- * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.mailets}
+ * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.chunking} (whether the fake MX
+ * hosts offer CHUNKING, as Gmail's and Outlook's do; {@code true}), {@code bench.mailets}
  * ({@code ours,stock}), {@code bench.timeoutSeconds} (900, per wait), {@code bench.output} (directory of the report,
  * {@code target/bench}), {@code bench.oursParameters} (parameters of our mailet added to or replacing
  * {@link #OUR_TUNING}, {@code name=value,...}). The topology is fixed: {@value #MX_HOSTS} MX hosts, {@value #DOMAINS} domains, {@value #CAP_PER_MX} connections
@@ -41,6 +42,7 @@ final class BenchSettings {
     private final int steadyMails;
     private final double steadyRate;
     private final List<Integer> latenciesMillis;
+    private final boolean chunking;
     private final List<MailetKind> mailets;
     private final Duration timeout;
     private final Path output;
@@ -52,6 +54,7 @@ final class BenchSettings {
         this.steadyMails = intProperty(properties, "bench.steadyMails", 400, 0, 100_000);
         this.steadyRate = doubleProperty(properties, "bench.steadyRate", 20, 0.1, 10_000);
         this.latenciesMillis = latencies(properties.getProperty("bench.latencies", "0,50"));
+        this.chunking = booleanProperty(properties, "bench.chunking", true);
         this.mailets = mailets(properties.getProperty("bench.mailets", "ours,stock"));
         this.timeout = Duration.ofSeconds(intProperty(properties, "bench.timeoutSeconds", 900, 10, 86_400));
         this.output = Path.of(properties.getProperty("bench.output", "target/bench"));
@@ -84,6 +87,11 @@ final class BenchSettings {
         return latenciesMillis;
     }
 
+    /** Whether the fake MX hosts offer CHUNKING (BDAT). */
+    boolean chunking() {
+        return chunking;
+    }
+
     List<MailetKind> mailets() {
         return mailets;
     }
@@ -104,7 +112,8 @@ final class BenchSettings {
     public String toString() {
         return mails + " mails per burst (warm-up " + warmupMails + ", steady " + steadyMails + " at " + steadyRate
             + "/s), " + MX_HOSTS + " MX hosts x " + CAP_PER_MX + " connections, " + MAILS_PER_CONNECTION
-            + " mails per connection, " + DOMAINS + " domains, latencies " + latenciesMillis + " ms, mailets "
+            + " mails per connection, " + DOMAINS + " domains, latencies " + latenciesMillis + " ms, MX hosts "
+            + (chunking ? "offering" : "not offering") + " CHUNKING, mailets "
             + mailets + ", our mailet's parameters beyond the defaults " + oursParameters;
     }
 
@@ -123,6 +132,17 @@ final class BenchSettings {
             throw new IllegalArgumentException(name + " must be from " + min + " to " + max + ", was " + parsed);
         }
         return parsed;
+    }
+
+    private static boolean booleanProperty(Properties properties, String name, boolean fallback) {
+        String value = properties.getProperty(name, "").trim();
+        if (value.isEmpty()) {
+            return fallback;
+        }
+        if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
+            throw new IllegalArgumentException(name + " must be true or false, was '" + value + "'");
+        }
+        return Boolean.parseBoolean(value);
     }
 
     private static double doubleProperty(Properties properties, String name, double fallback, double min,

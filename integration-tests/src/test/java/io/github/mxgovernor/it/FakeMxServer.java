@@ -40,8 +40,9 @@ import javax.net.ssl.SSLSocket;
  * A fake SMTP server (an MX for tests and load runs) on a loopback address, one thread per connection.
  *
  * <p>It speaks enough ESMTP for a delivery client: greeting, EHLO (PIPELINING advertised or not), HELO, MAIL, RCPT,
- * DATA with dot-unstuffing, RSET, NOOP, QUIT. Pipelined commands are answered in order from the input buffer, and the
- * replies of one burst are written together. The {@linkplain #latency(Duration) latency} is applied once per burst
+ * DATA with dot-unstuffing, RSET, NOOP, QUIT, and BDAT (RFC 3030) when {@linkplain Builder#chunking(boolean) CHUNKING}
+ * is offered. Pipelined commands are answered in order from the input buffer, and the replies of one burst are written
+ * together; a BDAT chunk still arriving is part of the burst that announced it. The {@linkplain #latency(Duration) latency} is applied once per burst
  * (and once before the greeting), which is what a network round trip costs a client.
  *
  * <p>With a {@linkplain Builder#tls(SSLContext) TLS context}, EHLO offers STARTTLS (until TLS is on) and STARTTLS
@@ -73,6 +74,7 @@ public final class FakeMxServer implements AutoCloseable {
     private volatile ReplyPolicy replyPolicy;
     private volatile MxBehaviour behaviour;
     private volatile boolean pipelining;
+    private volatile boolean chunking;
     private volatile boolean closed;
 
     private final AtomicInteger openConnections = new AtomicInteger();
@@ -97,6 +99,7 @@ public final class FakeMxServer implements AutoCloseable {
         this.gauge = builder.gauge;
         this.tlsContext = builder.tlsContext;
         this.pipelining = builder.pipelining;
+        this.chunking = builder.chunking;
         this.serverSocket = new ServerSocket();
         try {
             serverSocket.setReuseAddress(true);
@@ -137,6 +140,7 @@ public final class FakeMxServer implements AutoCloseable {
         private int backlog = 512;
         private String hostName;
         private boolean pipelining = true;
+        private boolean chunking;
         private boolean retainContent = true;
         private Duration latency = Duration.ZERO;
         private ReplyPolicy replyPolicy;
@@ -186,6 +190,12 @@ public final class FakeMxServer implements AutoCloseable {
         /** Whether EHLO advertises PIPELINING (default true). */
         public Builder pipelining(boolean pipelining) {
             this.pipelining = pipelining;
+            return this;
+        }
+
+        /** Whether EHLO advertises CHUNKING and BDAT is accepted (default false, as most test servers). */
+        public Builder chunking(boolean chunking) {
+            this.chunking = chunking;
             return this;
         }
 
@@ -270,6 +280,11 @@ public final class FakeMxServer implements AutoCloseable {
     /** Whether later EHLO replies advertise PIPELINING. */
     public void pipelining(boolean pipelining) {
         this.pipelining = pipelining;
+    }
+
+    /** Whether later EHLO replies advertise CHUNKING and BDAT is accepted. */
+    public void chunking(boolean chunking) {
+        this.chunking = chunking;
     }
 
     public int openConnections() {
@@ -443,7 +458,7 @@ public final class FakeMxServer implements AutoCloseable {
         return new String(content, StandardCharsets.ISO_8859_1);
     }
 
-    private enum BurstEnd { NEED_INPUT, CLOSE_AFTER_REPLIES, ABORTED, START_TLS }
+    private enum BurstEnd { NEED_INPUT, MID_CHUNK, CLOSE_AFTER_REPLIES, ABORTED, START_TLS }
 
     private final class Connection implements Runnable {
         private final Socket socket;
@@ -458,6 +473,14 @@ public final class FakeMxServer implements AutoCloseable {
         private String sender;
         private final List<String> recipients = new ArrayList<>();
         private ByteArrayOutputStream content;
+        /** The chunks of the current BDAT transaction so far; null outside one. */
+        private ByteArrayOutputStream chunks;
+        /** Bytes of the announced BDAT chunk still to arrive; the chunk's reply is due when it reaches zero. */
+        private long chunkRemaining;
+        private boolean chunkIsLast;
+        private boolean chunkRefused;
+        private int chunkSize;
+        private String chunkLine;
         private int accepted;
         private boolean closeAfterReplies;
         private boolean startTlsAfterReplies;
@@ -495,6 +518,13 @@ public final class FakeMxServer implements AutoCloseable {
                 if (burstEnd == BurstEnd.ABORTED) {
                     return;
                 }
+                if (burstEnd == BurstEnd.MID_CHUNK) {
+                    // the client is still sending the chunk: nothing it waits for is due yet
+                    if (!readMore()) {
+                        return;
+                    }
+                    continue;
+                }
                 if (burstEnd == BurstEnd.NEED_INPUT && in.available() > 0) {
                     // the rest of the client's burst is already here: answer it together with what we have
                     if (!readMore()) {
@@ -522,6 +552,30 @@ public final class FakeMxServer implements AutoCloseable {
 
         private BurstEnd processBufferedLines() throws IOException {
             while (true) {
+                if (chunkRemaining > 0) {
+                    if (start == end) {
+                        return BurstEnd.MID_CHUNK;
+                    }
+                    if (behaviour == MxBehaviour.CLOSE_MID_DATA) {
+                        socket.setSoLinger(true, 0);
+                        socket.close();
+                        return BurstEnd.ABORTED;
+                    }
+                    int length = (int) Math.min(chunkRemaining, end - start);
+                    if (!chunkRefused) {
+                        chunks.write(buffer, start, length);
+                    }
+                    start += length;
+                    chunkRemaining -= length;
+                    if (chunkRemaining > 0) {
+                        return BurstEnd.MID_CHUNK;
+                    }
+                    endOfChunk();
+                    if (closeAfterReplies) {
+                        return BurstEnd.CLOSE_AFTER_REPLIES;
+                    }
+                    continue;
+                }
                 int lf = indexOfLf();
                 if (lf < 0) {
                     return BurstEnd.NEED_INPUT;
@@ -643,6 +697,9 @@ public final class FakeMxServer implements AutoCloseable {
                 case "DATA":
                     data(line);
                     break;
+                case "BDAT":
+                    bdat(line, argument);
+                    break;
                 case "RSET":
                     resetTransaction();
                     answer(SmtpStage.RSET, line, null, "250 2.0.0 Ok");
@@ -671,6 +728,9 @@ public final class FakeMxServer implements AutoCloseable {
             StringBuilder reply = new StringBuilder("250-").append(hostName).append(" greets ").append(clientName);
             if (pipelining) {
                 reply.append("\r\n250-PIPELINING");
+            }
+            if (chunking) {
+                reply.append("\r\n250-CHUNKING");
             }
             if (tlsContext != null && !tls) {
                 reply.append("\r\n250-STARTTLS");
@@ -728,9 +788,63 @@ public final class FakeMxServer implements AutoCloseable {
             }
         }
 
+        /**
+         * Reads a BDAT command; its chunk follows at once, and the reply (or the refusal of a bad transaction) is due
+         * when the whole chunk has arrived. A chunk size that cannot be read leaves the stream unframed: the
+         * connection is closed after a 501, as a real server has no other way out.
+         */
+        private void bdat(String line, String argument) {
+            String[] words = argument.split(" +");
+            boolean last = words.length == 2 && words[1].equalsIgnoreCase("LAST");
+            long size;
+            try {
+                size = words.length == 1 || last ? Long.parseLong(words[0]) : -1;
+            } catch (NumberFormatException e) {
+                size = -1;
+            }
+            if (!chunking || size < 0 || size > Integer.MAX_VALUE) {
+                reply(chunking ? "501 5.5.4 Syntax: BDAT size [LAST]" : "502 5.5.1 BDAT not available");
+                closeAfterReplies = true;
+                return;
+            }
+            chunkRefused = sender == null || recipients.isEmpty();
+            if (!chunkRefused && chunks == null) {
+                chunks = new ByteArrayOutputStream();
+            }
+            chunkRemaining = size;
+            chunkSize = (int) size;
+            chunkIsLast = last;
+            chunkLine = line;
+            if (size == 0) {
+                endOfChunk();
+            }
+        }
+
+        private void endOfChunk() {
+            if (chunkRefused) {
+                reply(sender == null ? "503 5.5.1 Need MAIL first" : "554 5.5.1 No valid recipients");
+                chunks = null;
+                return;
+            }
+            if (chunkIsLast) {
+                byte[] received = chunks.toByteArray();
+                chunks = null;
+                accept(received);
+            } else if (!replyFor(SmtpStage.BDAT, chunkLine, null, null, null,
+                "250 2.0.0 " + chunkSize + " octets received").startsWith("2")) {
+                chunks = null;
+                resetTransaction();
+            }
+        }
+
         private void endOfData() {
             byte[] received = content.toByteArray();
             content = null;
+            accept(received);
+        }
+
+        /** Answers the end of a message's content: the reply that accepts or refuses it. */
+        private void accept(byte[] received) {
             String messageId = extractMessageId(received);
             String reply = replyFor(SmtpStage.END_OF_DATA, "", null, received, messageId,
                 "250 2.0.0 Ok: queued as " + number + "." + (accepted + 1));
@@ -749,6 +863,7 @@ public final class FakeMxServer implements AutoCloseable {
         private void resetTransaction() {
             sender = null;
             recipients.clear();
+            chunks = null;
         }
 
         /** Sends the policy's reply or {@code normalReply}; true when the sent reply is positive. */

@@ -98,6 +98,109 @@ class FakeMxServerIT {
     }
 
     @Test
+    void bdatChunksShouldBeStoredByteForByteAndAnsweredInTheBurstThatCarriedThem() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").chunking(true).start();
+             RawClient client = new RawClient(server)) {
+            client.readReply();
+            assertThat(client.command("EHLO client.test")).contains("250-CHUNKING");
+            // a lone dot and a bare LF are content under BDAT, never an end of data
+            String first = "Subject: chunked\r\nMessage-ID: <id-bdat@client.test>\r\n\r\n.\r\n";
+            String second = "bare\nLF and no final CRLF";
+            client.send("MAIL FROM:<a@client.test>\r\nRCPT TO:<b@mx.test>\r\nBDAT " + first.length() + "\r\n"
+                + first);
+            assertThat(List.of(client.readReply(), client.readReply(), client.readReply()))
+                .containsExactly("250 2.1.0 Ok", "250 2.1.5 Ok", "250 2.0.0 " + first.length() + " octets received");
+            client.send("BDAT " + second.length() + " LAST\r\n" + second + "RSET\r\n");
+            assertThat(client.readReply()).startsWith("250 2.0.0 Ok: queued");
+            assertThat(client.readReply()).startsWith("250 ");
+
+            assertThat(server.messages()).singleElement().satisfies(message -> {
+                assertThat(new String(message.content(), StandardCharsets.UTF_8)).isEqualTo(first + second);
+                assertThat(message.messageId()).contains("<id-bdat@client.test>");
+            });
+            assertThat(server.commandCount("BDAT")).isEqualTo(2);
+            // greeting, EHLO, then one burst per client write
+            assertThat(server.replyBursts()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void aPipelinedBdatLastTransactionShouldCostOneBurstEvenWhenTheChunkArrivesInPieces() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").chunking(true).start();
+             RawClient client = new RawClient(server)) {
+            client.readReply();
+            client.command("EHLO client.test");
+            String content = "Subject: big\r\n\r\n" + "x".repeat(300_000) + "\r\n";
+            String commands = "RSET\r\nMAIL FROM:<a@client.test>\r\nRCPT TO:<b@mx.test>\r\nBDAT " + content.length()
+                + " LAST\r\n";
+            client.send(commands + content.substring(0, 1000));
+            Thread.sleep(100); // the server has read the commands and part of the chunk: it must not answer yet
+            client.send(content.substring(1000));
+
+            assertThat(List.of(client.readReply(), client.readReply(), client.readReply(), client.readReply()))
+                .extracting(reply -> reply.substring(0, 3))
+                .containsExactly("250", "250", "250", "250");
+            assertThat(server.replyBursts()).isEqualTo(3);
+            assertThat(server.messages()).singleElement()
+                .satisfies(message -> assertThat(message.size()).isEqualTo(content.length()));
+        }
+    }
+
+    @Test
+    void bdatOutsideATransactionShouldConsumeTheChunkAndRefuseIt() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").chunking(true).start();
+             RawClient client = new RawClient(server)) {
+            client.readReply();
+            client.command("EHLO client.test");
+
+            client.send("BDAT 5 LAST\r\nhello");
+            assertThat(client.readReply()).startsWith("503 ");
+            client.send("MAIL FROM:<a@client.test>\r\nBDAT 3 LAST\r\nabc");
+            assertThat(client.readReply()).startsWith("250 ");
+            assertThat(client.readReply()).startsWith("554 ");
+            assertThat(client.command("NOOP")).startsWith("250 ");
+            assertThat(server.messageCount()).isZero();
+        }
+    }
+
+    @Test
+    void aBdatSizeThatCannotBeReadShouldCloseTheConnectionAfterA501() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").chunking(true).start();
+             RawClient client = new RawClient(server)) {
+            client.readReply();
+            client.command("EHLO client.test");
+
+            assertThat(client.command("BDAT many LAST")).startsWith("501 ");
+            assertThat(client.readLine()).isNull();
+        }
+    }
+
+    @Test
+    void bdatShouldBeRefusedAndChunkingNotAdvertisedByDefault() throws Exception {
+        try (FakeMxServer server = FakeMxServer.start("127.0.0.2"); RawClient client = new RawClient(server)) {
+            client.readReply();
+            assertThat(client.command("EHLO client.test")).doesNotContain("CHUNKING");
+            assertThat(client.command("BDAT 0 LAST")).startsWith("502 ");
+        }
+    }
+
+    @Test
+    void aReplyPolicyShouldAnswerTheLastChunkAsTheEndOfData() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").chunking(true)
+            .replyPolicy(ReplyPolicy.at(SmtpStage.END_OF_DATA, ReplyPolicy.TSS04_DEFERRED)).start();
+             RawClient client = new RawClient(server)) {
+            client.readReply();
+            client.command("EHLO client.test");
+
+            client.send("MAIL FROM:<a@client.test>\r\nRCPT TO:<b@mx.test>\r\nBDAT 4 LAST\r\nbody");
+            client.readReply();
+            client.readReply();
+            assertThat(client.readReply()).startsWith("421 4.7.0 [TSS04]");
+            assertThat(server.messageCount()).isZero();
+        }
+    }
+
+    @Test
     void ehloShouldNotAdvertisePipeliningWhenDisabled() throws Exception {
         try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").pipelining(false).hostName("mx.fake.test").start();
              RawClient client = new RawClient(server)) {

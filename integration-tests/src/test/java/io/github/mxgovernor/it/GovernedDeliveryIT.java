@@ -7,6 +7,7 @@ import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.james.DeferralAttributes;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,6 +45,7 @@ class GovernedDeliveryIT {
     private static final Set<String> busyOnce = ConcurrentHashMap.newKeySet();
     private static FakeMxServer bulk1;
     private static FakeMxServer bulk2;
+    private static FakeMxServer chunking;
     private static FakeMxServer providerA;
     private static FakeMxServer providerB;
     private static FakeMxServer slow;
@@ -59,6 +61,7 @@ class GovernedDeliveryIT {
     static void start() throws Exception {
         bulk1 = server(FakeMxServer.builder("127.0.0.11").retainContent(false));
         bulk2 = server(FakeMxServer.builder("127.0.0.12").retainContent(false));
+        chunking = server(FakeMxServer.builder("127.0.0.13").chunking(true));
         providerA = server(FakeMxServer.builder("127.0.0.21").gauge(providerGauge).latency(Duration.ofMillis(10)));
         providerB = server(FakeMxServer.builder("127.0.0.22").gauge(providerGauge).latency(Duration.ofMillis(10)));
         slow = server(FakeMxServer.builder("127.0.0.31").latency(Duration.ofMillis(700)));
@@ -100,7 +103,8 @@ class GovernedDeliveryIT {
             builder.mx("bulk" + i + ".test", "mx1.bulk.test", bulk1);
             builder.mx("other" + i + ".test", "mx2.bulk.test", bulk2);
         }
-        builder.mx("p1.test", "mxa.provider.test", providerA)
+        builder.mx("chunked.test", "mx1.chunked.test", chunking)
+            .mx("p1.test", "mxa.provider.test", providerA)
             .mx("p2.test", "mxb.provider.test", providerB)
             .mx("slow1.test", "mx1.slow.test", slow)
             .mx("flaky.test", "mx1.flaky.test", flaky)
@@ -141,6 +145,23 @@ class GovernedDeliveryIT {
         assertThat(perConnection).allSatisfy(mails -> assertThat(mails).isLessThanOrEqualTo(20));
         assertThat(perConnection.stream().mapToInt(Integer::intValue).sum()).isEqualTo(count);
         assertThat(bulk1.totalConnections() + bulk2.totalConnections()).isLessThan(count / 10);
+    }
+
+    @Test
+    void anMxOfferingChunkingShouldGetEachMailInOneBdatChunkAndOneRoundTrip() throws Exception {
+        int count = 200;
+
+        List<String> sent = james.sendMails(count, EmbeddedJames.SENDER, i -> List.of("user" + i + "@chunked.test"));
+
+        await().atMost(LONG).until(() -> chunking.messageCount() >= count);
+        assertThat(chunking.messageIds()).hasSize(count).containsExactlyInAnyOrderElementsOf(sent);
+        assertThat(chunking.commandCount("BDAT")).isEqualTo(count);
+        assertThat(chunking.commandCount("DATA")).isZero();
+        assertThat(chunking.messages()).allSatisfy(message ->
+            assertThat(new String(message.content(), StandardCharsets.UTF_8)).endsWith("\r\n"));
+        // per connection the greeting, EHLO and QUIT; then one burst per mail (RSET, MAIL, RCPT, BDAT and the content)
+        await().atMost(Duration.ofSeconds(10)).until(() -> chunking.openConnections() == 0);
+        assertThat(chunking.replyBursts()).isLessThanOrEqualTo(count + 3L * chunking.totalConnections());
     }
 
     @Test

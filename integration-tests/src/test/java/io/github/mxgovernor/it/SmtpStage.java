@@ -10,7 +10,12 @@ public enum SmtpStage {
     MAIL,
     RCPT,
     DATA,
-    /** The final dot of the content: the reply that accepts or refuses the message. */
+    /** A BDAT chunk that is not the last one, once all its bytes have arrived. */
+    BDAT,
+    /**
+     * The final dot of the content, or the end of the {@code BDAT ... LAST} chunk: the reply that accepts or refuses
+     * the message.
+     */
     END_OF_DATA,
     RSET,
     NOOP,
