@@ -368,8 +368,9 @@ public final class DeliveryEngine implements AutoCloseable {
             sessionFailed(pending, destination, failure, lane, true);
             return false;
         }
-        Map<String, RecipientVerdict> verdicts = classifier.classify(transaction, result);
         FlowControl flowControl = destination.flowControl();
+        Map<String, RecipientVerdict> verdicts = classifier.classify(transaction, result,
+            flowControl.policy()::defersMail);
         boolean delivered = false;
         boolean deferredByServer = false;
         boolean reconnect = false;

@@ -12,11 +12,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The one place that decides what an attempt means for each recipient. A server reply is judged by its
  * RFC 3463 enhanced status code when it has one, else by its reply code: 2xx delivered, 4xx temporary,
- * 5xx permanent. A session failure is always temporary; when it happened before any transaction the next MX
+ * 5xx permanent unless a response rule of the destination defers it. A session failure is always temporary; when it happened before any transaction the next MX
  * host may be tried. Thread-safe.
  */
 public final class ReplyClassifier {
@@ -29,6 +30,7 @@ public final class ReplyClassifier {
     static final String NO_RECIPIENT_REPLY = "no reply to RCPT TO was recorded for this recipient";
     static final String NO_CONTENT_REPLY = "no reply to the message content was recorded";
     static final String LOCALLY_REFUSED = "not sent: ";
+    static final String DEFERRED_BY_RESPONSE_RULE = " (a response rule defers this reply instead of bouncing)";
 
     /**
      * One verdict per recipient of {@code transaction}, in its order. Refused locally (the server's declared
@@ -38,6 +40,16 @@ public final class ReplyClassifier {
      * partial delivery is off and another recipient was refused, they are deferred to be retried.
      */
     public Map<String, RecipientVerdict> classify(SmtpTransaction transaction, TransactionResult result) {
+        return classify(transaction, result, reply -> false);
+    }
+
+    /**
+     * As {@link #classify(SmtpTransaction, TransactionResult)}, except that a permanent server reply for which
+     * {@code defersMail} holds (the destination's response rules say so) is a temporary failure: the mail waits
+     * and is tried again rather than bounced.
+     */
+    public Map<String, RecipientVerdict> classify(SmtpTransaction transaction, TransactionResult result,
+                                                  Predicate<SmtpReply> defersMail) {
         Map<String, RecipientVerdict> verdicts = new LinkedHashMap<>();
         if (result.localRefusal().isPresent()) {
             RecipientVerdict refused = RecipientVerdict.permanentFailure(
@@ -47,7 +59,7 @@ public final class ReplyClassifier {
         }
         SmtpReply mailFromReply = result.mailFromReply().orElseThrow();
         if (!isPositive(mailFromReply)) {
-            RecipientVerdict refused = verdictFor(mailFromReply);
+            RecipientVerdict refused = verdictFor(mailFromReply, defersMail);
             transaction.recipients().forEach(recipient -> verdicts.put(recipient, refused));
             return Collections.unmodifiableMap(verdicts);
         }
@@ -57,7 +69,7 @@ public final class ReplyClassifier {
                 || !isPositive(recipientReplies.get(recipient)));
         for (String recipient : transaction.recipients()) {
             verdicts.put(recipient, verdictFor(recipientReplies.get(recipient), result.dataReply(),
-                someRefused && !transaction.partialDelivery()));
+                someRefused && !transaction.partialDelivery(), defersMail));
         }
         return Collections.unmodifiableMap(verdicts);
     }
@@ -83,25 +95,29 @@ public final class ReplyClassifier {
     }
 
     private RecipientVerdict verdictFor(SmtpReply recipientReply, Optional<SmtpReply> contentReply,
-                                        boolean heldBack) {
+                                        boolean heldBack, Predicate<SmtpReply> defersMail) {
         if (recipientReply == null) {
             return localTemporaryFailure(NO_RECIPIENT_REPLY);
         }
         if (!isPositive(recipientReply)) {
-            return verdictFor(recipientReply);
+            return verdictFor(recipientReply, defersMail);
         }
         if (contentReply.isPresent()) {
-            return verdictFor(contentReply.get());
+            return verdictFor(contentReply.get(), defersMail);
         }
         return localTemporaryFailure(heldBack ? NOT_SENT_WITHOUT_PARTIAL_DELIVERY : NO_CONTENT_REPLY);
     }
 
-    /** What a server reply means. Response rules, when they come, are applied here and nowhere else. */
-    private RecipientVerdict verdictFor(SmtpReply reply) {
+    /** What a server reply means: the response rules' say on permanent replies is applied here and nowhere else. */
+    private RecipientVerdict verdictFor(SmtpReply reply, Predicate<SmtpReply> defersMail) {
         switch (replyClass(reply)) {
             case 2:
                 return RecipientVerdict.delivered(reply);
             case 5:
+                if (defersMail.test(reply)) {
+                    return RecipientVerdict.temporaryFailure(DeferralReason.SMTP_TEMPORARY_FAILURE,
+                        reply + DEFERRED_BY_RESPONSE_RULE, Optional.of(reply), false);
+                }
                 return RecipientVerdict.permanentFailure(reply.toString(), Optional.of(reply));
             default:
                 // 4xx, and a 3xx where a final reply was due: the server did not take the mail, try again later.

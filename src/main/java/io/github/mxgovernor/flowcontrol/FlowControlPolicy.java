@@ -1,5 +1,7 @@
 package io.github.mxgovernor.flowcontrol;
 
+import io.github.mxgovernor.smtp.SmtpReply;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -20,6 +22,7 @@ public final class FlowControlPolicy {
     private final Optional<ErrorRateTrigger> errorRate;
     private final List<ResponseRule> responseRules;
     private final ResponseRule[] responseRuleArray;
+    private final boolean defersAnyMail;
     private final Recovery recovery;
     private final AdaptiveConcurrency adaptive;
 
@@ -28,6 +31,7 @@ public final class FlowControlPolicy {
         this.errorRate = builder.errorRate;
         this.responseRules = List.copyOf(builder.responseRules);
         this.responseRuleArray = responseRules.toArray(new ResponseRule[0]);
+        this.defersAnyMail = responseRules.stream().anyMatch(ResponseRule::defersMail);
         this.recovery = builder.recovery;
         this.adaptive = builder.adaptive;
     }
@@ -75,6 +79,24 @@ public final class FlowControlPolicy {
 
     public List<ResponseRule> responseRules() {
         return responseRules;
+    }
+
+    /**
+     * Whether the first response rule that matches a server's reply (not a success) {@linkplain
+     * ResponseRule#defersMail() defers mail}: the mail that got it then waits rather than bounces. The caller must
+     * never pass a text of its own making.
+     */
+    public boolean defersMail(SmtpReply reply) {
+        if (!defersAnyMail || reply.isPositiveCompletion()) {
+            return false;
+        }
+        String text = reply.toString();
+        for (ResponseRule rule : responseRuleArray) {
+            if (rule.matches(text)) {
+                return rule.defersMail();
+            }
+        }
+        return false;
     }
 
     ResponseRule[] responseRuleArray() {

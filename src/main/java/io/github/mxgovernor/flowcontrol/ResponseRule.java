@@ -13,7 +13,9 @@ import java.util.regex.PatternSyntaxException;
  * {@code code text} with the lines joined by a space (so {@code 421 4.7.28 [1.2.3.4] Our system has detected an
  * unusual rate…}), case-insensitively. When {@link #threshold()} replies of one destination match within
  * {@link #window()} the {@link #reaction()} fires; a threshold of 1 fires at once. Only non-2xx replies are
- * looked at, and never a text our own mailet made up. Immutable.
+ * looked at, and never a text our own mailet made up. A rule that {@linkplain #defersMail() defers mail} also makes a
+ * permanent (5xx) reply it matches defer the mail that got it rather than bounce it: some providers throttle with a
+ * 5xx (QQ's {@code 550 Ip frequency limited}). Immutable.
  */
 public final class ResponseRule {
     static final int THRESHOLD_BOUND = 10_000;
@@ -24,6 +26,7 @@ public final class ResponseRule {
     private final Optional<Duration> window;
     private final Reaction reaction;
     private final String source;
+    private final boolean defersMail;
 
     /**
      * @param match     the regular expression (Java syntax), at most 1000 characters
@@ -33,6 +36,15 @@ public final class ResponseRule {
      * @throws IllegalArgumentException naming the value that is wrong
      */
     public ResponseRule(String match, int threshold, Optional<Duration> window, Reaction reaction, String source) {
+        this(match, threshold, window, reaction, source, false);
+    }
+
+    /**
+     * A rule as {@link #ResponseRule(String, int, Optional, Reaction, String)}, which also defers (never bounces) the
+     * mail that got a permanent reply it matches when {@code defersMail}.
+     */
+    public ResponseRule(String match, int threshold, Optional<Duration> window, Reaction reaction, String source,
+                        boolean defersMail) {
         this.pattern = compile(match);
         if (threshold < 1 || threshold > THRESHOLD_BOUND) {
             throw new IllegalArgumentException("threshold must be from 1 to " + THRESHOLD_BOUND + ", was " + threshold);
@@ -55,6 +67,7 @@ public final class ResponseRule {
         this.window = window;
         this.reaction = Objects.requireNonNull(reaction, "reaction");
         this.source = Objects.requireNonNull(source, "source");
+        this.defersMail = defersMail;
     }
 
     private static Pattern compile(String match) {
@@ -96,6 +109,11 @@ public final class ResponseRule {
         return source;
     }
 
+    /** Whether a permanent reply this rule matches defers the mail that got it instead of bouncing it. */
+    public boolean defersMail() {
+        return defersMail;
+    }
+
     /** Whether the reply matches; {@code replyText} is the reply as {@link SmtpReply#toString()} writes it. */
     boolean matches(String replyText) {
         return pattern.matcher(replyText).find();
@@ -108,17 +126,19 @@ public final class ResponseRule {
         }
         ResponseRule that = (ResponseRule) o;
         return pattern.pattern().equals(that.pattern.pattern()) && threshold == that.threshold
-            && window.equals(that.window) && reaction.equals(that.reaction) && source.equals(that.source);
+            && window.equals(that.window) && reaction.equals(that.reaction) && source.equals(that.source)
+            && defersMail == that.defersMail;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(pattern.pattern(), threshold, window, reaction, source);
+        return Objects.hash(pattern.pattern(), threshold, window, reaction, source, defersMail);
     }
 
     @Override
     public String toString() {
         return "response{'" + pattern.pattern() + "' (" + source + "), " + (threshold == 1 ? "immediate"
-            : threshold + " within " + window.orElseThrow()) + ": " + reaction + "}";
+            : threshold + " within " + window.orElseThrow()) + ": " + reaction + (defersMail ? ", defers the mail" : "")
+            + "}";
     }
 }

@@ -43,7 +43,7 @@ final class FlowControlElements {
     private static final Map<String, List<String>> ATTRIBUTES = Map.of(
         BACKOFF, List.of(MAX_CONNECTIONS, MAX_MESSAGES_PER_CONNECTION, MESSAGES_PER_HOUR),
         ERROR_RATE, concat(List.of("enabled", "minAttempts", "ratio", "window"), REACTION_ATTRIBUTES),
-        RESPONSE, concat(List.of("match", "threshold", "window"), REACTION_ATTRIBUTES),
+        RESPONSE, concat(List.of("match", "threshold", "window", "deferMail"), REACTION_ATTRIBUTES),
         RECOVERY, List.of("probes", "halfOpen"),
         ADAPTIVE, List.of("enabled", "decrease"));
 
@@ -189,8 +189,10 @@ final class FlowControlElements {
             throw values.invalid(ACTION, "missing; one of " + actions());
         }
         Reaction reaction = values.reaction(Optional.empty());
+        boolean defersMail = values.bool("deferMail").orElse(false);
         try {
-            responses.add(new ResponseRule(match, threshold, window, reaction, sourceName + ":" + values.line));
+            responses.add(new ResponseRule(match, threshold, window, reaction, sourceName + ":" + values.line,
+                defersMail));
         } catch (IllegalArgumentException e) {
             throw values.invalid("match", e.getMessage().replaceFirst("^match ", ""));
         }

@@ -58,6 +58,33 @@ class ReplyClassifierTest {
     }
 
     @Test
+    void aPermanentReplyThatTheResponseRulesDeferShouldBeATemporaryFailureWithTheReply() {
+        SmtpReply throttled = SmtpReply.of(550, "Ip frequency limited");
+
+        Map<String, RecipientVerdict> verdicts = classifier.classify(transaction(true),
+            new TransactionResult(OK, replies(throttled, NO_SUCH_USER), Optional.empty()), throttled::equals);
+
+        assertThat(verdicts.get(ALICE).kind()).isEqualTo(RecipientVerdict.Kind.TEMPORARY_FAILURE);
+        assertThat(verdicts.get(ALICE).deferralReason()).contains(DeferralReason.SMTP_TEMPORARY_FAILURE);
+        assertThat(verdicts.get(ALICE).reply()).contains(throttled);
+        assertThat(verdicts.get(ALICE).explanation())
+            .isEqualTo("550 Ip frequency limited (a response rule defers this reply instead of bouncing)");
+        assertThat(verdicts.get(ALICE).generatedLocally()).isFalse();
+        assertThat(verdicts.get(BOB).kind()).isEqualTo(RecipientVerdict.Kind.PERMANENT_FAILURE);
+    }
+
+    @Test
+    void aDeferredPermanentReplyToMailFromShouldDeferEveryRecipient() {
+        SmtpReply throttled = SmtpReply.of(550, "Connection frequency limited");
+
+        Map<String, RecipientVerdict> verdicts = classifier.classify(transaction(false),
+            new TransactionResult(throttled, Map.of(), Optional.empty()), throttled::equals);
+
+        assertThat(verdicts.values()).extracting(RecipientVerdict::kind)
+            .containsOnly(RecipientVerdict.Kind.TEMPORARY_FAILURE);
+    }
+
+    @Test
     void verdictsShouldFollowTheTransactionsRecipientOrder() {
         SmtpTransaction transaction = new SmtpTransaction("", List.of(BOB, ALICE), out -> { }, true);
 

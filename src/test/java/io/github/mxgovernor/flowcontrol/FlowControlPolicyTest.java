@@ -3,6 +3,8 @@ package io.github.mxgovernor.flowcontrol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.mxgovernor.smtp.SmtpReply;
+
 import java.time.Duration;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -35,6 +37,22 @@ class FlowControlPolicyTest {
         assertThatThrownBy(builder::build).isInstanceOf(IllegalArgumentException.class).hasMessage(
             "a destination could never return to normal: response{'4\\.7\\.28' (mx-rules.xml:9), immediate: backoff"
                 + " until recovered} backs off without a duration and recovery has 0 probes");
+    }
+
+    @Test
+    void theFirstMatchingResponseRuleShouldDecideWhetherAPermanentReplyDefersTheMail() {
+        FlowControlPolicy policy = FlowControlPolicy.builder()
+            .addResponseRule(new ResponseRule("550 5\\.7\\.1 .*policy", 1, Optional.empty(),
+                Reaction.backoff(HOUR), "mx-rules.xml:8"))
+            .addResponseRule(new ResponseRule("frequency limited", 1, Optional.empty(), Reaction.backoff(HOUR),
+                "mx-rules.xml:9", true))
+            .build();
+
+        assertThat(policy.defersMail(SmtpReply.of(550, "Ip frequency limited"))).isTrue();
+        assertThat(policy.defersMail(SmtpReply.of(550, "5.7.1 policy: frequency limited"))).isFalse();
+        assertThat(policy.defersMail(SmtpReply.of(550, "5.1.1 no such user"))).isFalse();
+        assertThat(policy.defersMail(SmtpReply.of(250, "frequency limited, but accepted"))).isFalse();
+        assertThat(FlowControlPolicy.builtIn().defersMail(SmtpReply.of(550, "Ip frequency limited"))).isFalse();
     }
 
     @Test

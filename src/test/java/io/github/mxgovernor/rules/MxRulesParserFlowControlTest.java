@@ -155,6 +155,21 @@ class MxRulesParserFlowControlTest {
     }
 
     @Test
+    void deferMailShouldBeReadAndDefaultToFalse() throws Exception {
+        FlowControlPolicy policy = ruleWith(
+            "<response match=\"550 Ip frequency limited\" action=\"backoff\" duration=\"1h\" deferMail=\"true\"/>",
+            "<response match=\"550 5.7.1\" action=\"backoff\" duration=\"1h\"/>");
+
+        assertThat(policy.responseRules()).extracting(ResponseRule::defersMail).containsExactly(true, false);
+    }
+
+    @Test
+    void parseShouldRejectADeferMailThatIsNotTrueOrFalse() {
+        assertThat(childError("<response match=\"busy\" action=\"backoff\" duration=\"1h\" deferMail=\"always\"/>"))
+            .hasMessage("mx-rules.xml:3: rule 'r', field 'response.deferMail': must be true or false, was 'always'");
+    }
+
+    @Test
     void errorRateShouldBeTurnedOffWithEnabledFalse() throws Exception {
         assertThat(ruleWith("<errorRate enabled=\"false\"/>").errorRate()).isEmpty();
     }

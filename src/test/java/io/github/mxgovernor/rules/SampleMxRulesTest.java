@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.mxgovernor.flowcontrol.FlowAction;
 import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
 import io.github.mxgovernor.flowcontrol.ResponseRule;
+import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.time.Duration;
@@ -120,6 +121,16 @@ class SampleMxRulesTest {
         assertThat(matching.get().reaction().action()).isEqualTo(action);
         assertThat(matching.get().threshold()).isEqualTo(threshold);
         assertThat(matching.get().reaction().duration()).contains(duration);
+    }
+
+    @Test
+    void qqsPermanentThrottlingReplyShouldDeferTheMailAndNoOtherPresetShould() {
+        MxRule qq = ruleSet.match("mx1.qq.com", "qq.com");
+
+        assertThat(qq.flowControl().defersMail(SmtpReply.of(550, "Ip frequency limited"))).isTrue();
+        assertThat(qq.flowControl().defersMail(SmtpReply.of(550, "5.1.1 Mailbox not found"))).isFalse();
+        assertThat(ruleSet.rules()).filteredOn(rule -> !rule.name().equals("qq"))
+            .allSatisfy(rule -> assertThat(rule.flowControl().responseRules()).noneMatch(ResponseRule::defersMail));
     }
 
     @Test

@@ -260,6 +260,36 @@ class FlowControlIT {
         assertEveryMailArrivedOnce(List.of(sent), healthy, failing);
     }
 
+    @Test
+    void aPermanentThrottlingReplyThatTheRuleDefersShouldHoldTheMailNotBounceIt() throws Exception {
+        FakeMxServer qq = server(FakeMxServer.builder("127.0.0.56").retainContent(false));
+        // QQ throttles with a 5xx: after 5 mails, every MAIL gets it for 2 s
+        Outage frequencyLimited = new Outage(qq::messageCount, 5, Duration.ofSeconds(2),
+            "550 Ip frequency limited");
+        qq.replyPolicy(frequencyLimited);
+        james = start(Duration.ofSeconds(2), builder -> builder.mx("qq.test", "mx1.qq.test", qq),
+            "  <rule name=\"qq-like\" mx=\"*.qq.test\">",
+            "    <response match=\"550 (Ip|Connection|Domain) frequency limited\" action=\"backoff\"",
+            "              duration=\"3s\" deferMail=\"true\"/>",
+            "  </rule>");
+
+        List<String> sent = james.sendMails(30, EmbeddedJames.SENDER, i -> List.of("user" + i + "@qq.test"));
+        awaitArrival(sent, qq);
+
+        assertThat(frequencyLimited.refusals()).isNotEmpty();
+        Map<String, DeferralRecord> records = deliveredRecords("qq.test");
+        assertThat(records.values()).extracting(DeferralRecord::status).containsOnly(DeferralRecord.Status.DELIVERED);
+        List<DeferralEvent> events = records.values().stream().flatMap(record -> record.history().stream())
+            .collect(Collectors.toList());
+        assertThat(events).filteredOn(event -> event.reason() == DeferralReason.SMTP_TEMPORARY_FAILURE)
+            .isNotEmpty()
+            .allSatisfy(event -> {
+                assertThat(event.smtpCode()).contains(550);
+                assertThat(event.reply()).contains("550 Ip frequency limited");
+            });
+        assertEveryMailArrivedOnce(List.of(sent), qq);
+    }
+
     /** The Message-IDs sent at the indexes {@code which} accepts, in sending order. */
     private static List<String> everyIndex(List<String> messageIds, IntPredicate which) {
         return IntStream.range(0, messageIds.size()).filter(which).mapToObj(messageIds::get)
