@@ -463,6 +463,15 @@ public final class DeliveryEngine implements AutoCloseable {
      * a little), and its message says the state, until when and why.
      */
     void deferLocally(PendingPart pending, Destination destination, DeferralReason reason) {
+        deferLocally(pending, destination, reason, Optional.empty());
+    }
+
+    /**
+     * As {@link #deferLocally(PendingPart, Destination, DeferralReason)}; a part turned away for the connection quota
+     * comes back at {@code quotaReturnAt} when the lane gave one, else after the jittered local deferral delay.
+     */
+    void deferLocally(PendingPart pending, Destination destination, DeferralReason reason,
+                      Optional<Instant> quotaReturnAt) {
         Instant now = clock.instant();
         Instant notBefore;
         String message = reason.message();
@@ -476,7 +485,7 @@ public final class DeliveryEngine implements AutoCloseable {
         } else if (reason == DeferralReason.RATE_LIMITED) {
             notBefore = now.plus(destination.budget().timeUntilToken()).plus(jitter(Duration.ofSeconds(1)));
         } else {
-            notBefore = now.plus(jitter(settings.localDeferralDelay()));
+            notBefore = quotaReturnAt.orElseGet(() -> now.plus(jitter(settings.localDeferralDelay())));
         }
         destination.recordDeferred(reason, pending.part().recipients().size());
         pending.completeAll(Outcome.deferred(reason, message, Optional.empty(), destination.name(),

@@ -8,10 +8,13 @@ import io.github.mxgovernor.smtp.SmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * One destination's ready lane in one engine: parts waiting for a connection and a rate token, and the
@@ -25,12 +28,17 @@ import java.util.List;
  * <p>Flow control decides the limits: connections, mails per connection and the token budget come from the
  * destination's current state. While the destination is suspended every waiting part, and every part offered,
  * leaves at once as a {@link DeferralReason#SUSPENDED} deferral that comes back when the suspension ends.
+ *
+ * <p>A part turned away for the connection quota (the lane is full, or it waited past {@code maxLaneWait}) is told to
+ * come back on a return slot of the lane's measured {@link LanePace pace}, so a burst larger than the lane drains
+ * with one deferral per part rather than many.
  */
 final class DeliveryLane {
     private final Destination destination;
     private final DeliveryEngine engine;
     private final ArrayDeque<PendingPart> waiting = new ArrayDeque<>();
     private final ArrayDeque<IdleSession> idle = new ArrayDeque<>();
+    private final LanePace pace = new LanePace();
     private boolean wakeScheduled;
     /** Sessions being driven by a delivery thread now: a lane with any is never retired. */
     private int serving;
@@ -48,6 +56,8 @@ final class DeliveryLane {
     /** Queues a part; false when this lane was retired and the caller must route again. */
     boolean offer(PendingPart part) {
         boolean turnedAway;
+        DeferralReason reason = null;
+        Optional<Instant> returnAt = Optional.empty();
         synchronized (this) {
             if (retired) {
                 return false;
@@ -58,13 +68,16 @@ final class DeliveryLane {
             } else {
                 turnedAway = waiting.size() >= engine.settings().laneCapacity();
             }
-            if (!turnedAway) {
+            if (turnedAway) {
+                reason = blockingReason();
+                returnAt = returnSlotFor(reason, engine.nowMillis());
+            } else {
                 part.waitUntil(engine.nowMillis() + engine.settings().maxLaneWait().toMillis());
                 waiting.addLast(part);
             }
         }
         if (turnedAway) {
-            engine.deferLocally(part, destination, blockingReason());
+            engine.deferLocally(part, destination, reason, returnAt);
         } else {
             dispatch();
         }
@@ -98,6 +111,7 @@ final class DeliveryLane {
                     break;
                 }
                 waiting.pollFirst();
+                pace.taken();
                 SmtpSession session = reused == null ? null : reused.session;
                 serving++;
                 starts.add(() -> serve(session, next));
@@ -161,6 +175,15 @@ final class DeliveryLane {
         dispatch();
     }
 
+    /** When a part turned away now for {@code reason} should come back; empty to leave it to the engine. */
+    private Optional<Instant> returnSlotFor(DeferralReason reason, long nowMillis) {
+        if (reason != DeferralReason.CONNECTION_QUOTA_REACHED) {
+            return Optional.empty();
+        }
+        OptionalLong slot = pace.takeReturnSlot(nowMillis, waiting.size());
+        return slot.isPresent() ? Optional.of(Instant.ofEpochMilli(slot.getAsLong())) : Optional.empty();
+    }
+
     /**
      * With the connection cap reached and no idle session able to carry the next part (another host, or too weak
      * a TLS for it), closes the oldest idle session so that a fitting one can be opened in its place. Under the
@@ -188,6 +211,7 @@ final class DeliveryLane {
             }
             MessageBudget budget = destination.budget();
             if (budget.tryConsume()) {
+                pace.taken();
                 return next;
             }
             waiting.addFirst(next);
@@ -236,15 +260,24 @@ final class DeliveryLane {
      */
     boolean sweep(long nowMillis) {
         List<PendingPart> expired = new ArrayList<>(0);
+        List<Optional<Instant>> returnSlots = new ArrayList<>(0);
         List<SmtpSession> toClose = new ArrayList<>(0);
         long idleLimit = destination.rule().idleTimeout().toMillis();
+        DeferralReason reason = null;
         boolean retire;
         synchronized (this) {
+            pace.sample(nowMillis, !waiting.isEmpty());
             for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
                 PendingPart part = it.next();
                 if (part.deadlineMillis() <= nowMillis) {
                     it.remove();
                     expired.add(part);
+                }
+            }
+            if (!expired.isEmpty()) {
+                reason = blockingReason();
+                for (int i = 0; i < expired.size(); i++) {
+                    returnSlots.add(returnSlotFor(reason, nowMillis));
                 }
             }
             for (Iterator<IdleSession> it = idle.iterator(); it.hasNext(); ) {
@@ -263,11 +296,8 @@ final class DeliveryLane {
             session.close();
             destination.connectionClosed();
         }
-        if (!expired.isEmpty()) {
-            DeferralReason reason = blockingReason();
-            for (PendingPart part : expired) {
-                engine.deferLocally(part, destination, reason);
-            }
+        for (int i = 0; i < expired.size(); i++) {
+            engine.deferLocally(expired.get(i), destination, reason, returnSlots.get(i));
         }
         if (!retire) {
             dispatch();

@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
@@ -161,6 +162,49 @@ class DeliveryEngineTest {
         assertThat(kinds(engine.deliver(part("other.com", "elsewhere")).get(5, TimeUnit.SECONDS)))
             .containsOnly(Outcome.Kind.DELIVERED);
         assertThat(kinds(waiting.get(5, TimeUnit.SECONDS))).containsOnly(Outcome.Kind.DELIVERED);
+    }
+
+    @Test
+    void partsTurnedAwayByAFullLaneShouldComeBackOnReturnSlotsAtTheLanesPace() throws Exception {
+        startWith(rule("all", "*").maxConnections(1), EngineSettings.builder().heloName("test.local")
+            .maxLaneWait(LANE_WAIT).laneCapacity(4).deliveryThreads(8).build());
+        mx("example.com", "mx1.example.com");
+        Semaphore replies = new Semaphore(0);
+        sessions.rcptReplies = recipient -> {
+            try {
+                replies.tryAcquire(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return SmtpReply.of(250, "2.1.5 ok");
+        };
+        List<CompletableFuture<Map<String, Outcome>>> accepted = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            accepted.add(engine.deliver(part("example.com", "user" + i)));
+        }
+        await().until(() -> engine.waitingParts() == 4);
+        engine.sweep();
+        // two parts taken into service within the backlogged second that follows
+        replies.release(2);
+        await().until(() -> engine.waitingParts() == 2);
+        accepted.add(engine.deliver(part("example.com", "user5")));
+        accepted.add(engine.deliver(part("example.com", "user6")));
+        clock.advance(Duration.ofSeconds(1));
+        engine.sweep();
+
+        Outcome first = engine.deliver(part("example.com", "surplus1")).get(5, TimeUnit.SECONDS)
+            .get("surplus1@example.com");
+        Outcome second = engine.deliver(part("example.com", "surplus2")).get(5, TimeUnit.SECONDS)
+            .get("surplus2@example.com");
+
+        // 2 parts a second: the 4 waiting parts go out within 2 s, then one return slot every 500 ms
+        assertThat(first.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
+        assertThat(first.notBefore()).contains(clock.instant().plusMillis(2000));
+        assertThat(second.notBefore()).contains(clock.instant().plusMillis(2500));
+        replies.release(100);
+        for (CompletableFuture<Map<String, Outcome>> future : accepted) {
+            assertThat(kinds(future.get(5, TimeUnit.SECONDS))).containsOnly(Outcome.Kind.DELIVERED);
+        }
     }
 
     @Test

@@ -1,0 +1,73 @@
+package io.github.mxgovernor.delivery;
+
+import java.time.Duration;
+import java.util.OptionalLong;
+
+/**
+ * How fast one lane takes waiting parts into service while it has a backlog, and so when a part it turns away for the connection quota
+ * should come back: once the parts waiting now (and those already told to come back) have gone out, one per
+ * service interval. Parts sent back on these return slots find room when they return, instead of coming back
+ * blindly after a fixed delay and being turned away again while a large burst drains.
+ *
+ * <p>The pace is measured only over periods in which the lane had a backlog, when every connection the destination
+ * allows is busy: an idle lane's throughput says nothing about what it can serve. Until one period of at least
+ * {@link #SAMPLE_MILLIS} has been measured there is no pace and the caller falls back to its fixed delay. Not
+ * thread-safe: the lane calls it under its own lock.
+ */
+final class LanePace {
+    /** The shortest period a measurement covers. */
+    static final long SAMPLE_MILLIS = 1000;
+    /** The latest a return slot may be, however slow the pace. */
+    static final Duration MAX_RETURN_DELAY = Duration.ofHours(1);
+    /** Weight of the newest measurement in the running pace. */
+    private static final double NEWEST_WEIGHT = 0.3;
+
+    private long sampleStartMillis = -1;
+    private int takenInSample;
+    private double perSecond;
+    private long nextReturnSlotMillis;
+
+    /** One waiting part was taken into service by one of the lane's sessions. */
+    void taken() {
+        takenInSample++;
+    }
+
+    /**
+     * Takes a measurement when a period of at least {@link #SAMPLE_MILLIS} with a backlog has ended; a lane without
+     * a backlog starts the next period afresh.
+     */
+    void sample(long nowMillis, boolean backlogged) {
+        if (!backlogged || sampleStartMillis < 0) {
+            sampleStartMillis = backlogged ? nowMillis : -1;
+            takenInSample = 0;
+            return;
+        }
+        long elapsed = nowMillis - sampleStartMillis;
+        if (elapsed < SAMPLE_MILLIS) {
+            return;
+        }
+        double measured = takenInSample * 1000.0 / elapsed;
+        perSecond = perSecond == 0 ? measured : perSecond * (1 - NEWEST_WEIGHT) + measured * NEWEST_WEIGHT;
+        sampleStartMillis = nowMillis;
+        takenInSample = 0;
+    }
+
+    /** Parts taken into service per second while the lane had a backlog; 0 until measured (or when none was). */
+    double perSecond() {
+        return perSecond;
+    }
+
+    /**
+     * The next return slot for a part turned away now while {@code waiting} parts wait in the lane, and takes it;
+     * at most {@link #MAX_RETURN_DELAY} away; empty when there is no pace yet.
+     */
+    OptionalLong takeReturnSlot(long nowMillis, int waiting) {
+        if (perSecond <= 0) {
+            return OptionalLong.empty();
+        }
+        double interval = 1000.0 / perSecond;
+        long slot = Math.max(nextReturnSlotMillis, nowMillis + (long) Math.ceil(waiting * interval));
+        nextReturnSlotMillis = slot + (long) Math.ceil(interval);
+        return OptionalLong.of(Math.min(slot, nowMillis + MAX_RETURN_DELAY.toMillis()));
+    }
+}
