@@ -283,7 +283,8 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private SessionSettings sessionSettings(MxRule rule, TlsMode mode) {
         return new SessionSettings(settings.heloName(), settings.bindAddress(), rule.connectTimeout(),
-            rule.commandTimeout(), rule.dataTimeout(), mode, settings.gatewayCredentials());
+            rule.commandTimeout(), rule.dataTimeout(), mode, settings.gatewayCredentials())
+            .withTransactionTimeout(rule.transactionTimeout());
     }
 
     /** What the session achieved; under DANE, whether its certificate matches the host's TLSA records. */

@@ -41,6 +41,7 @@ public final class MxRule {
     private final Duration connectTimeout;
     private final Duration commandTimeout;
     private final Duration dataTimeout;
+    private final Duration transactionTimeout;
     private final Duration idleTimeout;
     private final LimitScope limitScope;
     private final TlsMode tlsMode;
@@ -59,6 +60,7 @@ public final class MxRule {
         this.connectTimeout = b.connectTimeout;
         this.commandTimeout = b.commandTimeout;
         this.dataTimeout = b.dataTimeout;
+        this.transactionTimeout = b.transactionTimeout;
         this.idleTimeout = b.idleTimeout;
         this.limitScope = b.limitScope;
         this.tlsMode = b.tlsMode;
@@ -148,6 +150,14 @@ public final class MxRule {
         return dataTimeout;
     }
 
+    /**
+     * Time allowed for one whole transaction (RSET, MAIL, RCPT, the content and its final reply) however the
+     * server paces it: the bound on a server that reads or answers just fast enough to beat each other timeout.
+     */
+    public Duration transactionTimeout() {
+        return transactionTimeout;
+    }
+
     /** How long an unused open connection is kept for reuse before it is closed. */
     public Duration idleTimeout() {
         return idleTimeout;
@@ -208,7 +218,8 @@ public final class MxRule {
                 && maxMessagesPerConnection == other.maxMessagesPerConnection
                 && messagesPerHour.equals(other.messagesPerHour)
                 && connectTimeout.equals(other.connectTimeout) && commandTimeout.equals(other.commandTimeout)
-                && dataTimeout.equals(other.dataTimeout) && idleTimeout.equals(other.idleTimeout)
+                && dataTimeout.equals(other.dataTimeout) && transactionTimeout.equals(other.transactionTimeout)
+                && idleTimeout.equals(other.idleTimeout)
                 && limitScope == other.limitScope && tlsMode == other.tlsMode && dane == other.dane
                 && flowControl.equals(other.flowControl) && source.equals(other.source);
     }
@@ -216,7 +227,8 @@ public final class MxRule {
     @Override
     public int hashCode() {
         return Objects.hash(name, mxMasks, recipientDomainMask, maxConnections, maxMessagesPerConnection,
-                messagesPerHour, connectTimeout, commandTimeout, dataTimeout, idleTimeout, limitScope, tlsMode,
+                messagesPerHour, connectTimeout, commandTimeout, dataTimeout, transactionTimeout, idleTimeout,
+                limitScope, tlsMode,
                 dane, flowControl, source);
     }
 
@@ -228,7 +240,8 @@ public final class MxRule {
                 + ", maxMessagesPerConnection=" + maxMessagesPerConnection
                 + ", messagesPerHour=" + (messagesPerHour.isPresent() ? messagesPerHour.getAsLong() : "unlimited")
                 + ", connectTimeout=" + connectTimeout + ", commandTimeout=" + commandTimeout
-                + ", dataTimeout=" + dataTimeout + ", idleTimeout=" + idleTimeout
+                + ", dataTimeout=" + dataTimeout + ", transactionTimeout=" + transactionTimeout
+                + ", idleTimeout=" + idleTimeout
                 + ", scope=" + limitScope.configValue() + ", tls=" + tlsMode + (dane ? ", dane" : "") + ", " + flowControl + "}";
     }
 
@@ -243,6 +256,7 @@ public final class MxRule {
         private Duration connectTimeout = Duration.ofSeconds(60);
         private Duration commandTimeout = Duration.ofMinutes(5);
         private Duration dataTimeout = Duration.ofMinutes(10);
+        private Duration transactionTimeout = Duration.ofMinutes(30);
         private Duration idleTimeout = Duration.ofSeconds(60);
         private LimitScope limitScope = LimitScope.PER_MX_HOST;
         private TlsMode tlsMode = TlsMode.OPPORTUNISTIC;
@@ -270,6 +284,7 @@ public final class MxRule {
             connectTimeout = parent.connectTimeout;
             commandTimeout = parent.commandTimeout;
             dataTimeout = parent.dataTimeout;
+            transactionTimeout = parent.transactionTimeout;
             idleTimeout = parent.idleTimeout;
             limitScope = parent.limitScope;
             tlsMode = parent.tlsMode;
@@ -336,6 +351,11 @@ public final class MxRule {
 
         public Builder dataTimeout(Duration value) {
             this.dataTimeout = checkTimeout("dataTimeout", value);
+            return this;
+        }
+
+        public Builder transactionTimeout(Duration value) {
+            this.transactionTimeout = checkTimeout("transactionTimeout", value);
             return this;
         }
 

@@ -38,7 +38,7 @@ import javax.xml.stream.XMLStreamReader;
  * <pre>{@code
  * <mx-rules>
  *   <default maxConnections="10" maxMessagesPerConnection="100" messagesPerHour="unlimited"
- *            connectTimeout="60s" commandTimeout="5m" dataTimeout="10m" idleTimeout="60s"
+ *            connectTimeout="60s" commandTimeout="5m" dataTimeout="10m" transactionTimeout="30m" idleTimeout="60s"
  *            scope="per-mx" tls="opportunistic"/>
  *   <rule name="google" mx="*.google.com, *.googlemail.com" scope="shared" maxConnections="5" tls="required"/>
  *   <rule name="yahoo-com" mx="*.yahoodns.net" domain="yahoo.com" messagesPerHour="20000"/>
@@ -51,7 +51,7 @@ import javax.xml.stream.XMLStreamReader;
  * separated by commas; {@code domain} restricts it to recipient domains matching a mask. Limits:
  * {@code maxConnections} 1..10000, {@code maxMessagesPerConnection} 1..100000, {@code messagesPerHour}
  * 1..100000000 or {@code unlimited}. Timeouts ({@code connectTimeout}, {@code commandTimeout},
- * {@code dataTimeout}, {@code idleTimeout}) take a unit ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h},
+ * {@code dataTimeout}, {@code transactionTimeout}, {@code idleTimeout}) take a unit ({@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h},
  * {@code 1d}) or ISO-8601 ({@code PT5M}), more than 0 and at most 1 day. {@code scope} is {@code per-mx} or
  * {@code shared}; {@code tls} is {@code disabled}, {@code opportunistic}, {@code required} or {@code verify}
  * (both case-insensitive); {@code dane} is {@code true} or {@code false} (DANE for the rule's MX hosts, see
@@ -480,6 +480,7 @@ public final class MxRulesParser {
         setters.put("connectTimeout", (rule, v) -> rule.connectTimeout(timeout(v)));
         setters.put("commandTimeout", (rule, v) -> rule.commandTimeout(timeout(v)));
         setters.put("dataTimeout", (rule, v) -> rule.dataTimeout(timeout(v)));
+        setters.put("transactionTimeout", (rule, v) -> rule.transactionTimeout(timeout(v)));
         setters.put("idleTimeout", (rule, v) -> rule.idleTimeout(timeout(v)));
         setters.put("scope", (rule, v) -> rule.limitScope(oneOf(v, LimitScope.values(), LimitScope::configValue)));
         setters.put("tls", (rule, v) -> rule.tlsMode(oneOf(v, TlsMode.values(),

@@ -9,11 +9,15 @@ import java.util.Optional;
 
 /** How to open and drive one SMTP session. Immutable. */
 public final class SessionSettings {
+    /** The {@link #transactionTimeout()} unless {@link #withTransactionTimeout(Duration)} sets another. */
+    public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(30);
+
     private final String heloName;
     private final Optional<InetAddress> bindAddress;
     private final Duration connectTimeout;
     private final Duration commandTimeout;
     private final Duration dataTimeout;
+    private final Duration transactionTimeout;
     private final TlsMode tlsMode;
     private final Optional<SmtpCredentials> credentials;
 
@@ -27,6 +31,14 @@ public final class SessionSettings {
     public SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
                            Duration commandTimeout, Duration dataTimeout, TlsMode tlsMode,
                            Optional<SmtpCredentials> credentials) {
+        this(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout, DEFAULT_TRANSACTION_TIMEOUT, tlsMode,
+            credentials);
+    }
+
+    private SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
+                            Duration commandTimeout, Duration dataTimeout, Duration transactionTimeout,
+                            TlsMode tlsMode, Optional<SmtpCredentials> credentials) {
+        this.transactionTimeout = positive(transactionTimeout, "transactionTimeout");
         this.heloName = Objects.requireNonNull(heloName, "heloName");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.connectTimeout = positive(connectTimeout, "connectTimeout");
@@ -65,6 +77,17 @@ public final class SessionSettings {
     /** Time allowed for the final reply after the message content has been sent. */
     public Duration dataTimeout() {
         return dataTimeout;
+    }
+
+    /** Time allowed for one whole transaction, from its first command to the final reply to its content. */
+    public Duration transactionTimeout() {
+        return transactionTimeout;
+    }
+
+    /** These settings with another {@link #transactionTimeout()}. */
+    public SessionSettings withTransactionTimeout(Duration timeout) {
+        return new SessionSettings(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout, timeout,
+            tlsMode, credentials);
     }
 
     public TlsMode tlsMode() {

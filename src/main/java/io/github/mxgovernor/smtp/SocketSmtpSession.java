@@ -42,6 +42,7 @@ final class SocketSmtpSession implements SmtpSession {
     private final SmtpEndpoint endpoint;
     private final int commandTimeoutMillis;
     private final int dataTimeoutMillis;
+    private final int transactionTimeoutMillis;
     private final PeerQuirks quirks;
     private final ContentBuffer buffer;
     private final Socket tcpSocket;
@@ -70,6 +71,7 @@ final class SocketSmtpSession implements SmtpSession {
         this.endpoint = endpoint;
         this.commandTimeoutMillis = millis(settings.commandTimeout());
         this.dataTimeoutMillis = millis(settings.dataTimeout());
+        this.transactionTimeoutMillis = millis(settings.transactionTimeout());
         this.quirks = quirks;
         this.buffer = buffer;
     }
@@ -145,13 +147,27 @@ final class SocketSmtpSession implements SmtpSession {
                 return TransactionResult.refusedLocally(prepared.refusal);
             }
             transactionCount++;
+            WriteWatchdog.Deadline deadline = WriteWatchdog.SHARED.deadline(tcpSocket, transactionTimeoutMillis);
             try {
                 return pipelining
                     ? sendPipelined(transaction, prepared, recipients)
                     : sendStepByStep(transaction, prepared, recipients);
+            } catch (SmtpSessionException e) {
+                if (deadline.passed()) {
+                    throw new SmtpSessionException(e.stage(), Kind.TIMEOUT, endpoint + ": the transaction took more"
+                        + " than " + transactionTimeoutMillis + " ms in all (" + e.getMessage() + ")",
+                        Optional.empty(), e);
+                }
+                throw e;
             } catch (RuntimeException e) {
                 abandon();
                 throw e;
+            } finally {
+                deadline.cancel();
+                if (deadline.passed()) {
+                    // the socket was closed under a transaction that just made it
+                    abandon();
+                }
             }
         } finally {
             buffer.release();

@@ -36,6 +36,40 @@ final class WriteWatchdog {
         return new Watched(out, tcpSocket, timeoutMillis);
     }
 
+    /**
+     * Closes {@code tcpSocket} unless {@link Deadline#cancel()} is called within {@code timeoutMillis}: the bound on
+     * a whole exchange, whatever its single reads and writes take.
+     */
+    Deadline deadline(Socket tcpSocket, int timeoutMillis) {
+        return new Deadline(tcpSocket, timeoutMillis);
+    }
+
+    /** An armed bound on an exchange; see {@link #deadline(Socket, int)}. */
+    final class Deadline {
+        private final ScheduledFuture<?> alarm;
+        private volatile boolean passed;
+
+        private Deadline(Socket tcpSocket, int timeoutMillis) {
+            this.alarm = timer.schedule(() -> {
+                passed = true;
+                try {
+                    tcpSocket.close();
+                } catch (IOException ignored) {
+                    // whatever was blocked on the socket fails either way
+                }
+            }, timeoutMillis, TimeUnit.MILLISECONDS);
+        }
+
+        /** Whether the deadline passed and the socket was closed. */
+        boolean passed() {
+            return passed;
+        }
+
+        void cancel() {
+            alarm.cancel(false);
+        }
+    }
+
     private final class Watched extends OutputStream {
         private final OutputStream out;
         private final Socket tcpSocket;

@@ -273,6 +273,26 @@ class MxRulesParserTest {
     }
 
     @Test
+    void transactionTimeoutShouldBeReadAndInheritedFromTheDefault() throws Exception {
+        RuleSet rules = parser.parse(new ByteArrayInputStream(String.join("\n",
+            "<mx-rules>",
+            "  <default transactionTimeout=\"20m\"/>",
+            "  <rule name=\"inherits\" mx=\"a.example\"/>",
+            "  <rule name=\"own\" mx=\"b.example\" transactionTimeout=\"90s\"/>",
+            "</mx-rules>").getBytes(StandardCharsets.UTF_8)), "mx-rules.xml");
+
+        assertThat(rules.rules()).extracting(MxRule::transactionTimeout)
+            .containsExactly(Duration.ofMinutes(20), Duration.ofSeconds(90));
+        assertThat(MxRule.builder("plain").mxMasks("*").build().transactionTimeout()).isEqualTo(Duration.ofMinutes(30));
+    }
+
+    @Test
+    void parseShouldRejectATransactionTimeoutOverADay() {
+        assertThat(ruleError("<rule name=\"r\" mx=\"a.example\" transactionTimeout=\"2d\"/>")).hasMessageStartingWith(
+                "mx-rules.xml:3: rule 'r', field 'transactionTimeout': ");
+    }
+
+    @Test
     void parseShouldRejectAMalformedDuration() {
         assertThat(ruleError("<rule name=\"r\" mx=\"a.example\" dataTimeout=\"ten minutes\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'r', field 'dataTimeout': must be a duration such as '30s', '5m' or 'PT5M'"
@@ -359,7 +379,7 @@ class MxRulesParserTest {
         assertThat(ruleError("<rule name=\"r\" mx=\"a.example\" maxConns=\"3\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'r', field 'maxConns': unknown attribute; <rule> takes name, mx, domain,"
                         + " maxConnections, maxMessagesPerConnection, messagesPerHour, connectTimeout,"
-                        + " commandTimeout, dataTimeout, idleTimeout, scope, tls, dane");
+                        + " commandTimeout, dataTimeout, transactionTimeout, idleTimeout, scope, tls, dane");
     }
 
     @Test
@@ -373,7 +393,7 @@ class MxRulesParserTest {
         assertThat(ruleError("<default mx=\"*\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'default', field 'mx': unknown attribute; <default> takes maxConnections,"
                         + " maxMessagesPerConnection, messagesPerHour, connectTimeout, commandTimeout, dataTimeout,"
-                        + " idleTimeout, scope, tls, dane");
+                        + " transactionTimeout, idleTimeout, scope, tls, dane");
     }
 
     @Test

@@ -124,6 +124,15 @@ final class ScriptedSmtpServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Takes what the client sends just fast enough never to stall it for long: at most {@code bytes} bytes, then
+         * a pause of {@code pauseMillis}, until the client closes. Nothing is recorded.
+         */
+        Script drainSlowlyUntilClosed(int bytes, int pauseMillis) {
+            steps.add(connection -> connection.drainSlowlyUntilClosed(bytes, pauseMillis));
+            return this;
+        }
+
         /** Closes the connection abruptly. */
         Script drop() {
             steps.add(Connection::drop);
@@ -348,6 +357,17 @@ final class ScriptedSmtpServer implements AutoCloseable {
             try {
                 for (int count = in.read(readBuffer); count >= 0; count = in.read(readBuffer)) {
                     record(readBuffer, count);
+                }
+            } catch (SocketException reset) {
+                // closed is closed
+            }
+        }
+
+        void drainSlowlyUntilClosed(int bytes, int pauseMillis) throws IOException, InterruptedException {
+            byte[] slice = new byte[bytes];
+            try {
+                while (in.read(slice) >= 0) {
+                    Thread.sleep(pauseMillis);
                 }
             } catch (SocketException reset) {
                 // closed is closed

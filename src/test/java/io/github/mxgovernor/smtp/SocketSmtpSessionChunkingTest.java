@@ -359,6 +359,35 @@ class SocketSmtpSessionChunkingTest {
         assertThat(session.isReusable()).isFalse();
     }
 
+    @Test
+    void aServerThatReadsJustFastEnoughShouldNotHoldATransactionPastItsOverallTimeout() throws Exception {
+        server = ScriptedSmtpServer.start(greeted()
+            .expect(MAIL).reply("250 ok").expect("RCPT TO:<a@mx.test>").reply("250 ok")
+            .expect("DATA").reply("354 go ahead")
+            .drainSlowlyUntilClosed(64 * 1024, 20));
+        Duration overall = Duration.ofMillis(1500);
+        session = factory().open(server.endpoint(), settings(TlsMode.DISABLED, SECOND, Duration.ofSeconds(10))
+            .withTransactionTimeout(overall));
+        byte[] line = ("x".repeat(1022) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        // 64 MiB at about 3 MiB/s: every write goes through within the data timeout, the whole would take 20 s
+        MessageContent huge = out -> {
+            for (int i = 0; i < 64 * 1024; i++) {
+                out.write(line);
+            }
+        };
+        long start = System.nanoTime();
+
+        SmtpSessionException failure = catchThrowableOfType(() -> session.send(new SmtpTransaction(
+            "sender@example.org", List.of("a@mx.test"), huge, true)), SmtpSessionException.class);
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(overall.multipliedBy(4));
+        assertThat(failure.stage()).isEqualTo(Stage.CONTENT);
+        assertThat(failure.kind()).isEqualTo(Kind.TIMEOUT);
+        assertThat(failure).hasMessageStartingWith(server.endpoint() + ": the transaction took more than 1500 ms in"
+            + " all (");
+        assertThat(session.isReusable()).isFalse();
+    }
+
     /**
      * A pipelining, chunking server that carries one transaction, then answers the second burst (RSET, MAIL,
      * RCPT, BDAT) in good order up to {@code stage}, where it sends what {@code failure} makes of the replies so
