@@ -245,7 +245,7 @@ public final class DeliveryEngine implements AutoCloseable {
     SmtpSession openSession(PendingPart pending, Destination destination) throws SmtpSessionException {
         SmtpEndpoint endpoint = pending.currentEndpoint();
         MxRule rule = destination.rule();
-        DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.port());
+        DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.tlsaPort());
         TlsRequirement requirement = requirementFor(pending, rule, dane);
         if (!requirement.satisfiable()) {
             throw policyFailure(pending, requirement, TlsProblem.TLSA_LOOKUP, dane.description());

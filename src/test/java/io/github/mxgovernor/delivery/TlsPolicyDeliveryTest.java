@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -375,6 +376,20 @@ class TlsPolicyDeliveryTest {
     }
 
     @Test
+    void daneShouldLookUpTheEndpointsTlsaPortNotTheOneItConnectsTo() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.issue(MX));
+        List<String> asked = new CopyOnWriteArrayList<>();
+        engine = engine(rule(TlsMode.OPPORTUNISTIC).dane(true), dane((host, port) -> {
+            asked.add(host + ":" + port);
+            return DaneVerdict.notApplicable("insecure: unsigned zone");
+        }), new SmtpEndpoint(MX, server.address(), server.port(), SmtpEndpoint.SMTP_PORT));
+
+        assertThat(deliver(part(false)).kind()).isEqualTo(Outcome.Kind.DELIVERED);
+        assertThat(asked).containsExactly(MX + ":25");
+        assertThat(server.port()).isNotEqualTo(25);
+    }
+
+    @Test
     void aRuleWithoutDaneShouldNeverLookUpTlsa() throws Exception {
         server = StartTlsServer.start(Behaviour.NO_STARTTLS, null);
         AtomicInteger lookups = new AtomicInteger();
@@ -437,8 +452,12 @@ class TlsPolicyDeliveryTest {
     }
 
     private DeliveryEngine engine(MxRule.Builder rule, TlsPolicyResolver resolver) throws Exception {
+        return engine(rule, resolver, new SmtpEndpoint(MX, server.address(), server.port()));
+    }
+
+    private DeliveryEngine engine(MxRule.Builder rule, TlsPolicyResolver resolver, SmtpEndpoint endpoint)
+            throws Exception {
         RuleSet rules = RuleSet.of(MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*").build(), List.of(rule.build()));
-        SmtpEndpoint endpoint = new SmtpEndpoint(MX, server.address(), server.port());
         return new DeliveryEngine(new Governor(clock), rules, domain -> MxResolution.found(List.of(endpoint)),
             new SocketSmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA").trustManager()),
             new ReplyClassifier(), EngineSettings.builder().heloName("client.test").maxLaneWait(TIMEOUT)
