@@ -113,10 +113,12 @@ class TlsPolicyDeliveryTest {
             assertThat(server.messages().get(0).overTls).isEqualTo(!plaintext);
             assertThat(server.plaintextReceived().contains(MARKER)).isEqualTo(plaintext);
             if (plaintext) {
-                assertThat(report).doesNotContainKeys("protocol", "cipher");
+                assertThat(report).doesNotContainKeys("protocol", "cipher", "certificate");
             } else {
                 assertThat(report.get("protocol")).startsWith("TLSv1.");
                 assertThat(report.get("cipher")).startsWith("TLS_");
+                // checked in every encrypted session, enforced only in VERIFY
+                assertThat(report.get("certificate")).startsWith(checkFound(certificate));
             }
             assertThat(report.containsKey("fallback")).isEqualTo(expected.equals("plaintext-fallback"));
         } else {
@@ -298,9 +300,77 @@ class TlsPolicyDeliveryTest {
 
         Outcome outcome = deliver(part(false));
 
+        assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DELIVERED);
         assertThat(outcome.tls().orElseThrow().fields())
             .containsEntry("protection", "encrypted")
-            .containsEntry("mtaStsTesting", "MTA-STS testing: " + MX + " is not in [mx.other.test]");
+            .hasEntrySatisfying("mtaStsTesting", text -> assertThat(text)
+                .startsWith("MTA-STS testing: " + MX + " is not in [mx.other.test]; certificate chain not trusted: "));
+    }
+
+    @ParameterizedTest(name = "{0} against {1}/{2}: {3}")
+    @CsvSource(delimiter = '|', value = {
+        "OPPORTUNISTIC | TLS             | valid       | ",
+        "OPPORTUNISTIC | TLS             | self-signed | MTA-STS testing: certificate chain not trusted: ",
+        "OPPORTUNISTIC | TLS             | expired     | MTA-STS testing: certificate expired or not yet valid: ",
+        "OPPORTUNISTIC | TLS             | wrong-host  | MTA-STS testing: certificate does not name the MX host: ",
+        "OPPORTUNISTIC | NO_STARTTLS     | none        | MTA-STS testing: the session was not encrypted",
+        "OPPORTUNISTIC | BREAK_HANDSHAKE | none        | MTA-STS testing: the session was not encrypted (plaintext"
+            + " after a failed TLS handshake)",
+        "REQUIRED      | TLS             | valid       | ",
+        "REQUIRED      | TLS             | self-signed | MTA-STS testing: certificate chain not trusted: ",
+        "REQUIRED      | TLS             | expired     | MTA-STS testing: certificate expired or not yet valid: ",
+        "REQUIRED      | TLS             | wrong-host  | MTA-STS testing: certificate does not name the MX host: ",
+        "VERIFY        | TLS             | valid       | ",
+    })
+    void mtaStsTestingShouldRecordTheCertificateFailuresEnforceWouldRefuse(TlsMode mode, Behaviour behaviour,
+                                                                          String certificate, String recorded)
+            throws Exception {
+        server = StartTlsServer.start(behaviour, certificate(certificate));
+        engine = engine(rule(mode), mtaSts("mode: testing\nmx: *.tls.test\n"));
+
+        Outcome outcome = deliver(part(false));
+
+        assertThat(outcome.kind()).as(outcome.toString()).isEqualTo(Outcome.Kind.DELIVERED);
+        Map<String, String> report = outcome.tls().orElseThrow().fields();
+        assertThat(report.get("mtaSts")).startsWith("testing (id 20250301T000000");
+        if (recorded == null) {
+            assertThat(report).doesNotContainKey("mtaStsTesting")
+                .containsEntry("certificate", "valid (PKIX chain, validity dates and host name)");
+            assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
+        } else {
+            assertThat(report.get("mtaStsTesting")).startsWith(recorded);
+            assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(1);
+        }
+        assertThat(server.messages()).hasSize(1);
+    }
+
+    @Test
+    void mtaStsTestingFailuresShouldBeCountedOncePerSessionAndEveryNewSessionChecked() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.issue("other.test"));
+        engine = engine(rule(TlsMode.OPPORTUNISTIC).maxMessagesPerConnection(2), mtaSts("mode: testing\nmx:"
+            + " *.tls.test\n"));
+
+        // two mails on the first connection, the third on a second one, which resumes the first one's TLS session
+        // (no certificate in its handshake): the check of the first handshake still applies
+        List<Outcome> outcomes = List.of(deliver(part(false)), deliver(part(false)), deliver(part(false)));
+
+        assertThat(server.connections()).isEqualTo(2);
+        assertThat(outcomes).allSatisfy(outcome -> assertThat(outcome.tls().orElseThrow().fields().get(
+            "mtaStsTesting")).startsWith("MTA-STS testing: certificate does not name the MX host: "));
+        assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(2);
+        assertThat(destination().tlsCount(TlsOutcome.ENCRYPTED)).isEqualTo(2);
+    }
+
+    @Test
+    void aDomainWithoutTestingPolicyShouldRecordTheCertificateButNoTestingFailure() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.selfSigned(MX));
+        engine = engine(rule(TlsMode.OPPORTUNISTIC), TlsPolicyResolver.rulesOnly(clock));
+
+        Map<String, String> report = deliver(part(false)).tls().orElseThrow().fields();
+
+        assertThat(report.get("certificate")).startsWith("certificate chain not trusted: ");
+        assertThat(report).doesNotContainKey("mtaStsTesting");
+        assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
     }
 
     @Test
@@ -409,6 +479,22 @@ class TlsPolicyDeliveryTest {
         assertThat(server.messages()).isEmpty();
         assertThat(server.commands()).doesNotContain("MAIL", "RCPT", "DATA");
         assertThat(server.plaintextReceived()).doesNotContain(MARKER).doesNotContain("sender@local.test");
+    }
+
+    /** The start of what the certificate check finds of a server certificate of this kind. */
+    private static String checkFound(String kind) {
+        switch (kind) {
+            case "valid":
+                return "valid (PKIX chain, validity dates and host name)";
+            case "self-signed":
+                return "certificate chain not trusted: ";
+            case "expired":
+                return "certificate expired or not yet valid: ";
+            case "wrong-host":
+                return "certificate does not name the MX host: ";
+            default:
+                throw new IllegalArgumentException(kind);
+        }
     }
 
     private TestPki.ServerCertificate certificate(String kind) {

@@ -7,10 +7,12 @@ import static org.mockito.Mockito.mock;
 import io.github.mxgovernor.james.jmx.GovernorBeans;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.testing.TestPki;
+import io.github.mxgovernor.tls.CertificateCheck;
 import io.github.mxgovernor.tls.DaneVerdict;
 import io.github.mxgovernor.tls.DomainTlsPolicy;
 import io.github.mxgovernor.tls.SessionSecurity;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
 import io.github.mxgovernor.tls.TlsReport;
 import io.github.mxgovernor.tls.TlsRequirement;
 import io.github.mxgovernor.tls.dane.FakeDnsServer;
@@ -478,7 +480,8 @@ class GovernedRemoteDeliveryTest {
         TlsRequirement requirement = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'default'"),
             DaneVerdict.notAsked());
         TlsReport report = new TlsReport(SessionSecurity.encrypted("mx.example.com",
-            SessionSecurity.Protection.ENCRYPTED, "TLSv1.3", "TLS_AES_128_GCM_SHA256", requirement), requirement,
+            SessionSecurity.Protection.ENCRYPTED, "TLSv1.3", "TLS_AES_128_GCM_SHA256", requirement,
+            CertificateCheck.failed(TlsProblem.UNTRUSTED_CHAIN, "PKIX path building failed")), requirement,
             DomainTlsPolicy.none("example.com", "no MTA-STS TXT record"));
 
         Attribute attribute = GovernedRemoteDelivery.tlsAttribute(report);
@@ -492,7 +495,8 @@ class GovernedRemoteDeliveryTest {
             .containsEntry("mx", AttributeValue.of("mx.example.com"))
             .containsEntry("policy", AttributeValue.of("rule 'default' requires TLS mode opportunistic"))
             .containsEntry("mtaSts", AttributeValue.of("no MTA-STS TXT record"))
-            .containsEntry("dane", AttributeValue.of("not applicable: not used by the rule"));
+            .containsEntry("dane", AttributeValue.of("not applicable: not used by the rule"))
+            .containsEntry("certificate", AttributeValue.of("certificate chain not trusted: PKIX path building failed"));
     }
 
     private Path trustStore(String password) throws Exception {
