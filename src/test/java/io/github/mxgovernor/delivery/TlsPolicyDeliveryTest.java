@@ -263,6 +263,17 @@ class TlsPolicyDeliveryTest {
         assertThat(outcome.message()).contains("[MTA-STS of " + DOMAIN + ": enforce (id 20250301T000000, until ");
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"NO_STARTTLS, NO_STARTTLS", "REFUSE_STARTTLS, STARTTLS_REFUSED", "BREAK_HANDSHAKE, HANDSHAKE"})
+    void mtaStsEnforceShouldNeverSendAByteOfTheMailInPlaintext(Behaviour behaviour, TlsProblem problem)
+            throws Exception {
+        server = StartTlsServer.start(behaviour, null);
+        engine = engine(rule(TlsMode.OPPORTUNISTIC), mtaSts("mode: enforce\nmx: *.tls.test\n"));
+
+        assertDeferredForTls(deliver(part(false)), problem, "MTA-STS enforce policy of " + DOMAIN
+            + " requires verified TLS");
+    }
+
     @Test
     void aTlsFailureShouldSayWhenTheMtaStsPolicyCouldNotBeFetched() throws Exception {
         server = StartTlsServer.start(Behaviour.NO_STARTTLS, null);
