@@ -21,8 +21,9 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 /**
  * Accepts every server certificate, as sessions that do not verify must (RFC 7435), but first makes the checks of
  * {@link VerifyingTrustManager} (dates, PKIX chain, host name) and remembers what they found, per host name and
- * certificate, for {@link #RETAINED}. A session reads the result after its handshake with {@link #checkOf}; a
- * resumed TLS session (whose handshake checks no certificate) finds the result of the full handshake before it.
+ * certificate, until unused for {@link #RETAINED}. A session reads the result after its handshake with
+ * {@link #checkOf}; a resumed TLS session (whose handshake presents no certificate) finds the result of the full
+ * handshake before it, which is why the contexts using this class resume sessions for {@link #RETAINED} at most.
  */
 final class CheckingTrustManager extends X509ExtendedTrustManager {
     /** How long a result is remembered: about the lifetime of a resumable TLS session, at most. */
@@ -32,7 +33,7 @@ final class CheckingTrustManager extends X509ExtendedTrustManager {
     private final VerifyingTrustManager verifying;
     private final Cache<Map.Entry<String, X509Certificate>, CertificateCheck> results = Caffeine.newBuilder()
         .maximumSize(HOSTS)
-        .expireAfterWrite(RETAINED)
+        .expireAfterAccess(RETAINED)
         .build();
 
     CheckingTrustManager(VerifyingTrustManager verifying) {

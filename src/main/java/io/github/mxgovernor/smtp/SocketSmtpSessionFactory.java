@@ -167,8 +167,11 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
                                      int contentBufferBytes) {
         this.verifyingSockets = Objects.requireNonNull(verifyingContext, "verifyingContext").getSocketFactory();
         this.checks = checks;
-        this.unverifiedSockets = context(checks.<TrustManager>map(check -> check).orElseGet(AnyCertificate::new))
-            .getSocketFactory();
+        SSLContext unverified = context(checks.<TrustManager>map(check -> check).orElseGet(AnyCertificate::new));
+        if (checks.isPresent()) {
+            unverified.getClientSessionContext().setSessionTimeout((int) CheckingTrustManager.RETAINED.getSeconds());
+        }
+        this.unverifiedSockets = unverified.getSocketFactory();
         this.quirks = new PeerQuirks(Objects.requireNonNull(clock, "clock"));
         if (contentBufferBytes < 1) {
             throw new IllegalArgumentException("contentBufferBytes must be positive, was " + contentBufferBytes);
