@@ -6,6 +6,7 @@ import io.github.mxgovernor.flowcontrol.FlowControl;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
+import io.github.mxgovernor.governor.TlsOutcome;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.smtp.SessionSettings;
@@ -245,7 +246,7 @@ public final class DeliveryEngine implements AutoCloseable {
     SmtpSession openSession(PendingPart pending, Destination destination) throws SmtpSessionException {
         SmtpEndpoint endpoint = pending.currentEndpoint();
         MxRule rule = destination.rule();
-        DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.port());
+        DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.tlsaPort());
         TlsRequirement requirement = requirementFor(pending, rule, dane);
         if (!requirement.satisfiable()) {
             throw policyFailure(pending, requirement, TlsProblem.TLSA_LOOKUP, dane.description());
@@ -302,7 +303,7 @@ public final class DeliveryEngine implements AutoCloseable {
             protection = SessionSecurity.Protection.DANE_VERIFIED;
         }
         return SessionSecurity.encrypted(host, protection, tls.get().protocol(), tls.get().cipherSuite(),
-            requirement);
+            requirement, tls.get().certificateCheck());
     }
 
     private TlsRequirement requirementFor(PendingPart pending, MxRule rule, DaneVerdict hostDane) {
@@ -400,6 +401,9 @@ public final class DeliveryEngine implements AutoCloseable {
         }
         Optional<TlsReport> report = delivered ? Optional.of(new TlsReport(security, requirementFor(pending,
             destination.rule(), security.openedFor().dane()), pending.tlsPolicy())) : Optional.empty();
+        if (delivered) {
+            reportTestingFailure((SecuredSession) session, pending, destination);
+        }
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         for (Map.Entry<String, RecipientVerdict> entry : verdicts.entrySet()) {
             outcomes.put(entry.getKey(), toOutcome(entry.getValue(), destination, report));
@@ -407,6 +411,23 @@ public final class DeliveryEngine implements AutoCloseable {
         record(destination, outcomes);
         pending.complete(outcomes);
         return !reconnect;
+    }
+
+    /**
+     * Counts and logs, once per session and recipient domain, a delivery that the domain's MTA-STS {@code testing}
+     * policy would have refused under {@code enforce} (RFC 8461 section 5: testing delivers, and reports).
+     */
+    private static void reportTestingFailure(SecuredSession session, PendingPart pending, Destination destination) {
+        DomainTlsPolicy policy = pending.tlsPolicy();
+        if (policy.mtaSts().isEmpty()) {
+            return;
+        }
+        Optional<String> failure = policy.testingFailure(session.security());
+        if (failure.isPresent() && session.firstTestingFailureFor(policy.domain())) {
+            destination.recordTls(TlsOutcome.MTA_STS_TESTING_FAILED);
+            LOGGER.info("MTA-STS testing policy of {} ({}) would refuse delivery over {} under enforce; delivered"
+                + " anyway: {}", policy.domain(), policy.status(), session.security(), failure.get());
+        }
     }
 
     /** A connection could not be opened or greeted: next endpoint if any, else a deferral. */

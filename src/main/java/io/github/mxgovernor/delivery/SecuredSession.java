@@ -10,11 +10,13 @@ import io.github.mxgovernor.tls.SessionSecurity;
 
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** A session the engine opened, with what its TLS achieved: lanes reuse it only for parts it protects enough. */
 final class SecuredSession implements SmtpSession {
     private final SmtpSession session;
     private final SessionSecurity security;
+    private final Set<String> testingFailuresReported = ConcurrentHashMap.newKeySet();
 
     SecuredSession(SmtpSession session, SessionSecurity security) {
         this.session = session;
@@ -23,6 +25,11 @@ final class SecuredSession implements SmtpSession {
 
     SessionSecurity security() {
         return security;
+    }
+
+    /** True the first time the session reports an MTA-STS testing failure for this recipient domain. */
+    boolean firstTestingFailureFor(String domain) {
+        return testingFailuresReported.add(domain);
     }
 
     @Override

@@ -33,8 +33,13 @@ import io.github.mxgovernor.tls.TlsTrust;
 
 import java.io.File;
 import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -125,7 +130,12 @@ import reactor.core.scheduler.Schedulers;
  * plaintext at once; {@code trustStore} (a path or a James file URI), {@code trustStorePassword} and
  * {@code trustStoreType} (default {@code PKCS12}) replace the JDK's default trust anchors for {@code verify} and
  * for MTA-STS; {@code mtaSts} (default true; off with {@code gateway}) looks up recipient domains' MTA-STS policies,
- * each fetch limited by {@code mtaStsTimeout} (default 10 seconds). A mail whose {@code REQUIRETLS} attribute is
+ * each fetch limited by {@code mtaStsTimeout} (default 10 seconds). Rules with {@code dane="true"} look up TLSA
+ * records through mx-governor's own DNSSEC-validating resolver: {@code daneResolver} is the name server it asks
+ * ({@code host}, {@code host:port} or {@code [IPv6]:port}; default the system's first name server; it must pass
+ * DNSSEC records along, it need not validate), {@code daneTrustAnchors} a file of DS or DNSKEY records in zone-file
+ * form to validate from (a path or a James file URI; default the root zone's keys), {@code daneTimeout} the time one
+ * lookup may take (default 10 seconds). A mail whose {@code REQUIRETLS} attribute is
  * true goes only over verified TLS. Each {@code onSuccess} copy holds the recipients one session delivered, with the
  * {@code mxgovernor.tls} attribute: a map of strings described at {@link TlsReport#fields()}.
  * Any other parameter is an error.
@@ -176,6 +186,9 @@ public class GovernedRemoteDelivery extends GenericMailet {
     public static final String TRUST_STORE_TYPE = "trustStoreType";
     public static final String MTA_STS = "mtaSts";
     public static final String MTA_STS_TIMEOUT = "mtaStsTimeout";
+    public static final String DANE_RESOLVER = "daneResolver";
+    public static final String DANE_TRUST_ANCHORS = "daneTrustAnchors";
+    public static final String DANE_TIMEOUT = "daneTimeout";
 
     /** RemoteDelivery's bounce attributes, read by James's {@code DSNBounce}. */
     public static final AttributeName DELIVERY_ERROR = AttributeName.of("delivery-error");
@@ -195,12 +208,13 @@ public class GovernedRemoteDelivery extends GenericMailet {
         LOAD_BALANCING, USE_PRIORITY, DEBUG, START_TLS, SSL_ENABLE, VERIFY_SERVER_IDENTITY, RULES,
         DELIVERY_THREADS, MAX_IN_FLIGHT, MAX_LANE_WAIT, LANE_CAPACITY, LOCAL_DEFERRAL_DELAY, MAX_AGE,
         OUTGOING_QUEUE_ALIAS, TLS, TLS_FALLBACK_MEMORY, TRUST_STORE, TRUST_STORE_PASSWORD, TRUST_STORE_TYPE, MTA_STS,
-        MTA_STS_TIMEOUT, "onMailetException", "onMatchException");
+        MTA_STS_TIMEOUT, DANE_RESOLVER, DANE_TRUST_ANCHORS, DANE_TIMEOUT, "onMailetException", "onMatchException");
     private static final Duration MTA_STS_RECHECK = Duration.ofMinutes(5);
     private static final int MTA_STS_DOMAINS = 100_000;
     private static final Logger LOGGER = LoggerFactory.getLogger(GovernedRemoteDelivery.class);
     private static final Duration EARLY_TOLERANCE = Duration.ofSeconds(1);
     private static final int DEFAULT_MAX_IN_FLIGHT = 512;
+    private static final int DNS_PORT = 53;
 
     private final DNSService dns;
     private final DomainList domainList;
@@ -226,6 +240,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private boolean debug;
     private int maxDnsProblemRetries;
     private boolean governorAcquired;
+    private DaneLookup daneLookup;
 
     @Inject
     public GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
@@ -279,6 +294,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
             .orElse(TlsPolicyResolver.DEFAULT_PLAINTEXT_FALLBACK_MEMORY);
         boolean mtaSts = parameters.optionalBoolean(MTA_STS).orElse(true);
         Duration mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(Duration.ofSeconds(10));
+        daneLookup = dane(daneResolver(parameters));
         TlsPolicyResolver tlsPolicy = tlsPolicy(trust, fallbackMemory, mtaSts && gateways.isEmpty(), mtaStsTimeout);
 
         queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
@@ -293,10 +309,10 @@ public class GovernedRemoteDelivery extends GenericMailet {
         dispositions = Executors.newFixedThreadPool(4, new DaemonThreadFactory("mx-governor-disposition"));
         startDequeueing(maxInFlight);
         LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}; TLS: default rule {}, MTA-STS {},"
-                + " certificates verified against {}", queue.getName().asString(), rules.rules().size(),
-            rules.source().map(source -> " from " + source).orElse(" (built-in default only)"), schedule,
-            rules.defaultRule().tlsMode().name().toLowerCase(Locale.ROOT),
-            tlsPolicy.usesMtaSts() ? "on" : gateways.isEmpty() ? "off" : "off (gateways)", trust);
+                + " certificates verified against {}, DANE resolver {}", queue.getName().asString(),
+            rules.rules().size(), rules.source().map(source -> " from " + source).orElse(" (built-in default only)"),
+            schedule, rules.defaultRule().tlsMode().name().toLowerCase(Locale.ROOT),
+            tlsPolicy.usesMtaSts() ? "on" : gateways.isEmpty() ? "off" : "off (gateways)", trust, daneLookup);
     }
 
     private static String outgoingQueueName(MailetParameters parameters) throws MessagingException {
@@ -330,7 +346,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
                                         Duration mtaStsTimeout) {
         PlaintextFallbacks fallbacks = new PlaintextFallbacks(fallbackMemory, clock);
         if (!mtaSts) {
-            return new TlsPolicyResolver(Optional.empty(), dane(), fallbacks);
+            return new TlsPolicyResolver(Optional.empty(), daneLookup, fallbacks);
         }
         mtaStsThreads = Executors.newScheduledThreadPool(4, new DaemonThreadFactory("mx-governor-mta-sts"));
         MtaStsPolicyCache policies = new MtaStsPolicyCache(dns::findTXTRecords,
@@ -343,17 +359,92 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 LOGGER.warn("MTA-STS background refresh failed", e);
             }
         }, 1, 1, TimeUnit.MINUTES);
-        return new TlsPolicyResolver(Optional.of(policies), dane(), fallbacks);
+        return new TlsPolicyResolver(Optional.of(policies), daneLookup, fallbacks);
     }
 
     /**
-     * TLSA lookups through our own DNSSEC-validating resolver (the system's name server as upstream, the root
-     * trust anchors), built on the first lookup: only MX hosts whose rule says {@code dane="true"} are asked, and
-     * a resolver that cannot be built makes their verdict unusable (deferred), never plaintext.
+     * The DNSSEC-validating resolver's settings from {@code daneResolver} (the upstream name server, {@code host} or
+     * {@code host:port}, {@code [v6]:port}; default the system's first name server), {@code daneTrustAnchors} (a file
+     * of DS or DNSKEY records in zone-file form, a path or a James file URI; default the root zone's KSKs) and
+     * {@code daneTimeout} (one lookup, key fetches included; default 10 seconds). Checked at start-up, even when no
+     * rule uses DANE.
      */
-    private DaneLookup dane() {
+    private ValidatingTlsaLookup.Builder daneResolver(MailetParameters parameters) throws MessagingException {
+        ValidatingTlsaLookup.Builder builder = ValidatingTlsaLookup.builder().clock(clock);
+        Optional<String> resolver = parameters.optionalString(DANE_RESOLVER);
+        if (resolver.isPresent()) {
+            InetSocketAddress upstream = nameServer(resolver.get());
+            parameters.parse(DANE_RESOLVER, () -> builder.upstream(upstream));
+        }
+        Optional<String> anchors = parameters.optionalString(DANE_TRUST_ANCHORS);
+        if (anchors.isPresent()) {
+            File file = file(anchors.get(), "DANE trust anchors file");
+            String text;
+            try {
+                text = Files.readString(file.toPath(), StandardCharsets.UTF_8);
+            } catch (IOException | UncheckedIOException e) {
+                throw new MessagingException("Invalid mailet parameter " + DANE_TRUST_ANCHORS + ": " + file
+                    + " cannot be read: " + e);
+            }
+            parameters.parse(DANE_TRUST_ANCHORS, () -> builder.trustAnchors(text));
+        }
+        Optional<Duration> timeout = parameters.optionalDuration(DANE_TIMEOUT);
+        if (timeout.isPresent()) {
+            parameters.parse(DANE_TIMEOUT, () -> builder.timeout(timeout.get()));
+        }
+        return builder;
+    }
+
+    /** {@code host}, {@code host:port}, an IPv6 literal alone or as {@code [address]:port}; port 53 by default. */
+    static InetSocketAddress nameServer(String value) throws MessagingException {
+        String host = value;
+        String port = null;
+        if (value.startsWith("[")) {
+            int close = value.indexOf(']');
+            if (close < 0 || (close + 1 < value.length() && value.charAt(close + 1) != ':')) {
+                throw invalidNameServer(value, "an IPv6 address in brackets is followed by nothing or ':port'");
+            }
+            host = value.substring(1, close);
+            port = close + 1 < value.length() ? value.substring(close + 2) : null;
+        } else if (value.indexOf(':') >= 0 && value.indexOf(':') == value.lastIndexOf(':')) {
+            host = value.substring(0, value.indexOf(':'));
+            port = value.substring(value.indexOf(':') + 1);
+        }
+        int number = DNS_PORT;
+        if (port != null) {
+            try {
+                number = Integer.parseInt(port);
+            } catch (NumberFormatException e) {
+                number = -1;
+            }
+            if (number < 1 || number > 65535) {
+                throw invalidNameServer(value, "the port must be 1 to 65535");
+            }
+        }
+        if (host.isEmpty()) {
+            throw invalidNameServer(value, "no host");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), number);
+        } catch (UnknownHostException e) {
+            throw invalidNameServer(value, "unknown host '" + host + "'");
+        }
+    }
+
+    private static MessagingException invalidNameServer(String value, String why) {
+        return new MessagingException("Invalid mailet parameter " + DANE_RESOLVER + ": expected a name server as host,"
+            + " host:port or [IPv6]:port, was '" + value + "' (" + why + ")");
+    }
+
+    /**
+     * TLSA lookups through our own DNSSEC-validating resolver, built on the first lookup: only MX hosts whose rule
+     * says {@code dane="true"} are asked, and a resolver that cannot be built (no system name server, say) makes
+     * their verdict unusable (deferred), never plaintext.
+     */
+    private DaneLookup dane(ValidatingTlsaLookup.Builder settings) {
         return new DaneLookup() {
             private DaneLookup resolver;
+            private String description = "not built yet (built on the first lookup of a rule with dane=\"true\")";
 
             @Override
             public DaneVerdict lookup(String mxHost, int port) {
@@ -361,7 +452,9 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 try {
                     synchronized (this) {
                         if (resolver == null) {
-                            resolver = new TlsaDaneLookup(ValidatingTlsaLookup.builder().clock(clock).build(), clock);
+                            ValidatingTlsaLookup built = settings.build();
+                            resolver = new TlsaDaneLookup(built, clock);
+                            description = built.toString();
                         }
                         current = resolver;
                     }
@@ -371,7 +464,17 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 }
                 return current.lookup(mxHost, port);
             }
+
+            @Override
+            public synchronized String toString() {
+                return description;
+            }
         };
+    }
+
+    /** The DANE lookup the engine uses (tests look up through it). */
+    DaneLookup daneLookup() {
+        return daneLookup;
     }
 
     private File file(String location, String what) throws MessagingException {

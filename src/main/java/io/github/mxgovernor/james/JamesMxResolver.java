@@ -18,9 +18,13 @@ import org.apache.james.dnsservice.api.TemporaryResolutionException;
  * Resolves recipient domains through James's {@link DNSService} (so {@code dnsservice.xml} applies), or
  * sends everything to the configured gateways. Like James's RemoteDelivery it accepts {@code host:port} in
  * an MX value or a gateway entry; the default port is 25.
+ *
+ * <p>DANE: an MX host's TLSA records are those of {@code _25._tcp.<host>} (RFC 7672), even when its MX value names
+ * another port (which only a custom or test DNS service can do: MX records carry no port); a gateway is a service
+ * at its configured port, so its records are those of {@code _<port>._tcp.<host>} (RFC 6698).
  */
 final class JamesMxResolver implements MxResolver {
-    static final int SMTP_PORT = 25;
+    static final int SMTP_PORT = SmtpEndpoint.SMTP_PORT;
 
     private final DNSService dns;
     private final List<String> gateways;
@@ -59,7 +63,8 @@ final class JamesMxResolver implements MxResolver {
             int port = portPart(hostAndPort);
             try {
                 for (InetAddress address : dns.getAllByName(host)) {
-                    endpoints.add(new SmtpEndpoint(host, address, port));
+                    endpoints.add(gateways.isEmpty() ? new SmtpEndpoint(host, address, port, SMTP_PORT)
+                        : new SmtpEndpoint(host, address, port));
                 }
             } catch (UnknownHostException e) {
                 unresolved.add(host);

@@ -2,6 +2,7 @@ package io.github.mxgovernor.smtp;
 
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
+import io.github.mxgovernor.tls.CertificateCheck;
 import io.github.mxgovernor.tls.TlsMode;
 import io.github.mxgovernor.tls.TlsProblem;
 
@@ -81,13 +82,14 @@ final class SocketSmtpSession implements SmtpSession {
      * is closed when this fails.
      */
     static SocketSmtpSession start(Socket socket, SmtpEndpoint endpoint, SessionSettings settings,
-                                   SSLSocketFactory tlsSockets, PeerQuirks quirks, ContentBuffer buffer)
+                                   SSLSocketFactory tlsSockets, Optional<CheckingTrustManager> checks,
+                                   PeerQuirks quirks, ContentBuffer buffer)
         throws SmtpSessionException {
         SocketSmtpSession session = new SocketSmtpSession(socket, endpoint, settings, quirks, buffer);
         try {
             session.attach(socket, Stage.GREETING);
             session.greet(settings.heloName());
-            session.negotiateTls(settings, tlsSockets);
+            session.negotiateTls(settings, tlsSockets, checks);
             if (settings.credentials().isPresent()) {
                 session.authenticate(settings.credentials().get());
             }
@@ -272,7 +274,8 @@ final class SocketSmtpSession implements SmtpSession {
         return Long.parseLong(parameter);
     }
 
-    private void negotiateTls(SessionSettings settings, SSLSocketFactory tlsSockets) throws SmtpSessionException {
+    private void negotiateTls(SessionSettings settings, SSLSocketFactory tlsSockets,
+                              Optional<CheckingTrustManager> checks) throws SmtpSessionException {
         TlsMode mode = settings.tlsMode();
         if (mode == TlsMode.DISABLED) {
             return;
@@ -298,7 +301,7 @@ final class SocketSmtpSession implements SmtpSession {
         }
         SSLSocket tlsSocket;
         try {
-            tlsSocket = handshake(tlsSockets, mode);
+            tlsSocket = handshake(tlsSockets, mode, checks);
         } catch (IOException e) {
             TlsProblem problem = VerifyingTrustManager.problemOf(e);
             abandon();
@@ -358,13 +361,13 @@ final class SocketSmtpSession implements SmtpSession {
         return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.UTF_8));
     }
 
-    private SSLSocket handshake(SSLSocketFactory tlsSockets, TlsMode mode) throws IOException {
+    private SSLSocket handshake(SSLSocketFactory tlsSockets, TlsMode mode, Optional<CheckingTrustManager> checks)
+            throws IOException {
         SSLSocket tlsSocket = (SSLSocket) tlsSockets.createSocket(socket, endpoint.hostName(), endpoint.port(), true);
         tlsSocket.setUseClientMode(true);
         SSLParameters parameters = tlsSocket.getSSLParameters();
-        if (mode == TlsMode.VERIFY) {
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-        }
+        // the host name check, enforced in VERIFY and only recorded otherwise
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
         sniHostName(endpoint.hostName()).ifPresent(name -> parameters.setServerNames(List.of(name)));
         tlsSocket.setSSLParameters(parameters);
         tlsSocket.setSoTimeout(commandTimeoutMillis);
@@ -376,7 +379,17 @@ final class SocketSmtpSession implements SmtpSession {
                 chain.add((X509Certificate) certificate);
             }
         }
-        tls = Optional.of(new TlsInfo(tlsSession.getProtocol(), tlsSession.getCipherSuite(), chain));
+        CertificateCheck check;
+        if (mode == TlsMode.VERIFY) {
+            check = CertificateCheck.valid();
+        } else if (checks.isEmpty()) {
+            check = CertificateCheck.notChecked("no trust anchors to check it against");
+        } else if (chain.isEmpty()) {
+            check = CertificateCheck.notChecked("the server presented no X.509 certificate");
+        } else {
+            check = checks.get().checkOf(endpoint.hostName(), chain.get(0));
+        }
+        tls = Optional.of(new TlsInfo(tlsSession.getProtocol(), tlsSession.getCipherSuite(), chain, check));
         return tlsSocket;
     }
 

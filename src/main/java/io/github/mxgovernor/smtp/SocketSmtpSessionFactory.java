@@ -44,6 +44,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *       {@link SSLContext} and name the MX host ({@link SmtpEndpoint#hostName()}, HTTPS rules, also sent as
  *       SNI).</li>
  * </ul>
+ * In OPPORTUNISTIC and REQUIRED the certificate is checked as VERIFY would check it, but only to record what was
+ * found ({@link TlsInfo#certificateCheck()}): the session goes on whatever the result.
  * A TLS failure says what failed in {@link SmtpSessionException#tlsProblem()}: STARTTLS not offered or refused,
  * the handshake, or (in VERIFY) an expired certificate, an untrusted chain or another host's name.
  * After the handshake the session says EHLO again and replaces the extensions with the new answer. Bytes the
@@ -127,6 +129,7 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
 
     private final SSLSocketFactory verifyingSockets;
     private final SSLSocketFactory unverifiedSockets;
+    private final Optional<CheckingTrustManager> checks;
     private final PeerQuirks quirks;
     private final int contentBufferBytes;
 
@@ -137,15 +140,19 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
 
     /**
      * Verifies certificates (in {@link TlsMode#VERIFY}) with {@code trust}: the leaf's dates, the PKIX chain, then
-     * the host name, so that a refusal's {@link SmtpSessionException#tlsProblem()} says which failed.
+     * the host name, so that a refusal's {@link SmtpSessionException#tlsProblem()} says which failed. Sessions that
+     * do not verify make the same checks without enforcing them, and {@link TlsInfo#certificateCheck()} tells what
+     * they found.
      */
     public SocketSmtpSessionFactory(X509ExtendedTrustManager trust) {
-        this(verifyingContext(trust), Clock.systemUTC(), CONTENT_BUFFER_BYTES);
+        this(context(new VerifyingTrustManager(trust)), Optional.of(new CheckingTrustManager(
+            new VerifyingTrustManager(trust))), Clock.systemUTC(), CONTENT_BUFFER_BYTES);
     }
 
     /**
      * Verifies certificates (in {@link TlsMode#VERIFY}) with {@code verifyingContext}; what a refusal says failed is
-     * then read from the JDK's exceptions.
+     * then read from the JDK's exceptions. Sessions that do not verify do not check certificates either
+     * ({@link TlsInfo#certificateCheck()} says so).
      */
     public SocketSmtpSessionFactory(SSLContext verifyingContext) {
         this(verifyingContext, Clock.systemUTC(), CONTENT_BUFFER_BYTES);
@@ -153,8 +160,18 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
 
     /** For tests: the clock that ages what is remembered of servers, and a smaller content buffer. */
     SocketSmtpSessionFactory(SSLContext verifyingContext, Clock clock, int contentBufferBytes) {
+        this(verifyingContext, Optional.empty(), clock, contentBufferBytes);
+    }
+
+    private SocketSmtpSessionFactory(SSLContext verifyingContext, Optional<CheckingTrustManager> checks, Clock clock,
+                                     int contentBufferBytes) {
         this.verifyingSockets = Objects.requireNonNull(verifyingContext, "verifyingContext").getSocketFactory();
-        this.unverifiedSockets = unverifiedContext().getSocketFactory();
+        this.checks = checks;
+        SSLContext unverified = context(checks.<TrustManager>map(check -> check).orElseGet(AnyCertificate::new));
+        if (checks.isPresent()) {
+            unverified.getClientSessionContext().setSessionTimeout((int) CheckingTrustManager.RETAINED.getSeconds());
+        }
+        this.unverifiedSockets = unverified.getSocketFactory();
         this.quirks = new PeerQuirks(Objects.requireNonNull(clock, "clock"));
         if (contentBufferBytes < 1) {
             throw new IllegalArgumentException("contentBufferBytes must be positive, was " + contentBufferBytes);
@@ -168,7 +185,7 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
         Objects.requireNonNull(settings, "settings");
         Socket socket = connect(endpoint, settings);
         SSLSocketFactory tlsSockets = settings.tlsMode() == TlsMode.VERIFY ? verifyingSockets : unverifiedSockets;
-        return SocketSmtpSession.start(socket, endpoint, settings, tlsSockets, quirks,
+        return SocketSmtpSession.start(socket, endpoint, settings, tlsSockets, checks, quirks,
             new ContentBuffer(contentBufferBytes, RETAINED_BUFFER_BYTES));
     }
 
@@ -201,20 +218,10 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
         }
     }
 
-    private static SSLContext verifyingContext(X509ExtendedTrustManager trust) {
+    private static SSLContext context(TrustManager trust) {
         try {
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new VerifyingTrustManager(trust)}, null);
-            return context;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK cannot create a TLS context", e);
-        }
-    }
-
-    private static SSLContext unverifiedContext() {
-        try {
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new AnyCertificate()}, null);
+            context.init(null, new TrustManager[] {trust}, null);
             return context;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("the JDK cannot create a TLS context", e);

@@ -1,5 +1,7 @@
 package io.github.mxgovernor.tls;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -54,12 +56,34 @@ public final class DomainTlsPolicy {
     }
 
     /**
-     * What {@code testing} records for a host {@code enforce} would refuse: present for a policy in testing mode
-     * that does not list the host.
+     * What a {@code testing} policy records of a delivery that {@code enforce} would have refused (RFC 8461 section
+     * 5): the MX host is not one the policy lists, the session was not encrypted, or the server's certificate failed
+     * the checks {@code enforce} requires (chain, dates, MX host name). Empty when the policy is not in testing mode
+     * or {@code enforce} would have delivered too; a session whose certificate matched DANE TLSA records passes, as
+     * DANE takes precedence over MTA-STS.
+     *
+     * @return such as {@code MTA-STS testing: mx.example.com is not in [*.example.net]; certificate chain not
+     *     trusted: ...}
      */
-    public Optional<String> testingMismatch(String mxHost) {
-        return mtaSts.filter(policy -> policy.mode() == MtaStsPolicy.Mode.TESTING && !policy.allowsMx(mxHost))
-            .map(policy -> "MTA-STS testing: " + mxHost.toLowerCase(Locale.ROOT) + " is not in " + policy.mxPatterns());
+    public Optional<String> testingFailure(SessionSecurity session) {
+        if (mtaSts.isEmpty() || mtaSts.get().mode() != MtaStsPolicy.Mode.TESTING) {
+            return Optional.empty();
+        }
+        MtaStsPolicy policy = mtaSts.get();
+        List<String> failures = new ArrayList<>(2);
+        if (!policy.allowsMx(session.mxHost())) {
+            failures.add(session.mxHost().toLowerCase(Locale.ROOT) + " is not in " + policy.mxPatterns());
+        }
+        if (session.protection() == SessionSecurity.Protection.PLAINTEXT) {
+            failures.add("the session was not encrypted" + (session.plaintextFallback()
+                ? " (plaintext after a failed TLS handshake)" : ""));
+        } else if (session.protection() != SessionSecurity.Protection.DANE_VERIFIED) {
+            session.certificate().filter(check -> check.kind() != CertificateCheck.Kind.VALID)
+                .ifPresent(check -> failures.add(check.kind() == CertificateCheck.Kind.FAILED
+                    ? check.description() : "certificate " + check.description()));
+        }
+        return failures.isEmpty() ? Optional.empty()
+            : Optional.of("MTA-STS testing: " + String.join("; ", failures));
     }
 
     @Override

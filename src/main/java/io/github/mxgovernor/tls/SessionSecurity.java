@@ -7,8 +7,8 @@ import java.util.Optional;
 /**
  * What one open SMTP session achieved: plaintext, encrypted, verified (PKIX chain and host name) or matched to
  * the host's TLSA records, with the negotiated protocol and cipher suite, the requirement it was opened under
- * (whose DANE verdict holds for every mail to that host), and whether it is a plaintext fallback after a failed
- * opportunistic handshake. Immutable.
+ * (whose DANE verdict holds for every mail to that host), what a PKIX check of the certificate found (enforced only
+ * when verified), and whether it is a plaintext fallback after a failed opportunistic handshake. Immutable.
  */
 public final class SessionSecurity {
     /** How well a session is protected, weakest first. */
@@ -27,21 +27,24 @@ public final class SessionSecurity {
     private final Optional<String> cipherSuite;
     private final TlsRequirement openedFor;
     private final boolean plaintextFallback;
+    private final Optional<CertificateCheck> certificate;
 
     private SessionSecurity(String mxHost, Protection protection, Optional<String> protocol,
-                            Optional<String> cipherSuite, TlsRequirement openedFor, boolean plaintextFallback) {
+                            Optional<String> cipherSuite, TlsRequirement openedFor, boolean plaintextFallback,
+                            Optional<CertificateCheck> certificate) {
         this.mxHost = Objects.requireNonNull(mxHost, "mxHost");
         this.protection = protection;
         this.protocol = protocol;
         this.cipherSuite = cipherSuite;
         this.openedFor = Objects.requireNonNull(openedFor, "openedFor");
         this.plaintextFallback = plaintextFallback;
+        this.certificate = certificate;
     }
 
     /** A session without TLS; {@code fallback} when TLS was tried and failed under an opportunistic policy. */
     public static SessionSecurity plaintext(String mxHost, TlsRequirement openedFor, boolean fallback) {
         return new SessionSecurity(mxHost, Protection.PLAINTEXT, Optional.empty(), Optional.empty(), openedFor,
-            fallback);
+            fallback, Optional.empty());
     }
 
     /**
@@ -49,14 +52,20 @@ public final class SessionSecurity {
      *
      * @param protection {@link Protection#ENCRYPTED}, {@link Protection#VERIFIED} or
      *     {@link Protection#DANE_VERIFIED}
+     * @param certificate what the PKIX checks of the server's certificate found (valid, when verified)
      */
     public static SessionSecurity encrypted(String mxHost, Protection protection, String protocol,
-                                            String cipherSuite, TlsRequirement openedFor) {
+                                            String cipherSuite, TlsRequirement openedFor,
+                                            CertificateCheck certificate) {
         if (protection == Protection.PLAINTEXT) {
             throw new IllegalArgumentException("an encrypted session cannot be plaintext");
         }
+        Objects.requireNonNull(certificate, "certificate");
+        if (protection == Protection.VERIFIED && certificate.kind() != CertificateCheck.Kind.VALID) {
+            throw new IllegalArgumentException("a verified session has a valid certificate, not " + certificate);
+        }
         return new SessionSecurity(mxHost, protection, Optional.of(protocol), Optional.of(cipherSuite), openedFor,
-            false);
+            false, Optional.of(certificate));
     }
 
     public String mxHost() {
@@ -82,6 +91,14 @@ public final class SessionSecurity {
         return openedFor;
     }
 
+    /**
+     * What the PKIX checks (chain, dates, MX host name) found of the server's certificate; empty in plaintext. Only
+     * a {@link Protection#VERIFIED} session required them; the others record what MTA-STS {@code testing} reports.
+     */
+    public Optional<CertificateCheck> certificate() {
+        return certificate;
+    }
+
     /** True for a plaintext session opened because the opportunistic TLS handshake with this host failed. */
     public boolean plaintextFallback() {
         return plaintextFallback;
@@ -95,12 +112,12 @@ public final class SessionSecurity {
         SessionSecurity that = (SessionSecurity) o;
         return mxHost.equals(that.mxHost) && protection == that.protection && protocol.equals(that.protocol)
             && cipherSuite.equals(that.cipherSuite) && openedFor.equals(that.openedFor)
-            && plaintextFallback == that.plaintextFallback;
+            && plaintextFallback == that.plaintextFallback && certificate.equals(that.certificate);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mxHost, protection, protocol, cipherSuite, openedFor, plaintextFallback);
+        return Objects.hash(mxHost, protection, protocol, cipherSuite, openedFor, plaintextFallback, certificate);
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.github.mxgovernor.tls;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 
 /**
  * How a delivered mail travelled: the session's protection, protocol and cipher suite, the policy that applied and
@@ -36,8 +35,12 @@ public final class TlsReport {
      * The report as text fields: {@code mx}, {@code protection} ({@code plaintext}, {@code encrypted},
      * {@code verified}, {@code dane-verified}), {@code protocol} and {@code cipher} (when encrypted), {@code policy}
      * (which policy asked for what), {@code mtaSts} (the domain's MTA-STS standing), {@code dane} (the host's DANE
-     * verdict), and when they apply {@code fallback} (plaintext after a failed opportunistic handshake) and
-     * {@code mtaStsTesting} (what a {@code testing} policy would have refused).
+     * verdict), {@code certificate} (when encrypted: what the PKIX checks of the server's certificate found, such as
+     * {@code valid (PKIX chain, validity dates and host name)} or {@code certificate chain not trusted: ...}; enforced
+     * only when {@code protection} is {@code verified}), and when they apply {@code fallback} (plaintext after a
+     * failed opportunistic handshake) and {@code mtaStsTesting} (what the domain's MTA-STS {@code testing} policy
+     * would have refused under {@code enforce}: MX host not listed, no TLS, certificate failures; see
+     * {@link DomainTlsPolicy#testingFailure}).
      */
     public Map<String, String> fields() {
         Map<String, String> fields = new LinkedHashMap<>();
@@ -48,11 +51,11 @@ public final class TlsReport {
         fields.put("policy", requirement.describe());
         fields.put("mtaSts", domain.status());
         fields.put("dane", session.openedFor().dane().toString());
+        session.certificate().ifPresent(check -> fields.put("certificate", check.description()));
         if (session.plaintextFallback()) {
             fields.put("fallback", "plaintext: the TLS handshake with this server failed");
         }
-        Optional<String> mismatch = domain.testingMismatch(session.mxHost());
-        mismatch.ifPresent(text -> fields.put("mtaStsTesting", text));
+        domain.testingFailure(session).ifPresent(text -> fields.put("mtaStsTesting", text));
         return fields;
     }
 

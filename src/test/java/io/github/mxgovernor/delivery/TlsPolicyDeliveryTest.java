@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -112,10 +113,12 @@ class TlsPolicyDeliveryTest {
             assertThat(server.messages().get(0).overTls).isEqualTo(!plaintext);
             assertThat(server.plaintextReceived().contains(MARKER)).isEqualTo(plaintext);
             if (plaintext) {
-                assertThat(report).doesNotContainKeys("protocol", "cipher");
+                assertThat(report).doesNotContainKeys("protocol", "cipher", "certificate");
             } else {
                 assertThat(report.get("protocol")).startsWith("TLSv1.");
                 assertThat(report.get("cipher")).startsWith("TLS_");
+                // checked in every encrypted session, enforced only in VERIFY
+                assertThat(report.get("certificate")).startsWith(checkFound(certificate));
             }
             assertThat(report.containsKey("fallback")).isEqualTo(expected.equals("plaintext-fallback"));
         } else {
@@ -260,6 +263,17 @@ class TlsPolicyDeliveryTest {
         assertThat(outcome.message()).contains("[MTA-STS of " + DOMAIN + ": enforce (id 20250301T000000, until ");
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"NO_STARTTLS, NO_STARTTLS", "REFUSE_STARTTLS, STARTTLS_REFUSED", "BREAK_HANDSHAKE, HANDSHAKE"})
+    void mtaStsEnforceShouldNeverSendAByteOfTheMailInPlaintext(Behaviour behaviour, TlsProblem problem)
+            throws Exception {
+        server = StartTlsServer.start(behaviour, null);
+        engine = engine(rule(TlsMode.OPPORTUNISTIC), mtaSts("mode: enforce\nmx: *.tls.test\n"));
+
+        assertDeferredForTls(deliver(part(false)), problem, "MTA-STS enforce policy of " + DOMAIN
+            + " requires verified TLS");
+    }
+
     @Test
     void aTlsFailureShouldSayWhenTheMtaStsPolicyCouldNotBeFetched() throws Exception {
         server = StartTlsServer.start(Behaviour.NO_STARTTLS, null);
@@ -297,9 +311,77 @@ class TlsPolicyDeliveryTest {
 
         Outcome outcome = deliver(part(false));
 
+        assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DELIVERED);
         assertThat(outcome.tls().orElseThrow().fields())
             .containsEntry("protection", "encrypted")
-            .containsEntry("mtaStsTesting", "MTA-STS testing: " + MX + " is not in [mx.other.test]");
+            .hasEntrySatisfying("mtaStsTesting", text -> assertThat(text)
+                .startsWith("MTA-STS testing: " + MX + " is not in [mx.other.test]; certificate chain not trusted: "));
+    }
+
+    @ParameterizedTest(name = "{0} against {1}/{2}: {3}")
+    @CsvSource(delimiter = '|', value = {
+        "OPPORTUNISTIC | TLS             | valid       | ",
+        "OPPORTUNISTIC | TLS             | self-signed | MTA-STS testing: certificate chain not trusted: ",
+        "OPPORTUNISTIC | TLS             | expired     | MTA-STS testing: certificate expired or not yet valid: ",
+        "OPPORTUNISTIC | TLS             | wrong-host  | MTA-STS testing: certificate does not name the MX host: ",
+        "OPPORTUNISTIC | NO_STARTTLS     | none        | MTA-STS testing: the session was not encrypted",
+        "OPPORTUNISTIC | BREAK_HANDSHAKE | none        | MTA-STS testing: the session was not encrypted (plaintext"
+            + " after a failed TLS handshake)",
+        "REQUIRED      | TLS             | valid       | ",
+        "REQUIRED      | TLS             | self-signed | MTA-STS testing: certificate chain not trusted: ",
+        "REQUIRED      | TLS             | expired     | MTA-STS testing: certificate expired or not yet valid: ",
+        "REQUIRED      | TLS             | wrong-host  | MTA-STS testing: certificate does not name the MX host: ",
+        "VERIFY        | TLS             | valid       | ",
+    })
+    void mtaStsTestingShouldRecordTheCertificateFailuresEnforceWouldRefuse(TlsMode mode, Behaviour behaviour,
+                                                                          String certificate, String recorded)
+            throws Exception {
+        server = StartTlsServer.start(behaviour, certificate(certificate));
+        engine = engine(rule(mode), mtaSts("mode: testing\nmx: *.tls.test\n"));
+
+        Outcome outcome = deliver(part(false));
+
+        assertThat(outcome.kind()).as(outcome.toString()).isEqualTo(Outcome.Kind.DELIVERED);
+        Map<String, String> report = outcome.tls().orElseThrow().fields();
+        assertThat(report.get("mtaSts")).startsWith("testing (id 20250301T000000");
+        if (recorded == null) {
+            assertThat(report).doesNotContainKey("mtaStsTesting")
+                .containsEntry("certificate", "valid (PKIX chain, validity dates and host name)");
+            assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
+        } else {
+            assertThat(report.get("mtaStsTesting")).startsWith(recorded);
+            assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(1);
+        }
+        assertThat(server.messages()).hasSize(1);
+    }
+
+    @Test
+    void mtaStsTestingFailuresShouldBeCountedOncePerSessionAndEveryNewSessionChecked() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.issue("other.test"));
+        engine = engine(rule(TlsMode.OPPORTUNISTIC).maxMessagesPerConnection(2), mtaSts("mode: testing\nmx:"
+            + " *.tls.test\n"));
+
+        // two mails on the first connection, the third on a second one, which resumes the first one's TLS session
+        // (no certificate in its handshake): the check of the first handshake still applies
+        List<Outcome> outcomes = List.of(deliver(part(false)), deliver(part(false)), deliver(part(false)));
+
+        assertThat(server.connections()).isEqualTo(2);
+        assertThat(outcomes).allSatisfy(outcome -> assertThat(outcome.tls().orElseThrow().fields().get(
+            "mtaStsTesting")).startsWith("MTA-STS testing: certificate does not name the MX host: "));
+        assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(2);
+        assertThat(destination().tlsCount(TlsOutcome.ENCRYPTED)).isEqualTo(2);
+    }
+
+    @Test
+    void aDomainWithoutTestingPolicyShouldRecordTheCertificateButNoTestingFailure() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.selfSigned(MX));
+        engine = engine(rule(TlsMode.OPPORTUNISTIC), TlsPolicyResolver.rulesOnly(clock));
+
+        Map<String, String> report = deliver(part(false)).tls().orElseThrow().fields();
+
+        assertThat(report.get("certificate")).startsWith("certificate chain not trusted: ");
+        assertThat(report).doesNotContainKey("mtaStsTesting");
+        assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
     }
 
     @Test
@@ -375,6 +457,20 @@ class TlsPolicyDeliveryTest {
     }
 
     @Test
+    void daneShouldLookUpTheEndpointsTlsaPortNotTheOneItConnectsTo() throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, pki.issue(MX));
+        List<String> asked = new CopyOnWriteArrayList<>();
+        engine = engine(rule(TlsMode.OPPORTUNISTIC).dane(true), dane((host, port) -> {
+            asked.add(host + ":" + port);
+            return DaneVerdict.notApplicable("insecure: unsigned zone");
+        }), new SmtpEndpoint(MX, server.address(), server.port(), SmtpEndpoint.SMTP_PORT));
+
+        assertThat(deliver(part(false)).kind()).isEqualTo(Outcome.Kind.DELIVERED);
+        assertThat(asked).containsExactly(MX + ":25");
+        assertThat(server.port()).isNotEqualTo(25);
+    }
+
+    @Test
     void aRuleWithoutDaneShouldNeverLookUpTlsa() throws Exception {
         server = StartTlsServer.start(Behaviour.NO_STARTTLS, null);
         AtomicInteger lookups = new AtomicInteger();
@@ -394,6 +490,22 @@ class TlsPolicyDeliveryTest {
         assertThat(server.messages()).isEmpty();
         assertThat(server.commands()).doesNotContain("MAIL", "RCPT", "DATA");
         assertThat(server.plaintextReceived()).doesNotContain(MARKER).doesNotContain("sender@local.test");
+    }
+
+    /** The start of what the certificate check finds of a server certificate of this kind. */
+    private static String checkFound(String kind) {
+        switch (kind) {
+            case "valid":
+                return "valid (PKIX chain, validity dates and host name)";
+            case "self-signed":
+                return "certificate chain not trusted: ";
+            case "expired":
+                return "certificate expired or not yet valid: ";
+            case "wrong-host":
+                return "certificate does not name the MX host: ";
+            default:
+                throw new IllegalArgumentException(kind);
+        }
     }
 
     private TestPki.ServerCertificate certificate(String kind) {
@@ -437,8 +549,12 @@ class TlsPolicyDeliveryTest {
     }
 
     private DeliveryEngine engine(MxRule.Builder rule, TlsPolicyResolver resolver) throws Exception {
+        return engine(rule, resolver, new SmtpEndpoint(MX, server.address(), server.port()));
+    }
+
+    private DeliveryEngine engine(MxRule.Builder rule, TlsPolicyResolver resolver, SmtpEndpoint endpoint)
+            throws Exception {
         RuleSet rules = RuleSet.of(MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*").build(), List.of(rule.build()));
-        SmtpEndpoint endpoint = new SmtpEndpoint(MX, server.address(), server.port());
         return new DeliveryEngine(new Governor(clock), rules, domain -> MxResolution.found(List.of(endpoint)),
             new SocketSmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA").trustManager()),
             new ReplyClassifier(), EngineSettings.builder().heloName("client.test").maxLaneWait(TIMEOUT)

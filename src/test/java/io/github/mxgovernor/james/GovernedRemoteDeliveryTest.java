@@ -7,19 +7,26 @@ import static org.mockito.Mockito.mock;
 import io.github.mxgovernor.james.jmx.GovernorBeans;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.testing.TestPki;
+import io.github.mxgovernor.tls.CertificateCheck;
 import io.github.mxgovernor.tls.DaneVerdict;
 import io.github.mxgovernor.tls.DomainTlsPolicy;
 import io.github.mxgovernor.tls.SessionSecurity;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
 import io.github.mxgovernor.tls.TlsReport;
 import io.github.mxgovernor.tls.TlsRequirement;
+import io.github.mxgovernor.tls.dane.FakeDnsServer;
+import io.github.mxgovernor.tls.dane.TestZone;
 
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -43,6 +50,9 @@ import org.apache.mailet.base.test.FakeMailetConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.xbill.DNS.Type;
 
 class GovernedRemoteDeliveryTest {
     @TempDir
@@ -337,6 +347,122 @@ class GovernedRemoteDeliveryTest {
     }
 
     @Test
+    void daneParametersShouldPointTheTlsaLookupsAtTheConfiguredResolverAndAnchors() throws Exception {
+        Instant now = Instant.now();
+        TestZone zone = TestZone.signed("example.")
+            .add("mx", Type.A, "192.0.2.25")
+            .add("_25._tcp.mx", Type.TLSA, "3 1 1 " + "a1".repeat(32))
+            .sign(now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
+        Path anchors = temp.resolve("anchors.zone");
+        Files.writeString(anchors, "; the test zone's key\n" + zone.trustAnchor() + "\n");
+        try (FakeDnsServer dns = FakeDnsServer.start(zone)) {
+            init(Map.of("daneResolver", "127.0.0.1:" + dns.address().getPort(), "daneTrustAnchors",
+                anchors.toString(), "daneTimeout", "3s"));
+
+            DaneVerdict verdict = mailet.daneLookup().lookup("mx.example", 25);
+
+            assertThat(verdict.kind()).as(verdict.toString()).isEqualTo(DaneVerdict.Kind.REQUIRED);
+            assertThat(verdict.description()).startsWith("1 DNSSEC-signed TLSA record(s) at _25._tcp.mx.example.");
+            assertThat(mailet.daneLookup()).hasToString("ValidatingTlsaLookup[upstream 127.0.0.1:"
+                + dns.address().getPort() + "]");
+        }
+    }
+
+    @Test
+    void daneLookupsShouldValidateFromTheRootKeysByDefault() throws Exception {
+        Instant now = Instant.now();
+        TestZone zone = TestZone.signed("example.")
+            .add("mx", Type.A, "192.0.2.25")
+            .add("_25._tcp.mx", Type.TLSA, "3 1 1 " + "a1".repeat(32))
+            .sign(now.minus(Duration.ofDays(1)), now.plus(Duration.ofDays(30)));
+        try (FakeDnsServer dns = FakeDnsServer.start(zone)) {
+            init(Map.of("daneResolver", "127.0.0.1:" + dns.address().getPort(), "daneTimeout", "3s"));
+
+            DaneVerdict verdict = mailet.daneLookup().lookup("mx.example", 25);
+
+            // the validator starts from the root's keys, which this resolver cannot give: bogus, the mail would wait
+            assertThat(verdict.kind()).as(verdict.toString()).isEqualTo(DaneVerdict.Kind.UNUSABLE);
+            assertThat(verdict.description()).isEqualTo("BOGUS: DNSSEC validation of mx.example./A failed:"
+                + " validate.bogus.badkey:.:dnskey.no_rrset:.");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "192.0.2.53          | 192.0.2.53   | 53",
+        "192.0.2.53:5353     | 192.0.2.53   | 5353",
+        "::1                 | 0:0:0:0:0:0:0:1 | 53",
+        "[::1]:5353          | 0:0:0:0:0:0:0:1 | 5353",
+        "[::1]               | 0:0:0:0:0:0:0:1 | 53",
+        "localhost:5353      | 127.0.0.1    | 5353",
+    })
+    void nameServerShouldReadHostAndPort(String value, String address, int port) throws Exception {
+        InetSocketAddress parsed = GovernedRemoteDelivery.nameServer(value);
+
+        assertThat(parsed.getAddress().getHostAddress()).isEqualTo(address);
+        assertThat(parsed.getPort()).isEqualTo(port);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "192.0.2.53:0        | the port must be 1 to 65535",
+        "192.0.2.53:65536    | the port must be 1 to 65535",
+        "192.0.2.53:dns      | the port must be 1 to 65535",
+        "192.0.2.53:         | the port must be 1 to 65535",
+        ":53                 | no host",
+        "[::1                | an IPv6 address in brackets is followed by nothing or ':port'",
+        "[::1]53             | an IPv6 address in brackets is followed by nothing or ':port'",
+    })
+    void initShouldRejectABadDaneResolver(String value, String why) {
+        assertThatThrownBy(() -> init(Map.of("daneResolver", value)))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter daneResolver: expected a name server as host, host:port or"
+                + " [IPv6]:port, was '" + value + "' (" + why + ")");
+    }
+
+    @Test
+    void initShouldRejectAMissingDaneTrustAnchorsFile() {
+        Path missing = temp.resolve("missing.zone");
+
+        assertThatThrownBy(() -> init(Map.of("daneTrustAnchors", missing.toString())))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter daneTrustAnchors: " + missing + " cannot be read: ")
+            .hasMessageContaining("NoSuchFileException");
+    }
+
+    @Test
+    void initShouldRejectDaneTrustAnchorsWithoutAKey() throws Exception {
+        Path anchors = temp.resolve("anchors.zone");
+        Files.writeString(anchors, "example. 3600 IN A 192.0.2.1\n");
+
+        assertThatThrownBy(() -> init(Map.of("daneTrustAnchors", anchors.toString())))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter daneTrustAnchors: trustAnchors holds no DS or DNSKEY record");
+    }
+
+    @Test
+    void initShouldRejectDaneTrustAnchorsThatAreNotZoneFileText() throws Exception {
+        Path anchors = temp.resolve("anchors.zone");
+        Files.writeString(anchors, ". IN DS 20326 8 2 not-hex\n");
+
+        assertThatThrownBy(() -> init(Map.of("daneTrustAnchors", anchors.toString())))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter daneTrustAnchors: trustAnchors: ");
+    }
+
+    @Test
+    void initShouldRejectABadDaneTimeout() {
+        assertThatThrownBy(() -> init(Map.of("daneTimeout", "0s")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter daneTimeout: expected a positive duration such as 500ms, 30s, 5m, 2h"
+                + " or 5d, was '0s'");
+        assertThatThrownBy(() -> init(Map.of("daneTimeout", "10")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter daneTimeout: needs a unit (ms, s, m, h or d), such as '10s', was"
+                + " '10'");
+    }
+
+    @Test
     void requireTlsShouldBeReadFromJamesAttribute() throws Exception {
         Mail marked = FakeMail.builder().name("m1")
             .attribute(new Attribute(GovernedRemoteDelivery.REQUIRE_TLS, AttributeValue.of(true))).build();
@@ -354,7 +480,8 @@ class GovernedRemoteDeliveryTest {
         TlsRequirement requirement = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'default'"),
             DaneVerdict.notAsked());
         TlsReport report = new TlsReport(SessionSecurity.encrypted("mx.example.com",
-            SessionSecurity.Protection.ENCRYPTED, "TLSv1.3", "TLS_AES_128_GCM_SHA256", requirement), requirement,
+            SessionSecurity.Protection.ENCRYPTED, "TLSv1.3", "TLS_AES_128_GCM_SHA256", requirement,
+            CertificateCheck.failed(TlsProblem.UNTRUSTED_CHAIN, "PKIX path building failed")), requirement,
             DomainTlsPolicy.none("example.com", "no MTA-STS TXT record"));
 
         Attribute attribute = GovernedRemoteDelivery.tlsAttribute(report);
@@ -368,7 +495,8 @@ class GovernedRemoteDeliveryTest {
             .containsEntry("mx", AttributeValue.of("mx.example.com"))
             .containsEntry("policy", AttributeValue.of("rule 'default' requires TLS mode opportunistic"))
             .containsEntry("mtaSts", AttributeValue.of("no MTA-STS TXT record"))
-            .containsEntry("dane", AttributeValue.of("not applicable: not used by the rule"));
+            .containsEntry("dane", AttributeValue.of("not applicable: not used by the rule"))
+            .containsEntry("certificate", AttributeValue.of("certificate chain not trusted: PKIX path building failed"));
     }
 
     private Path trustStore(String password) throws Exception {

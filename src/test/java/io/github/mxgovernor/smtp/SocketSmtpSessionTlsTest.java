@@ -11,6 +11,7 @@ import io.github.mxgovernor.smtp.ScriptedSmtpServer.Script;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 import io.github.mxgovernor.testing.TestPki;
+import io.github.mxgovernor.tls.CertificateCheck;
 import io.github.mxgovernor.tls.TlsMode;
 import io.github.mxgovernor.tls.TlsProblem;
 import io.github.mxgovernor.tls.TlsTrust;
@@ -72,6 +73,9 @@ class SocketSmtpSessionTlsTest {
         assertThat(tls.protocol()).startsWith("TLSv1.");
         assertThat(tls.cipherSuite()).startsWith("TLS_");
         assertThat(tls.peerCertificates()).containsExactly(certificate.certificate());
+        // checked, not enforced
+        assertThat(tls.certificateCheck().kind()).isEqualTo(CertificateCheck.Kind.FAILED);
+        assertThat(tls.certificateCheck().problem()).contains(TlsProblem.UNTRUSTED_CHAIN);
         assertThat(session.extensions()).containsExactlyInAnyOrder("PIPELINING", "AUTH");
         assertThat(result.dataReply()).contains(SmtpReply.of(250, "queued"));
     }
@@ -86,9 +90,23 @@ class SocketSmtpSessionTlsTest {
         session = new SocketSmtpSessionFactory(certificate.trustingClientContext())
             .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.VERIFY));
 
-        assertThat(session.tls()).isPresent();
+        assertThat(session.tls().orElseThrow().certificateCheck()).isEqualTo(CertificateCheck.valid());
         assertThat(session.extensions()).containsExactly("PIPELINING");
         assertThat(server.requestedServerNames()).containsExactly(new SNIHostName(TestCertificate.HOST_NAME));
+    }
+
+    @Test
+    void aFactoryGivenOnlyAVerifyingContextShouldSayItDidNotCheckUnverifiedSessions() throws Exception {
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), offeringTls()
+            .expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect(EHLO).reply(ehloReply("PIPELINING"))
+            .expect("QUIT").reply("221 bye").expectClosed());
+
+        session = new SocketSmtpSessionFactory(certificate.trustingClientContext())
+            .open(server.endpoint(TestCertificate.HOST_NAME), settings(TlsMode.OPPORTUNISTIC));
+
+        assertThat(session.tls().orElseThrow().certificateCheck())
+            .isEqualTo(CertificateCheck.notChecked("no trust anchors to check it against"));
     }
 
     @Test

@@ -62,9 +62,79 @@ class TlsPolicyResolverTest {
 
         assertThat(requirement.mode()).isEqualTo(TlsMode.OPPORTUNISTIC);
         assertThat(testing.admits("mx.other.com")).isTrue();
-        assertThat(testing.testingMismatch("MX.other.com")).contains("MTA-STS testing: mx.other.com is not in"
-            + " [mx.example.com]");
-        assertThat(testing.testingMismatch("mx.example.com")).isEmpty();
+    }
+
+    @Test
+    void mtaStsTestingShouldRecordWhatEnforceWouldRefuse() throws Exception {
+        DomainTlsPolicy testing = DomainTlsPolicy.mtaSts("example.com",
+            MtaStsPolicy.parse("version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 1\n"), "testing");
+        TlsRequirement opened = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"), DaneVerdict.notAsked());
+        CertificateCheck untrusted = CertificateCheck.failed(TlsProblem.UNTRUSTED_CHAIN, "no path to a trusted anchor");
+
+        assertThat(testing.testingFailure(encrypted("mx.example.com", CertificateCheck.valid(), opened))).isEmpty();
+        assertThat(testing.testingFailure(encrypted("MX.other.com", CertificateCheck.valid(), opened)))
+            .contains("MTA-STS testing: mx.other.com is not in [mx.example.com]");
+        assertThat(testing.testingFailure(encrypted("mx.example.com", untrusted, opened)))
+            .contains("MTA-STS testing: certificate chain not trusted: no path to a trusted anchor");
+        assertThat(testing.testingFailure(encrypted("mx.other.com", CertificateCheck.failed(
+            TlsProblem.HOST_NAME_MISMATCH, "No subject alternative DNS name matching mx.other.com found."), opened)))
+            .contains("MTA-STS testing: mx.other.com is not in [mx.example.com]; certificate does not name the MX"
+                + " host: No subject alternative DNS name matching mx.other.com found.");
+        assertThat(testing.testingFailure(encrypted("mx.example.com", CertificateCheck.notChecked("no anchors"),
+            opened))).contains("MTA-STS testing: certificate not checked: no anchors");
+        assertThat(testing.testingFailure(SessionSecurity.plaintext("mx.example.com", opened, false)))
+            .contains("MTA-STS testing: the session was not encrypted");
+        assertThat(testing.testingFailure(SessionSecurity.plaintext("mx.example.com", opened, true)))
+            .contains("MTA-STS testing: the session was not encrypted (plaintext after a failed TLS handshake)");
+    }
+
+    @Test
+    void mtaStsTestingShouldLetDaneTakePrecedenceOverTheCertificateChecks() throws Exception {
+        DomainTlsPolicy testing = DomainTlsPolicy.mtaSts("example.com",
+            MtaStsPolicy.parse("version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 1\n"), "testing");
+        TlsRequirement dane = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"),
+            DaneVerdict.required("3 1 1 ab", (chain, host) -> true));
+        SessionSecurity daneVerified = SessionSecurity.encrypted("mx.example.com", Protection.DANE_VERIFIED,
+            "TLSv1.3", "TLS_AES_128_GCM_SHA256", dane, CertificateCheck.failed(TlsProblem.UNTRUSTED_CHAIN, "self"));
+
+        assertThat(testing.testingFailure(daneVerified)).isEmpty();
+    }
+
+    @Test
+    void onlyATestingPolicyShouldRecordFailures() throws Exception {
+        DomainTlsPolicy enforce = DomainTlsPolicy.mtaSts("example.com",
+            MtaStsPolicy.parse("version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 1\n"), "enforce");
+        TlsRequirement opened = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"), DaneVerdict.notAsked());
+        SessionSecurity plaintext = SessionSecurity.plaintext("mx.other.com", opened, false);
+
+        assertThat(enforce.testingFailure(plaintext)).isEmpty();
+        assertThat(noPolicy.testingFailure(plaintext)).isEmpty();
+    }
+
+    @Test
+    void aVerifiedSessionNeedsAValidCertificate() {
+        TlsRequirement requirement = new TlsRequirement(TlsMode.VERIFY, List.of("rule 'r'"), DaneVerdict.notAsked());
+
+        assertThatThrownBy(() -> SessionSecurity.encrypted("mx", Protection.VERIFIED, "TLSv1.3", "x", requirement,
+            CertificateCheck.failed(TlsProblem.EXPIRED_CERTIFICATE, "NotAfter: 2020")))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("a verified session has a valid certificate, not certificate expired or not yet valid:"
+                + " NotAfter: 2020");
+    }
+
+    @Test
+    void aCertificateCheckShouldFailOnlyOnTheChainTheDatesOrTheName() {
+        assertThatThrownBy(() -> CertificateCheck.failed(TlsProblem.NO_STARTTLS, "x"))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("a certificate check fails on the chain, the dates or the host name, not on NO_STARTTLS");
+        assertThatThrownBy(() -> CertificateCheck.notChecked(" "))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessage("say why the certificate was not checked");
+    }
+
+    private static SessionSecurity encrypted(String mxHost, CertificateCheck check, TlsRequirement opened) {
+        return SessionSecurity.encrypted(mxHost, Protection.ENCRYPTED, "TLSv1.3", "TLS_AES_128_GCM_SHA256", opened,
+            check);
     }
 
     @Test
@@ -108,11 +178,10 @@ class TlsPolicyResolverTest {
         DomainTlsPolicy enforce = DomainTlsPolicy.mtaSts("example.com",
             MtaStsPolicy.parse("version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 1\n"), "enforce");
         TlsRequirement opened = new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"), DaneVerdict.notAsked());
-        SessionSecurity encrypted = SessionSecurity.encrypted("mx.example.com", Protection.ENCRYPTED, "TLSv1.3",
-            "TLS_AES_128_GCM_SHA256", opened);
+        SessionSecurity encrypted = encrypted("mx.example.com", CertificateCheck.valid(), opened);
         SessionSecurity daneVerified = SessionSecurity.encrypted("mx.example.com", Protection.DANE_VERIFIED,
             "TLSv1.3", "TLS_AES_128_GCM_SHA256", new TlsRequirement(TlsMode.OPPORTUNISTIC, List.of("rule 'r'"),
-                DaneVerdict.required("3 1 1 ab", (chain, host) -> true)));
+                DaneVerdict.required("3 1 1 ab", (chain, host) -> true)), CertificateCheck.valid());
 
         assertThat(resolver.admits(encrypted, noPolicy, TlsMode.REQUIRED, false)).isTrue();
         assertThat(resolver.admits(encrypted, noPolicy, TlsMode.OPPORTUNISTIC, true)).isFalse();
@@ -189,7 +258,8 @@ class TlsPolicyResolverTest {
     void anEncryptedSessionCannotBePlaintext() {
         TlsRequirement requirement = new TlsRequirement(TlsMode.REQUIRED, List.of("rule 'r'"), DaneVerdict.notAsked());
 
-        assertThatThrownBy(() -> SessionSecurity.encrypted("mx", Protection.PLAINTEXT, "TLSv1.3", "x", requirement))
+        assertThatThrownBy(() -> SessionSecurity.encrypted("mx", Protection.PLAINTEXT, "TLSv1.3", "x", requirement,
+            CertificateCheck.valid()))
             .isInstanceOf(IllegalArgumentException.class)
             .hasMessage("an encrypted session cannot be plaintext");
     }

@@ -179,7 +179,7 @@ class JmxIT {
         assertThat((String) jmx.getAttribute(destination, "LastReply")).startsWith("250 ");
         assertThat((Long) jmx.getAttribute(governor, "Delivered")).isGreaterThanOrEqualTo(6);
         TabularData tls = (TabularData) jmx.getAttribute(destination, "TlsOutcomes");
-        assertThat(tls.keySet()).hasSize(4);
+        assertThat(tls.keySet()).hasSize(5);
     }
 
     @Test

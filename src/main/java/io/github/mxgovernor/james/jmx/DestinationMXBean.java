@@ -82,7 +82,9 @@ public interface DestinationMXBean {
 
     /**
      * Sessions by TLS outcome: {@code VERIFIED}, {@code ENCRYPTED} (unverified), {@code PLAINTEXT} and
-     * {@code FAILED} (the TLS policy could not be met). Zero until the SMTP sessions record their TLS outcome.
+     * {@code FAILED} (the TLS policy could not be met); and {@code MTA_STS_TESTING_FAILED}, sessions that carried mail
+     * for a domain whose MTA-STS {@code testing} policy {@code enforce} would have refused there (once per session and
+     * domain). Zero until the SMTP sessions record their TLS outcome.
      */
     Map<String, Long> getTlsOutcomes();
 }

@@ -167,7 +167,8 @@ class GovernorBeansTest {
         assertThat(server.getAttribute(name, "Deferred")).isEqualTo(1L);
         assertThat(server.getAttribute(name, "Failed")).isEqualTo(0L);
         TabularData tls = (TabularData) server.getAttribute(name, "TlsOutcomes");
-        assertThat(tls.size()).isEqualTo(4);
+        assertThat(tls.size()).isEqualTo(5);
+        assertThat(tls.get(new Object[] {"MTA_STS_TESTING_FAILED"}).get("value")).isEqualTo(0L);
         assertThat(tls.get(new Object[] {"VERIFIED"}).get("value")).isEqualTo(0L);
     }
 

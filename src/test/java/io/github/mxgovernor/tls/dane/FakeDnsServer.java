@@ -40,7 +40,7 @@ import org.xbill.DNS.Type;
  * queries answered by the parent zone. Over UDP an answer larger than the query's EDNS size (512 without EDNS) is
  * truncated, so the client retries over TCP. Names can be made to get SERVFAIL or no answer at all.
  */
-final class FakeDnsServer implements AutoCloseable {
+public final class FakeDnsServer implements AutoCloseable {
     private static final int MAX_CNAME_CHAIN = 8;
 
     private final List<TestZone> zones;
@@ -63,7 +63,7 @@ final class FakeDnsServer implements AutoCloseable {
         threads.execute(this::acceptTcp);
     }
 
-    static FakeDnsServer start(TestZone... zones) throws IOException {
+    public static FakeDnsServer start(TestZone... zones) throws IOException {
         InetAddress loopback = InetAddress.getByName("127.0.0.1");
         for (int attempt = 0; ; attempt++) {
             DatagramSocket udp = new DatagramSocket(new InetSocketAddress(loopback, 0));
@@ -79,22 +79,22 @@ final class FakeDnsServer implements AutoCloseable {
         }
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return new InetSocketAddress(udp.getLocalAddress(), udp.getLocalPort());
     }
 
     /** Queries for this name get SERVFAIL from now on. */
-    void answerServfail(Name name) {
+    public void answerServfail(Name name) {
         servfail.add(name);
     }
 
     /** Queries for this name get no answer from now on. */
-    void ignore(Name name) {
+    public void ignore(Name name) {
         silent.add(name);
     }
 
     /** How many queries came over TCP. */
-    int tcpQueries() {
+    public int tcpQueries() {
         return tcpQueries.get();
     }
 

@@ -29,7 +29,7 @@ import org.xbill.DNS.Type;
  * key- and zone-signing key) and an NSEC chain. Build it with {@link #add}, {@link #delegate} and then
  * {@link #sign}; after that it is only read.
  */
-final class TestZone {
+public final class TestZone {
     private static final long TTL = 3600;
 
     final Name origin;
@@ -60,21 +60,21 @@ final class TestZone {
         }
     }
 
-    static TestZone signed(String origin) throws Exception {
+    public static TestZone signed(String origin) throws Exception {
         return new TestZone(origin, true);
     }
 
-    static TestZone unsigned(String origin) throws Exception {
+    public static TestZone unsigned(String origin) throws Exception {
         return new TestZone(origin, false);
     }
 
     /** Adds a record from its owner (relative to the origin, {@code @} for the apex) and data in zone-file form. */
-    TestZone add(String owner, int type, String data) throws IOException {
+    public TestZone add(String owner, int type, String data) throws IOException {
         Name name = "@".equals(owner) ? origin : Name.fromString(owner, origin);
         return add(Record.fromString(name, type, DClass.IN, TTL, data, origin));
     }
 
-    TestZone add(Record record) {
+    public TestZone add(Record record) {
         names.computeIfAbsent(record.getName(), name -> new TreeMap<>())
             .computeIfAbsent(record.getType(), type -> new RRset())
             .addRR(record);
@@ -82,14 +82,14 @@ final class TestZone {
     }
 
     /** Delegates {@code child} to another zone without a DS record: an insecure delegation. */
-    TestZone delegate(String child) throws IOException {
+    public TestZone delegate(String child) throws IOException {
         Name name = Name.fromString(child, origin);
         delegations.add(name);
         return add(child, Type.NS, "ns." + name);
     }
 
     /** Builds the NSEC chain and signs every authoritative RRset; does nothing for an unsigned zone. */
-    TestZone sign(Instant inception, Instant expiration) throws DNSSEC.DNSSECException {
+    public TestZone sign(Instant inception, Instant expiration) throws DNSSEC.DNSSECException {
         if (keys == null) {
             return this;
         }
@@ -114,7 +114,7 @@ final class TestZone {
     }
 
     /** Replaces the signatures over one RRset by ones whose last byte is flipped. */
-    TestZone corruptSignatures(String owner, int type) throws IOException {
+    public TestZone corruptSignatures(String owner, int type) throws IOException {
         RRset rrset = rrset(Name.fromString(owner, origin), type).orElseThrow();
         for (RRSIGRecord signature : List.copyOf(rrset.sigs())) {
             byte[] bytes = signature.getSignature();
@@ -128,7 +128,7 @@ final class TestZone {
     }
 
     /** This zone's key as a trust anchor: a DS record in zone-file form. */
-    String trustAnchor() {
+    public String trustAnchor() {
         return new DSRecord(origin, DClass.IN, TTL, DNSSEC.Digest.SHA256, dnskey).toString();
     }
 
