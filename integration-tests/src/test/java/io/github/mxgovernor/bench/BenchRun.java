@@ -1,13 +1,9 @@
 package io.github.mxgovernor.bench;
 
-import io.github.mxgovernor.deferral.DeferralReason;
-import io.github.mxgovernor.governor.Destination;
-import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.it.ConnectionGauge;
 import io.github.mxgovernor.it.EmbeddedJames;
 import io.github.mxgovernor.it.FakeMxServer;
 import io.github.mxgovernor.it.ReceivedMessage;
-import io.github.mxgovernor.james.SharedGovernor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,29 +21,22 @@ import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 
-import org.apache.james.utils.GuiceProbe;
-
-import com.google.inject.multibindings.Multibinder;
-
 /**
- * One benchmark run: a fresh embedded James with one delivery mailet, {@value BenchSettings#MX_HOSTS} fresh fake MX
- * servers with the given round-trip latency, and three phases:
+ * One benchmark run: one fresh {@link Contender} (an embedded James with one delivery mailet, or a private Postfix),
+ * {@value BenchSettings#MX_HOSTS} fresh fake MX servers with the given round-trip latency, and three phases:
  * <ol>
  *   <li>warm-up: a burst delivered and discarded;</li>
- *   <li>steady: mails submitted at a fixed rate both mailets sustain; time from James's acceptance (the reply to
- *       the end of DATA) to the fake MX's acceptance;</li>
- *   <li>burst: mails submitted while held in a repository (a {@code HasHeader} matcher before the delivery
- *       mailet), then moved onto the outgoing queue all due at one instant, exactly as the mailets' own
- *       {@code service()} would have queued them; from that instant to the last delivery: mails/s, CPU, round
- *       trips and connections.</li>
+ *   <li>steady: mails submitted at a fixed rate every contender sustains; time from the contender's acceptance (the
+ *       reply to the end of DATA) to the fake MX's acceptance;</li>
+ *   <li>burst: mails submitted while held (they carry {@link #HOLD_HEADER}), then made due all at one instant in the
+ *       contender's own queue; from that instant to the last delivery: mails/s, CPU, round trips and connections.</li>
  * </ol>
- * Then the checks: every mail reached an MX exactly once (Message-IDs), nothing bounced or failed, and for our
- * mailet the caps held (peak connections per MX host, in total, and mails per connection).
+ * Then the checks: every mail reached an MX exactly once (Message-IDs), nothing bounced or failed, no connection
+ * carried more than {@value BenchSettings#MAILS_PER_CONNECTION} mails, and for our mailet the connection caps held
+ * (peak connections per MX host and in total).
  */
 final class BenchRun {
-    static final String HOLD_REPOSITORY = "memory://var/mail/bench-hold/";
     static final String HOLD_HEADER = "X-Bench-Hold";
-    private static final String BOUNCED_REPOSITORY = "memory://var/mail/bounced/";
     private static final long POLL_MILLIS = 10;
 
     private final BenchSettings settings;
@@ -67,74 +55,50 @@ final class BenchRun {
         RunResult.Builder result = RunResult.builder(kind, latencyMillis, settings.mails());
         ConnectionGauge gauge = new ConnectionGauge();
         List<FakeMxServer> servers = new ArrayList<>();
-        EmbeddedJames james = null;
+        Contender contender = null;
         try {
             for (int i = 0; i < BenchSettings.MX_HOSTS; i++) {
                 servers.add(FakeMxServer.builder("127.0.0." + (101 + i)).latency(Duration.ofMillis(latencyMillis))
                     .chunking(settings.chunking()).retainContent(false).gauge(gauge).start());
             }
-            james = startJames(servers);
-            measure(james, servers, gauge, result);
-            james.close();
-            james = null;
-            checkAfterStop(servers);
+            contender = startContender(servers);
+            measure(contender, servers, gauge, result);
+            Contender stopping = contender;
+            contender = null;
+            stopping.close();
+            checkAfterStop(servers, result);
+        } catch (ContenderUnavailable unavailable) {
+            result.skipped(unavailable.getMessage());
         } catch (BenchFailure failure) {
             result.failure(failure.getMessage());
         } catch (Exception unexpected) {
             unexpected.printStackTrace();
             result.failure("unexpected " + unexpected);
         } finally {
-            if (james != null) {
-                james.close();
+            if (contender != null) {
+                try {
+                    contender.close();
+                } catch (Exception e) {
+                    System.err.println("Could not stop " + kind.label() + ": " + e);
+                }
             }
             servers.forEach(FakeMxServer::close);
         }
         return result.build();
     }
 
-    private EmbeddedJames startJames(List<FakeMxServer> servers) throws Exception {
-        EmbeddedJames.Builder builder = EmbeddedJames.builder()
-            .transportMailets(EmbeddedJames.mailet("HasHeader=" + HOLD_HEADER, "ToRepository",
-                Map.of("repositoryPath", HOLD_REPOSITORY)) + deliveryMailet())
-            .module(binder -> Multibinder.newSetBinder(binder, GuiceProbe.class).addBinding().to(BenchProbe.class));
-        for (int domain = 1; domain <= BenchSettings.DOMAINS; domain++) {
-            int host = mxIndexOf(domain);
-            builder.mx(domainName(domain), "mx" + (host + 1) + ".bench.test", servers.get(host));
+    private Contender startContender(List<FakeMxServer> servers) throws Exception {
+        if (kind == BenchSettings.MailetKind.POSTFIX) {
+            Path directory = workDirectory.resolve("postfix-" + latencyMillis + "ms");
+            Files.createDirectories(directory);
+            return PostfixContender.start(settings.postfixScript(), directory, servers, settings.timeout());
         }
-        return builder.start();
+        return JamesContender.start(settings, kind, latencyMillis, workDirectory, servers);
     }
 
-    private String deliveryMailet() throws Exception {
-        Map<String, String> common = new LinkedHashMap<>();
-        common.put("connectiontimeout", "10000");
-        common.put("timeout", "30000");
-        if (kind == BenchSettings.MailetKind.STOCK) {
-            return EmbeddedJames.stockRemoteDelivery("1000", 5, common);
-        }
-        Path rules = workDirectory.resolve("mx-rules-" + latencyMillis + ".xml");
-        Files.writeString(rules, String.join("\n",
-            "<mx-rules>",
-            "  <rule name=\"bench\" mx=\"*.bench.test\" maxConnections=\"" + BenchSettings.CAP_PER_MX + "\"",
-            "        maxMessagesPerConnection=\"" + BenchSettings.MAILS_PER_CONNECTION + "\" idleTimeout=\"10s\"/>",
-            "</mx-rules>"));
-        Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
-        parameters.put("rules", rules.toString());
-        parameters.put("delayTime", "1000");
-        parameters.put("maxRetries", "5");
-        parameters.put("maxDnsProblemRetries", "0");
-        parameters.put("sendpartial", "true");
-        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.putAll(common);
-        parameters.putAll(settings.oursParameters());
-        return EmbeddedJames.mailet("HasMailAttribute=RelayAllowed", "io.github.mxgovernor.james.GovernedRemoteDelivery",
-            parameters);
-    }
-
-    private void measure(EmbeddedJames james, List<FakeMxServer> servers, ConnectionGauge gauge,
+    private void measure(Contender contender, List<FakeMxServer> servers, ConnectionGauge gauge,
                          RunResult.Builder result) throws Exception {
-        MailInjector injector = new MailInjector(james.smtpPort(), EmbeddedJames.SENDER, james.localDomain());
-        BenchProbe probe = james.server().getProbe(BenchProbe.class);
+        MailInjector injector = new MailInjector(contender.smtpPort(), EmbeddedJames.SENDER, contender.localDomain());
         String run = kind.name().toLowerCase() + "-" + latencyMillis + "ms";
         IntFunction<String> recipientOf = i -> "user" + i + "@" + domainName(1 + i % BenchSettings.DOMAINS);
         Set<String> expected = new HashSet<>();
@@ -169,21 +133,21 @@ final class BenchRun {
         List<SentMail> burst = injector.burst(run + "-burst", mails, recipientOf, Map.of(HOLD_HEADER, "held"),
             BenchSettings.SUBMISSION_CONNECTIONS);
         expected.addAll(ids(burst));
-        await(() -> probe.repositorySize(HOLD_REPOSITORY) == mails, "James to hold the burst's " + mails + " mails");
-        await(() -> james.queueSize(EmbeddedJames.OUTGOING_QUEUE) == 0 && james.spoolerIdle(),
-            "the outgoing queue to be empty before the burst");
+        await(() -> contender.holding(mails), "the contender to hold the burst's " + mails + " mails, and nothing else");
 
         long burstsBefore = sum(servers, FakeMxServer::replyBursts);
+        long rsetsBefore = sum(servers, server -> server.commandCount("RSET"));
         long connectionsBefore = sum(servers, FakeMxServer::totalConnections);
         long deliveredBefore = sum(servers, FakeMxServer::messageCount);
         Instant release = Instant.now().plusMillis(3000 + mails / 2);
-        int moved = probe.moveToQueue(HOLD_REPOSITORY, EmbeddedJames.OUTGOING_QUEUE, release);
-        if (moved != mails || probe.waitingAt(EmbeddedJames.OUTGOING_QUEUE, release) != mails) {
-            throw new BenchFailure(run + ": moved " + moved + " of " + mails + " held mails onto the queue before the"
-                + " release instant; raise the margin in BenchRun");
-        }
+        contender.schedule(mails, release);
         TimeUnit.MILLISECONDS.sleep(Math.max(0, Duration.between(Instant.now(), release).toMillis()));
-        CpuMeter cpu = CpuMeter.start();
+        if (sum(servers, FakeMxServer::messageCount) != deliveredBefore) {
+            throw new BenchFailure(run + ": some of the burst was delivered before the release instant; raise the"
+                + " margin in BenchRun");
+        }
+        CpuMeter cpu = contender.startCpu();
+        contender.release();
         awaitDelivered(servers, deliveredBefore + mails, "the burst");
         CpuMeter.Usage usage = cpu.stop();
 
@@ -197,36 +161,34 @@ final class BenchRun {
         result.throughput(mails / seconds, percentile(fromRelease, 0.50), percentile(fromRelease, 0.99));
         result.cpu(usage);
 
-        await(() -> james.queueSize(EmbeddedJames.OUTGOING_QUEUE) == 0 && james.spoolerIdle(),
-            "the outgoing queue to be empty after the burst");
+        await(contender::idle, "the queue to be empty after the burst");
         List<Integer> peaks = servers.stream().map(FakeMxServer::peakConnections).collect(Collectors.toList());
         result.connections(peaks, gauge.peak(),
             (int) (sum(servers, FakeMxServer::totalConnections) - connectionsBefore),
-            (double) (sum(servers, FakeMxServer::replyBursts) - burstsBefore) / mails);
-        if (kind == BenchSettings.MailetKind.OURS) {
-            result.deferrals(deferralsByReason());
-        }
+            (double) (sum(servers, FakeMxServer::replyBursts) - burstsBefore) / mails,
+            (double) (sum(servers, server -> server.commandCount("RSET")) - rsetsBefore) / mails);
+        result.detail(contender.detail());
         checkExactlyOnce(run, servers, expected);
-        checkNothingFailed(run, james);
+        contender.checkNothingFailed(run);
         if (kind == BenchSettings.MailetKind.OURS) {
             checkCaps(run, peaks, gauge.peak());
         }
     }
 
-    /** Once James stopped, every connection is closed: our mailet never carried more than the rule allows on one. */
-    private void checkAfterStop(List<FakeMxServer> servers) throws BenchFailure {
-        if (kind != BenchSettings.MailetKind.OURS) {
-            return;
-        }
+    /** Once the contender stopped, every connection is closed: none carried more mails than the rule allows. */
+    private void checkAfterStop(List<FakeMxServer> servers, RunResult.Builder result) throws BenchFailure {
         await(() -> servers.stream().allMatch(server -> server.openConnections() == 0),
             "the MX servers to see every connection closed");
+        int most = 0;
         for (FakeMxServer server : servers) {
-            int most = server.messagesPerClosedConnection().stream().mapToInt(Integer::intValue).max().orElse(0);
-            if (most > BenchSettings.MAILS_PER_CONNECTION) {
-                throw new BenchFailure(server.hostName() + " got " + most + " mails on one connection, more than "
+            int mostHere = server.messagesPerClosedConnection().stream().mapToInt(Integer::intValue).max().orElse(0);
+            if (mostHere > BenchSettings.MAILS_PER_CONNECTION) {
+                throw new BenchFailure(server.hostName() + " got " + mostHere + " mails on one connection, more than "
                     + BenchSettings.MAILS_PER_CONNECTION);
             }
+            most = Math.max(most, mostHere);
         }
+        result.mostMailsPerConnection(most);
     }
 
     private static void checkExactlyOnce(String run, List<FakeMxServer> servers, Set<String> expected)
@@ -249,16 +211,6 @@ final class BenchRun {
         }
     }
 
-    private static void checkNothingFailed(String run, EmbeddedJames james) throws Exception {
-        long errors = james.repositorySize(EmbeddedJames.ERROR_REPOSITORY);
-        long bounced = james.repositorySize(BOUNCED_REPOSITORY);
-        long relayDenied = james.repositorySize(EmbeddedJames.RELAY_DENIED_REPOSITORY);
-        if (errors + bounced + relayDenied > 0) {
-            throw new BenchFailure(run + ": mails failed: " + errors + " in the error repository, " + bounced
-                + " bounced, " + relayDenied + " denied relaying");
-        }
-    }
-
     private static void checkCaps(String run, List<Integer> peaks, int peakTotal) throws BenchFailure {
         for (int i = 0; i < peaks.size(); i++) {
             if (peaks.get(i) > BenchSettings.CAP_PER_MX) {
@@ -270,24 +222,6 @@ final class BenchRun {
         if (peakTotal > totalCap) {
             throw new BenchFailure(run + ": " + peakTotal + " connections at once in total, above " + totalCap);
         }
-    }
-
-    private static Map<String, Long> deferralsByReason() {
-        Map<String, Long> counts = new LinkedHashMap<>();
-        Governor governor = SharedGovernor.current().orElse(null);
-        if (governor == null) {
-            return counts;
-        }
-        for (DeferralReason reason : DeferralReason.values()) {
-            long count = 0;
-            for (Destination destination : governor.destinations()) {
-                count += destination.deferredCount(reason);
-            }
-            if (count > 0) {
-                counts.put(reason.name(), count);
-            }
-        }
-        return counts;
     }
 
     private void awaitDelivered(List<FakeMxServer> servers, long count, String what) throws BenchFailure {

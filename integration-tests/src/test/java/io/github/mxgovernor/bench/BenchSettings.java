@@ -15,11 +15,13 @@ import java.util.TreeMap;
  * What one benchmark invocation measures, read from system properties (the {@code bench} Maven profile forwards
  * them): {@code bench.mails} (mails per measured burst, default 10000), {@code bench.warmupMails} (300),
  * {@code bench.steadyMails} (400) sent at {@code bench.steadyRate} mails/s (20) for the acceptance-to-delivery
- * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.chunking} (whether the fake MX
- * hosts offer CHUNKING, as Gmail's and Outlook's do; {@code true}), {@code bench.mailets}
- * ({@code ours,stock}), {@code bench.timeoutSeconds} (900, per wait), {@code bench.output} (directory of the report,
- * {@code target/bench}), {@code bench.oursParameters} (parameters of our mailet added to or replacing
- * {@link #OUR_TUNING}, {@code name=value,...}). The topology is fixed: {@value #MX_HOSTS} MX hosts, {@value #DOMAINS} domains, {@value #CAP_PER_MX} connections
+ * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.chunking} (whether the
+ * fake MX hosts offer CHUNKING, as Gmail's and Outlook's do; {@code true}), {@code bench.mailets} (contenders, from
+ * {@code ours,stock,postfix}; default {@code ours,stock}), {@code bench.timeoutSeconds} (900, per wait),
+ * {@code bench.output} (directory of the report, {@code target/bench}), {@code bench.oursParameters} (parameters of
+ * our mailet added to or replacing {@link #OUR_TUNING}, {@code name=value,...}), {@code bench.postfixScript} (the
+ * script that installs, starts and stops the private Postfix,
+ * {@code integration-tests/bench-postfix/postfix-instance.sh}). The topology is fixed: {@value #MX_HOSTS} MX hosts, {@value #DOMAINS} domains, {@value #CAP_PER_MX} connections
  * per MX host, {@value #MAILS_PER_CONNECTION} mails per connection.
  */
 final class BenchSettings {
@@ -47,6 +49,7 @@ final class BenchSettings {
     private final Duration timeout;
     private final Path output;
     private final Map<String, String> oursParameters;
+    private final Path postfixScript;
 
     private BenchSettings(Properties properties) {
         this.mails = intProperty(properties, "bench.mails", 10_000, 1, 1_000_000);
@@ -61,6 +64,8 @@ final class BenchSettings {
         Map<String, String> ours = new TreeMap<>(OUR_TUNING);
         ours.putAll(parameters(properties.getProperty("bench.oursParameters", "")));
         this.oursParameters = Collections.unmodifiableMap(ours);
+        this.postfixScript = Path.of(properties.getProperty("bench.postfixScript",
+            "integration-tests/bench-postfix/postfix-instance.sh"));
     }
 
     static BenchSettings from(Properties properties) {
@@ -106,6 +111,10 @@ final class BenchSettings {
 
     Map<String, String> oursParameters() {
         return oursParameters;
+    }
+
+    Path postfixScript() {
+        return postfixScript;
     }
 
     @Override
@@ -191,7 +200,7 @@ final class BenchSettings {
                     kinds.add(kind);
                 }
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("bench.mailets must list 'ours' and/or 'stock', was '" + value + "'");
+                throw new IllegalArgumentException("bench.mailets must list some of 'ours', 'stock' and 'postfix', was '" + value + "'");
             }
         }
         return List.copyOf(kinds);
@@ -214,10 +223,11 @@ final class BenchSettings {
         return parameters;
     }
 
-    /** The two mailets compared. */
+    /** The contenders: two James mailets, and Postfix as the reference MTA. */
     enum MailetKind {
         OURS("GovernedRemoteDelivery"),
-        STOCK("RemoteDelivery (stock)");
+        STOCK("RemoteDelivery (stock)"),
+        POSTFIX("Postfix");
 
         private final String label;
 

@@ -1,16 +1,20 @@
 package io.github.mxgovernor.bench;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
  * CPU time of this process over a measured interval, split into the fake MX servers' threads (named
- * {@code fake-mx-*}) and everything else (James, the mailet, the JVM). Threads are sampled every
- * {@value #SAMPLE_MILLIS} ms, so a thread that ends between samples loses at most its last interval.
+ * {@code fake-mx-*}) and everything else (James, the mailet, the JVM), plus the CPU of a delivering process tree
+ * outside this JVM when there is one (a private Postfix). Threads are sampled every {@value #SAMPLE_MILLIS} ms, so a
+ * thread that ends between samples loses at most its last interval; the tree's live processes are counted as often.
  */
 final class CpuMeter implements AutoCloseable {
     private static final long SAMPLE_MILLIS = 100;
@@ -22,23 +26,33 @@ final class CpuMeter implements AutoCloseable {
     private final Map<Long, Long> lastSeen = new HashMap<>();
     private final Thread sampler;
     private final long processStart;
+    private final Optional<ProcessTree> external;
+    private final double externalStart;
     private long mxNanos;
+    private int peakExternalProcesses;
     private volatile boolean running = true;
 
-    private CpuMeter() {
+    private CpuMeter(Optional<ProcessTree> external) {
         if (!threads.isThreadCpuTimeEnabled()) {
             threads.setThreadCpuTimeEnabled(true);
         }
         threads.resetPeakThreadCount();
+        this.external = external;
         sample(false);
         processStart = os.getProcessCpuTime();
+        externalStart = external.map(tree -> sampleTree(tree).cpuSeconds).orElse(0.0);
         sampler = new Thread(this::run, "bench-cpu-sampler");
         sampler.setDaemon(true);
         sampler.start();
     }
 
     static CpuMeter start() {
-        return new CpuMeter();
+        return new CpuMeter(Optional.empty());
+    }
+
+    /** Measures this JVM and the process tree that does the delivering outside it. */
+    static CpuMeter start(ProcessTree external) {
+        return new CpuMeter(Optional.of(external));
     }
 
     private void run() {
@@ -67,6 +81,17 @@ final class CpuMeter implements AutoCloseable {
                 mxNanos += cpu - (previous == null ? 0 : previous);
             }
         }
+        external.ifPresent(this::sampleTree);
+    }
+
+    private synchronized ProcessTree.Sample sampleTree(ProcessTree tree) {
+        try {
+            ProcessTree.Sample sample = tree.sample();
+            peakExternalProcesses = Math.max(peakExternalProcesses, sample.processes);
+            return sample;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the CPU time of the delivering processes", e);
+        }
     }
 
     /** Stops measuring and returns the CPU seconds used since {@link #start()}. */
@@ -79,9 +104,11 @@ final class CpuMeter implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         long process = os.getProcessCpuTime() - processStart;
+        double externalSeconds = external.map(tree -> sampleTree(tree).cpuSeconds - externalStart).orElse(0.0);
         sample(true);
         synchronized (this) {
-            return new Usage(process / 1e9, mxNanos / 1e9, threads.getPeakThreadCount());
+            return new Usage(process / 1e9, mxNanos / 1e9, externalSeconds, threads.getPeakThreadCount(),
+                peakExternalProcesses);
         }
     }
 
@@ -91,20 +118,34 @@ final class CpuMeter implements AutoCloseable {
         sampler.interrupt();
     }
 
-    /** CPU seconds of the process and of the fake MX threads, and the most live threads seen. */
+    /**
+     * CPU seconds of this JVM, of its fake MX threads and of the delivering processes outside it (0 without), the
+     * most live threads of this JVM and the most live delivering processes outside it (0 without).
+     */
     static final class Usage {
         final double processSeconds;
         final double mxSeconds;
+        final double externalSeconds;
         final int peakThreads;
+        final int peakExternalProcesses;
 
-        Usage(double processSeconds, double mxSeconds, int peakThreads) {
+        Usage(double processSeconds, double mxSeconds, double externalSeconds, int peakThreads,
+              int peakExternalProcesses) {
             this.processSeconds = processSeconds;
             this.mxSeconds = mxSeconds;
+            this.externalSeconds = externalSeconds;
             this.peakThreads = peakThreads;
+            this.peakExternalProcesses = peakExternalProcesses;
         }
 
-        double jamesSeconds() {
-            return Math.max(0, processSeconds - mxSeconds);
+        /** The delivering side: this JVM less its fake MX threads (James, or the harness alone), plus Postfix. */
+        double deliverySeconds() {
+            return Math.max(0, processSeconds - mxSeconds) + externalSeconds;
+        }
+
+        /** Everything measured, the fake MX servers included. */
+        double totalSeconds() {
+            return processSeconds + externalSeconds;
         }
     }
 }

@@ -1,12 +1,12 @@
 package io.github.mxgovernor.bench;
 
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
-/** What one run (one mailet, one MX latency) measured; {@link #failure()} is set when a check failed. */
+/**
+ * What one run (one contender, one MX latency) measured; {@link #failure} is set when a check failed, {@link #skipped}
+ * when the contender could not run here (Postfix without root or apt).
+ */
 final class RunResult {
     final BenchSettings.MailetKind mailet;
     final int latencyMillis;
@@ -22,9 +22,12 @@ final class RunResult {
     final int peakTotal;
     final int connectionsOpened;
     final double roundTripsPerMail;
+    final double rsetsPerMail;
+    final int mostMailsPerConnection;
     final CpuMeter.Usage cpu;
-    final Map<String, Long> deferralsByReason;
+    final String detail;
     final Optional<String> failure;
+    final Optional<String> skipped;
 
     private RunResult(Builder builder) {
         this.mailet = builder.mailet;
@@ -41,9 +44,12 @@ final class RunResult {
         this.peakTotal = builder.peakTotal;
         this.connectionsOpened = builder.connectionsOpened;
         this.roundTripsPerMail = builder.roundTripsPerMail;
+        this.rsetsPerMail = builder.rsetsPerMail;
+        this.mostMailsPerConnection = builder.mostMailsPerConnection;
         this.cpu = builder.cpu;
-        this.deferralsByReason = builder.deferralsByReason;
+        this.detail = builder.detail;
         this.failure = builder.failure;
+        this.skipped = builder.skipped;
     }
 
     static Builder builder(BenchSettings.MailetKind mailet, int latencyMillis, int mails) {
@@ -54,12 +60,19 @@ final class RunResult {
         return failure.isPresent();
     }
 
-    double cpuSecondsPerThousand() {
-        return cpu == null ? Double.NaN : cpu.jamesSeconds() * 1000 / mails;
+    /** Whether the run has figures: it neither failed nor was skipped. */
+    boolean measured() {
+        return failure.isEmpty() && skipped.isEmpty();
     }
 
+    /** CPU of the delivering side (James, or Postfix and the harness), per 1000 mails. */
+    double cpuSecondsPerThousand() {
+        return cpu == null ? Double.NaN : cpu.deliverySeconds() * 1000 / mails;
+    }
+
+    /** All CPU measured, the fake MX servers included, per 1000 mails. */
     double processCpuSecondsPerThousand() {
-        return cpu == null ? Double.NaN : cpu.processSeconds * 1000 / mails;
+        return cpu == null ? Double.NaN : cpu.totalSeconds() * 1000 / mails;
     }
 
     /** Collects the figures as a run produces them. */
@@ -78,9 +91,12 @@ final class RunResult {
         private int peakTotal;
         private int connectionsOpened;
         private double roundTripsPerMail = Double.NaN;
+        private double rsetsPerMail = Double.NaN;
+        private int mostMailsPerConnection;
         private CpuMeter.Usage cpu;
-        private Map<String, Long> deferralsByReason = Map.of();
+        private String detail = "";
         private Optional<String> failure = Optional.empty();
+        private Optional<String> skipped = Optional.empty();
 
         private Builder(BenchSettings.MailetKind mailet, int latencyMillis, int mails) {
             this.mailet = mailet;
@@ -103,11 +119,18 @@ final class RunResult {
             return this;
         }
 
-        Builder connections(List<Integer> peakPerMx, int peakTotal, int connectionsOpened, double roundTripsPerMail) {
+        Builder connections(List<Integer> peakPerMx, int peakTotal, int connectionsOpened, double roundTripsPerMail,
+                            double rsetsPerMail) {
             this.peakPerMx = List.copyOf(peakPerMx);
             this.peakTotal = peakTotal;
             this.connectionsOpened = connectionsOpened;
             this.roundTripsPerMail = roundTripsPerMail;
+            this.rsetsPerMail = rsetsPerMail;
+            return this;
+        }
+
+        Builder mostMailsPerConnection(int mostMailsPerConnection) {
+            this.mostMailsPerConnection = mostMailsPerConnection;
             return this;
         }
 
@@ -116,13 +139,19 @@ final class RunResult {
             return this;
         }
 
-        Builder deferrals(Map<String, Long> deferralsByReason) {
-            this.deferralsByReason = Collections.unmodifiableMap(new LinkedHashMap<>(deferralsByReason));
+        /** What the report says of the run beyond the figures (our deferrals, Postfix's version and deferrals). */
+        Builder detail(String detail) {
+            this.detail = detail;
             return this;
         }
 
         Builder failure(String failure) {
             this.failure = Optional.of(failure);
+            return this;
+        }
+
+        Builder skipped(String reason) {
+            this.skipped = Optional.of(reason);
             return this;
         }
 

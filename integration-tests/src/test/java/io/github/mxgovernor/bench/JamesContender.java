@@ -1,0 +1,163 @@
+package io.github.mxgovernor.bench;
+
+import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.governor.Governor;
+import io.github.mxgovernor.it.EmbeddedJames;
+import io.github.mxgovernor.it.FakeMxServer;
+import io.github.mxgovernor.james.SharedGovernor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.james.utils.GuiceProbe;
+
+import com.google.inject.multibindings.Multibinder;
+
+/**
+ * A fresh embedded James 3.8.1 delivering with our mailet or the stock {@code RemoteDelivery}. A {@code HasHeader}
+ * matcher before the delivery mailet holds the burst in a repository; {@link #schedule} moves it onto the outgoing
+ * queue all due at one instant, exactly as the mailets' own {@code service()} would have queued it.
+ */
+final class JamesContender implements Contender {
+    private static final String HOLD_REPOSITORY = "memory://var/mail/bench-hold/";
+    private static final String BOUNCED_REPOSITORY = "memory://var/mail/bounced/";
+
+    private final BenchSettings.MailetKind kind;
+    private final EmbeddedJames james;
+    private final BenchProbe probe;
+
+    private JamesContender(BenchSettings.MailetKind kind, EmbeddedJames james) {
+        this.kind = kind;
+        this.james = james;
+        this.probe = james.server().getProbe(BenchProbe.class);
+    }
+
+    static JamesContender start(BenchSettings settings, BenchSettings.MailetKind kind, int latencyMillis,
+                                Path workDirectory, List<FakeMxServer> servers) throws Exception {
+        EmbeddedJames.Builder builder = EmbeddedJames.builder()
+            .transportMailets(EmbeddedJames.mailet("HasHeader=" + BenchRun.HOLD_HEADER, "ToRepository",
+                Map.of("repositoryPath", HOLD_REPOSITORY)) + deliveryMailet(settings, kind, latencyMillis,
+                workDirectory))
+            .module(binder -> Multibinder.newSetBinder(binder, GuiceProbe.class).addBinding().to(BenchProbe.class));
+        for (int domain = 1; domain <= BenchSettings.DOMAINS; domain++) {
+            int host = BenchRun.mxIndexOf(domain);
+            builder.mx(BenchRun.domainName(domain), "mx" + (host + 1) + ".bench.test", servers.get(host));
+        }
+        return new JamesContender(kind, builder.start());
+    }
+
+    private static String deliveryMailet(BenchSettings settings, BenchSettings.MailetKind kind, int latencyMillis,
+                                         Path workDirectory) throws Exception {
+        Map<String, String> common = new LinkedHashMap<>();
+        common.put("connectiontimeout", "10000");
+        common.put("timeout", "30000");
+        if (kind == BenchSettings.MailetKind.STOCK) {
+            return EmbeddedJames.stockRemoteDelivery("1000", 5, common);
+        }
+        Path rules = workDirectory.resolve("mx-rules-" + latencyMillis + ".xml");
+        Files.writeString(rules, String.join("\n",
+            "<mx-rules>",
+            "  <rule name=\"bench\" mx=\"*.bench.test\" maxConnections=\"" + BenchSettings.CAP_PER_MX + "\"",
+            "        maxMessagesPerConnection=\"" + BenchSettings.MAILS_PER_CONNECTION + "\" idleTimeout=\"10s\"/>",
+            "</mx-rules>"));
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
+        parameters.put("rules", rules.toString());
+        parameters.put("delayTime", "1000");
+        parameters.put("maxRetries", "5");
+        parameters.put("maxDnsProblemRetries", "0");
+        parameters.put("sendpartial", "true");
+        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
+        parameters.putAll(common);
+        parameters.putAll(settings.oursParameters());
+        return EmbeddedJames.mailet("HasMailAttribute=RelayAllowed", "io.github.mxgovernor.james.GovernedRemoteDelivery",
+            parameters);
+    }
+
+    @Override
+    public int smtpPort() {
+        return james.smtpPort();
+    }
+
+    @Override
+    public String localDomain() {
+        return james.localDomain();
+    }
+
+    @Override
+    public boolean holding(int mails) throws Exception {
+        return probe.repositorySize(HOLD_REPOSITORY) == mails && idle();
+    }
+
+    @Override
+    public void schedule(int mails, Instant release) throws Exception {
+        int moved = probe.moveToQueue(HOLD_REPOSITORY, EmbeddedJames.OUTGOING_QUEUE, release);
+        if (moved != mails || probe.waitingAt(EmbeddedJames.OUTGOING_QUEUE, release) != mails) {
+            throw new BenchFailure(kind + ": moved " + moved + " of " + mails + " held mails onto the queue before"
+                + " the release instant; raise the margin in BenchRun");
+        }
+    }
+
+    @Override
+    public void release() {
+        // the queue makes the mails due at the instant by itself
+    }
+
+    @Override
+    public boolean idle() throws Exception {
+        return james.queueSize(EmbeddedJames.OUTGOING_QUEUE) == 0 && james.spoolerIdle();
+    }
+
+    @Override
+    public CpuMeter startCpu() {
+        return CpuMeter.start();
+    }
+
+    @Override
+    public void checkNothingFailed(String run) throws Exception {
+        long errors = james.repositorySize(EmbeddedJames.ERROR_REPOSITORY);
+        long bounced = james.repositorySize(BOUNCED_REPOSITORY);
+        long relayDenied = james.repositorySize(EmbeddedJames.RELAY_DENIED_REPOSITORY);
+        if (errors + bounced + relayDenied > 0) {
+            throw new BenchFailure(run + ": mails failed: " + errors + " in the error repository, " + bounced
+                + " bounced, " + relayDenied + " denied relaying");
+        }
+    }
+
+    @Override
+    public String detail() {
+        if (kind != BenchSettings.MailetKind.OURS) {
+            return "";
+        }
+        Map<String, Long> counts = deferralsByReason();
+        return "deferrals " + (counts.isEmpty() ? "none" : counts.toString());
+    }
+
+    private static Map<String, Long> deferralsByReason() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        Governor governor = SharedGovernor.current().orElse(null);
+        if (governor == null) {
+            return counts;
+        }
+        for (DeferralReason reason : DeferralReason.values()) {
+            long count = 0;
+            for (Destination destination : governor.destinations()) {
+                count += destination.deferredCount(reason);
+            }
+            if (count > 0) {
+                counts.put(reason.name(), count);
+            }
+        }
+        return counts;
+    }
+
+    @Override
+    public void close() {
+        james.close();
+    }
+}
