@@ -17,7 +17,7 @@ import java.util.TreeMap;
  * {@code bench.steadyMails} (400) sent at {@code bench.steadyRate} mails/s (20) for the acceptance-to-delivery
  * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.chunking} (whether the
  * fake MX hosts offer CHUNKING, as Gmail's and Outlook's do; {@code true}), {@code bench.mailets} (contenders, from
- * {@code ours,stock,postfix}; default {@code ours,stock}), {@code bench.timeoutSeconds} (900, per wait),
+ * {@code ours,stock,postfix}; default all three), {@code bench.timeoutSeconds} (900, per wait),
  * {@code bench.output} (directory of the report, {@code target/bench}), {@code bench.oursParameters} (parameters of
  * our mailet added to or replacing {@link #OUR_TUNING}, {@code name=value,...}), {@code bench.postfixScript} (the
  * script that installs, starts and stops the private Postfix,
@@ -58,7 +58,7 @@ final class BenchSettings {
         this.steadyRate = doubleProperty(properties, "bench.steadyRate", 20, 0.1, 10_000);
         this.latenciesMillis = latencies(properties.getProperty("bench.latencies", "0,50"));
         this.chunking = booleanProperty(properties, "bench.chunking", true);
-        this.mailets = mailets(properties.getProperty("bench.mailets", "ours,stock"));
+        this.mailets = mailets(properties.getProperty("bench.mailets", "ours,stock,postfix"));
         this.timeout = Duration.ofSeconds(intProperty(properties, "bench.timeoutSeconds", 900, 10, 86_400));
         this.output = Path.of(properties.getProperty("bench.output", "target/bench"));
         Map<String, String> ours = new TreeMap<>(OUR_TUNING);
