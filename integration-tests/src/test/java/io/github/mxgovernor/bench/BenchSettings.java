@@ -19,7 +19,7 @@ import java.util.TreeMap;
  * fake MX hosts offer CHUNKING, as Gmail's and Outlook's do; {@code true}), {@code bench.mailets} (contenders, from
  * {@code ours,stock,postfix}; default all three), {@code bench.timeoutSeconds} (900, per wait),
  * {@code bench.output} (directory of the report, {@code target/bench}), {@code bench.oursParameters} (parameters of
- * our mailet added to or replacing {@link #OUR_TUNING}, {@code name=value,...}), {@code bench.postfixScript} (the
+ * our mailet beyond its defaults, {@code name=value,...}; none by default), {@code bench.postfixScript} (the
  * script that installs, starts and stops the private Postfix,
  * {@code integration-tests/bench-postfix/postfix-instance.sh}). The topology is fixed: {@value #MX_HOSTS} MX hosts, {@value #DOMAINS} domains, {@value #CAP_PER_MX} connections
  * per MX host, {@value #MAILS_PER_CONNECTION} mails per connection.
@@ -29,13 +29,6 @@ final class BenchSettings {
     static final int DOMAINS = 8;
     static final int CAP_PER_MX = 5;
     static final int MAILS_PER_CONNECTION = 100;
-    /**
-     * Our mailet's parameters that differ from its defaults. A quota deferral comes back after 1 s rather than
-     * 10 s, and a lane holds the whole {@code maxInFlight} (512) rather than a quarter of it: with only four
-     * destinations sharing a full queue, the default quarter overflows at random and defers a few percent of a
-     * burst at once, which the benchmark would then measure as a 10-second tail (see the README).
-     */
-    static final Map<String, String> OUR_TUNING = Map.of("localDeferralDelay", "1s", "laneCapacity", "512");
     /** SMTP connections that submit a burst to James in parallel (submission is not measured). */
     static final int SUBMISSION_CONNECTIONS = 4;
 
@@ -61,9 +54,8 @@ final class BenchSettings {
         this.mailets = mailets(properties.getProperty("bench.mailets", "ours,stock,postfix"));
         this.timeout = Duration.ofSeconds(intProperty(properties, "bench.timeoutSeconds", 900, 10, 86_400));
         this.output = Path.of(properties.getProperty("bench.output", "target/bench"));
-        Map<String, String> ours = new TreeMap<>(OUR_TUNING);
-        ours.putAll(parameters(properties.getProperty("bench.oursParameters", "")));
-        this.oursParameters = Collections.unmodifiableMap(ours);
+        this.oursParameters = Collections.unmodifiableMap(
+            new TreeMap<>(parameters(properties.getProperty("bench.oursParameters", ""))));
         this.postfixScript = Path.of(properties.getProperty("bench.postfixScript",
             "integration-tests/bench-postfix/postfix-instance.sh"));
     }
