@@ -21,10 +21,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * Which rule applies to an MX host: {@link RuleSet#match} as the engine calls it for every mail part.
  *
  * <p>{@code rules=shipped} is {@code conf-samples/mx-rules.xml} (run from the project directory), parsed as James
- * would parse it; {@code rules=masks200} is a generated file of 100 rules with two MX masks each, whose masks all
- * end in the same {@code .example.net} so that rejecting one compares a dozen characters (a longer shared tail
- * than real provider masks have). {@code host} picks an MX host matched by the first rule, by the last rule's
- * last mask (every mask before it is tried), or by none (every mask is tried, then the default rule applies).
+ * would parse it; {@code rules=masks200} is a generated file of 100 rules with two MX masks each,
+ * {@code *.provider<i>.example.net} and {@code *.relay<i>.example.net}: one domain for all, and labels that start
+ * alike, so that many masks are rejected only after several characters (real provider masks differ sooner).
+ * {@code host} picks an MX host matched by the first rule, by the last rule's last mask (every mask before it is
+ * tried), or by none (every mask is tried, then the default rule applies; this host's name is shorter than the
+ * generated masks, which rejects them at once).
  * Run with {@code -prof gc} to see that matching allocates nothing.
  */
 @State(Scope.Benchmark)
@@ -34,7 +36,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class RuleMatchBenchmark {
-    static final Path SHIPPED_RULES = Path.of("conf-samples", "mx-rules.xml");
+    private static final Path SHIPPED_RULES = Path.of("conf-samples", "mx-rules.xml");
     private static final int GENERATED_RULES = 100;
 
     @Param({"shipped", "masks200"})
