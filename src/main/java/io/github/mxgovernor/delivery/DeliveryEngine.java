@@ -228,7 +228,11 @@ public final class DeliveryEngine implements AutoCloseable {
         MxRule rule = rules.match(endpoint.hostName(), part.part().recipientDomain());
         Destination destination = governor.destination(rule, endpoint.hostName());
         while (true) {
-            DeliveryLane lane = lanes.computeIfAbsent(destination.name(), name -> new DeliveryLane(destination, this));
+            // A look-up first: the function computeIfAbsent takes would be allocated for every mail.
+            DeliveryLane lane = lanes.get(destination.name());
+            if (lane == null) {
+                lane = lanes.computeIfAbsent(destination.name(), name -> new DeliveryLane(destination, this));
+            }
             if (lane.offer(part)) {
                 return;
             }

@@ -19,7 +19,10 @@ public final class ConnectionQuota {
                 return false;
             }
             if (inUse.compareAndSet(current, current + 1)) {
-                peak.accumulateAndGet(current + 1, Math::max);
+                // accumulateAndGet writes even when the peak stands; reading first keeps the line shared.
+                if (current + 1 > peak.get()) {
+                    peak.accumulateAndGet(current + 1, Math::max);
+                }
                 return true;
             }
         }

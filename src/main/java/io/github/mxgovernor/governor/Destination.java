@@ -78,10 +78,15 @@ public final class Destination {
      */
     static String nameFor(MxRule rule, String mxHost) {
         if (rule.limitScope() == LimitScope.SHARED) {
-            return "shared:" + rule.name();
+            return sharedName(rule.name());
         }
         String host = mxHost.toLowerCase(Locale.ROOT);
         return rule.recipientDomainMask().isPresent() ? rule.name() + "/" + host : host;
+    }
+
+    /** The name of the destination a rule of shared limits counts against. */
+    static String sharedName(String ruleName) {
+        return "shared:" + ruleName;
     }
 
     public String name() {

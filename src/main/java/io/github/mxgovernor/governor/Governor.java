@@ -52,6 +52,8 @@ public final class Governor {
     private final List<FlowControlListener> listeners = new CopyOnWriteArrayList<>();
     private final FlowControlListener publisher = this::publish;
     private final DeliveryTotals totals = new DeliveryTotals();
+    /** Shared destinations' names by rule name, so that routing a mail to one does not build its name again. */
+    private final ConcurrentMap<String, String> sharedNames = new ConcurrentHashMap<>();
     /** Bumped by every {@link #applyRules}; a destination remembers the version of the rule it took. */
     private volatile long rulesVersion;
     /** The rules of the last {@link #applyRules}, by identity; empty before any. */
@@ -77,7 +79,8 @@ public final class Governor {
      * never taken again.
      */
     public Destination destination(MxRule rule, String mxHost) {
-        String name = Destination.nameFor(rule, mxHost);
+        String name = rule.limitScope() == LimitScope.SHARED
+            ? sharedNames.computeIfAbsent(rule.name(), Destination::sharedName) : Destination.nameFor(rule, mxHost);
         long now = clock.millis();
         while (true) {
             Destination existing = destinations.get(name);

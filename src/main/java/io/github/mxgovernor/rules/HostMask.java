@@ -93,18 +93,20 @@ public final class HostMask {
         }
         char[] p = pattern;
         // The part after the last '*' has a fixed length, so it can only sit at the end of the host name.
-        // Checking it first rejects most hosts of other providers after a character or two.
+        // Checking it first, from its left, rejects most hosts of other providers after a character or two: masks
+        // and hosts of different providers share the top-level labels, not the one left of them.
         int tailLength = p.length - tailStart;
-        for (int i = 1; i <= tailLength; i++) {
-            char pc = p[p.length - i];
-            if (pc != '?' && pc != toLowerAscii(hostName.charAt(length - i))) {
+        int hostTail = length - tailLength;
+        for (int i = 0; i < tailLength; i++) {
+            char pc = p[tailStart + i];
+            if (pc != '?' && pc != toLowerAscii(hostName.charAt(hostTail + i))) {
                 return false;
             }
         }
         if (tailStart == 0) {
             return length == p.length;
         }
-        return matchesHead(hostName, length - tailLength);
+        return matchesHead(hostName, hostTail);
     }
 
     /** Matches host[0, hostEnd) against the pattern up to and including its last '*'. */
@@ -121,6 +123,10 @@ public final class HostMask {
             if (pi < patternEnd) {
                 char pc = p[pi];
                 if (pc == '*') {
+                    if (pi == patternEnd - 1) {
+                        // The last '*' takes whatever is left of the host name.
+                        return true;
+                    }
                     starPi = pi++;
                     starHi = hi;
                     continue;
