@@ -11,12 +11,15 @@ import java.util.OptionalLong;
  *
  * <p>The pace is measured only over periods in which the lane had a backlog, when every connection the destination
  * allows is busy: an idle lane's throughput says nothing about what it can serve. Until one period of at least
- * {@link #SAMPLE_MILLIS} has been measured there is no pace and the caller falls back to its fixed delay. Not
+ * {@link #SAMPLE_MILLIS} has been measured, a part is told to come back after {@link #UNMEASURED_RETURN_MILLIS},
+ * when the pace will be known; a lane measured to take nothing at all leaves the delay to the caller. Not
  * thread-safe: the lane calls it under its own lock.
  */
 final class LanePace {
     /** The shortest period a measurement covers. */
-    static final long SAMPLE_MILLIS = 1000;
+    static final long SAMPLE_MILLIS = 400;
+    /** When a part turned away before any measurement comes back: two periods later, with a pace to go by. */
+    static final long UNMEASURED_RETURN_MILLIS = 2 * SAMPLE_MILLIS;
     /** The latest a return slot may be, however slow the pace. */
     static final Duration MAX_RETURN_DELAY = Duration.ofHours(1);
     /** Weight of the newest measurement in the running pace. */
@@ -25,6 +28,7 @@ final class LanePace {
     private long sampleStartMillis = -1;
     private int takenInSample;
     private double perSecond;
+    private boolean measured;
     private long nextReturnSlotMillis;
 
     /** One waiting part was taken into service by one of the lane's sessions. */
@@ -46,8 +50,9 @@ final class LanePace {
         if (elapsed < SAMPLE_MILLIS) {
             return;
         }
-        double measured = takenInSample * 1000.0 / elapsed;
-        perSecond = perSecond == 0 ? measured : perSecond * (1 - NEWEST_WEIGHT) + measured * NEWEST_WEIGHT;
+        double latest = takenInSample * 1000.0 / elapsed;
+        perSecond = measured ? perSecond * (1 - NEWEST_WEIGHT) + latest * NEWEST_WEIGHT : latest;
+        measured = true;
         sampleStartMillis = nowMillis;
         takenInSample = 0;
     }
@@ -59,9 +64,13 @@ final class LanePace {
 
     /**
      * The next return slot for a part turned away now while {@code waiting} parts wait in the lane, and takes it;
-     * at most {@link #MAX_RETURN_DELAY} away; empty when there is no pace yet.
+     * at most {@link #MAX_RETURN_DELAY} away; {@link #UNMEASURED_RETURN_MILLIS} away before any measurement; empty
+     * when the lane was measured to take no part at all.
      */
     OptionalLong takeReturnSlot(long nowMillis, int waiting) {
+        if (!measured) {
+            return OptionalLong.of(nowMillis + UNMEASURED_RETURN_MILLIS);
+        }
         if (perSecond <= 0) {
             return OptionalLong.empty();
         }

@@ -19,13 +19,21 @@ class LanePaceTest {
     }
 
     @Test
-    void thereShouldBeNoReturnSlotBeforeAPaceWasMeasured() {
+    void beforeAnyMeasurementAPartShouldComeBackWhenThePaceWillBeKnown() {
         pace.sample(0, true);
         pace.taken();
-        pace.sample(999, true);
+        pace.sample(LanePace.SAMPLE_MILLIS - 1, true);
 
         assertThat(pace.perSecond()).isZero();
-        assertThat(pace.takeReturnSlot(999, 10)).isEmpty();
+        assertThat(pace.takeReturnSlot(399, 10)).isEqualTo(OptionalLong.of(399 + LanePace.UNMEASURED_RETURN_MILLIS));
+    }
+
+    @Test
+    void aLaneMeasuredToTakeNothingShouldLeaveTheDelayToTheCaller() {
+        pace.sample(0, true);
+        pace.sample(1000, true);
+
+        assertThat(pace.takeReturnSlot(1000, 10)).isEmpty();
     }
 
     @Test
@@ -65,10 +73,11 @@ class LanePaceTest {
     void aBacklogEndingBeforeAFullPeriodShouldMeasureNothing() {
         pace.sample(0, true);
         pace.taken();
-        pace.sample(800, false);
-        pace.sample(1200, true);
+        pace.sample(300, false);
+        pace.sample(600, true);
 
         assertThat(pace.perSecond()).isZero();
+        assertThat(pace.takeReturnSlot(600, 1)).isEqualTo(OptionalLong.of(600 + LanePace.UNMEASURED_RETURN_MILLIS));
     }
 
     @Test
