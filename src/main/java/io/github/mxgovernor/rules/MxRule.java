@@ -195,12 +195,22 @@ public final class MxRule {
      * the MX masks and, when the rule has a recipient-domain mask, the domain matches it. Does not allocate.
      */
     public boolean matches(String mxHost, String recipientDomain) {
+        return matchesMxHost(mxHost) && matchesRecipientDomain(recipientDomain);
+    }
+
+    /** Whether the host matches one of the MX masks. Does not allocate. */
+    public boolean matchesMxHost(String mxHost) {
         for (HostMask mask : mxMaskArray) {
             if (mask.matches(mxHost)) {
-                return recipientDomainMask.isEmpty() || recipientDomainMask.get().matches(recipientDomain);
+                return true;
             }
         }
         return false;
+    }
+
+    /** Whether the rule applies to this recipient domain: it has no recipient-domain mask, or the domain matches it. */
+    public boolean matchesRecipientDomain(String recipientDomain) {
+        return recipientDomainMask.isEmpty() || recipientDomainMask.get().matches(recipientDomain);
     }
 
     @Override

@@ -1,26 +1,46 @@
 package io.github.mxgovernor.rules;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The MX rules in force: the rules in file order and the default rule that applies when none matches.
  * Immutable and safe to share between threads.
+ *
+ * <p>A set of {@value #REMEMBERING_FROM} rules or more remembers, for each of the last {@value #REMEMBERED_HOSTS} MX
+ * hosts it was asked about, which rules' MX masks match that host: a host is compared with every mask once, and then
+ * only its own rules are tried, however long the rules file.
  */
 public final class RuleSet {
+    /** From how many rules a set remembers the rules of each MX host; below, trying every rule is as fast. */
+    static final int REMEMBERING_FROM = 32;
+    /** How many MX hosts' rules a set remembers, the least used forgotten first. */
+    static final int REMEMBERED_HOSTS = 100_000;
+    private static final MxRule[] NO_RULES = new MxRule[0];
+
     private final MxRule defaultRule;
     private final List<MxRule> rules;
     private final MxRule[] ruleArray;
     private final Optional<String> source;
+    /** The rules whose MX masks match a host, in file order; null for a set too small to need it. */
+    private final Cache<String, MxRule[]> rulesByMxHost;
+    private final Function<String, MxRule[]> mxHostRules = this::rulesMatchingMxHost;
 
     RuleSet(MxRule defaultRule, List<MxRule> rules, Optional<String> source) {
         this.defaultRule = Objects.requireNonNull(defaultRule, "defaultRule");
         this.rules = List.copyOf(rules);
         this.ruleArray = this.rules.toArray(new MxRule[0]);
         this.source = Objects.requireNonNull(source, "source");
+        this.rulesByMxHost = ruleArray.length < REMEMBERING_FROM ? null
+            : Caffeine.newBuilder().maximumSize(REMEMBERED_HOSTS).build();
         Set<String> names = new HashSet<>();
         names.add(defaultRule.name());
         for (MxRule rule : this.rules) {
@@ -52,12 +72,34 @@ public final class RuleSet {
      * {@linkplain MxRule#matches(String, String) matches}, else the default rule. Never null; does not allocate.
      */
     public MxRule match(String mxHost, String recipientDomain) {
-        for (MxRule rule : ruleArray) {
-            if (rule.matches(mxHost, recipientDomain)) {
+        if (rulesByMxHost == null) {
+            for (MxRule rule : ruleArray) {
+                if (rule.matches(mxHost, recipientDomain)) {
+                    return rule;
+                }
+            }
+            return defaultRule;
+        }
+        for (MxRule rule : rulesByMxHost.get(mxHost, mxHostRules)) {
+            if (rule.matchesRecipientDomain(recipientDomain)) {
                 return rule;
             }
         }
         return defaultRule;
+    }
+
+    private MxRule[] rulesMatchingMxHost(String mxHost) {
+        MxRule[] matching = NO_RULES;
+        int count = 0;
+        for (MxRule rule : ruleArray) {
+            if (rule.matchesMxHost(mxHost)) {
+                if (count == matching.length) {
+                    matching = Arrays.copyOf(matching, Math.max(4, count * 2));
+                }
+                matching[count++] = rule;
+            }
+        }
+        return count == matching.length ? matching : Arrays.copyOf(matching, count);
     }
 
     /** The rules in the order they are tried, without the default rule. */

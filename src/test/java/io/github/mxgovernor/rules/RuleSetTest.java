@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
@@ -52,6 +53,35 @@ class RuleSetTest {
 
         assertThat(ruleSet.match("aspmx.l.google.com", "gmail.com")).isSameAs(google);
         assertThat(ruleSet.match("google.example.net", "example.net")).isSameAs(everythingGoogle);
+    }
+
+    @Test
+    void aLargeSetShouldMatchAsTryingEveryRuleInOrderWould() {
+        List<MxRule> many = new ArrayList<>();
+        for (int i = 0; i < RuleSet.REMEMBERING_FROM; i++) {
+            many.add(MxRule.builder("provider" + i).mxMasks("*.mx" + i + ".example.net").build());
+        }
+        many.add(yahooCom);
+        many.add(yahoo);
+        many.add(everythingGoogle);
+        many.add(google);
+        RuleSet large = RuleSet.of(MxRule.builtInDefault(), many);
+        List<String> hosts = List.of("a.mx7.example.net", "A.MX7.EXAMPLE.NET.", "mta5.am0.yahoodns.net",
+            "aspmx.l.google.com", "mx.nowhere.test", "b.mx31.example.net");
+        List<String> domains = List.of("yahoo.com", "ymail.com", "example.net");
+
+        for (int round = 0; round < 2; round++) {
+            for (String host : hosts) {
+                for (String domain : domains) {
+                    MxRule scanned = many.stream().filter(rule -> rule.matches(host, domain)).findFirst()
+                        .orElse(large.defaultRule());
+                    assertThat(large.match(host, domain)).as("%s for %s", host, domain).isSameAs(scanned);
+                }
+            }
+        }
+        assertThat(large.match("mta5.am0.yahoodns.net", "yahoo.com")).isSameAs(yahooCom);
+        assertThat(large.match("mta5.am0.yahoodns.net", "aol.com")).isSameAs(yahoo);
+        assertThat(large.match("aspmx.l.google.com", "gmail.com")).isSameAs(everythingGoogle);
     }
 
     @Test
