@@ -26,10 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-import org.apache.james.lifecycle.api.LifecycleUtil;
-import org.apache.mailet.AttributeName;
-import org.apache.mailet.AttributeValue;
-import org.apache.mailet.Mail;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,7 +43,6 @@ import org.xbill.DNS.Type;
  */
 class DaneIT {
     private static final String DELIVERED = "memory://var/mail/delivered/";
-    private static final AttributeName TLS = AttributeName.of("mxgovernor.tls");
     private static final Duration LONG = Duration.ofSeconds(60);
 
     @TempDir
@@ -241,35 +236,11 @@ class DaneIT {
 
     /** The {@code mxgovernor.tls} attribute of the delivered copy for this domain, as strings. */
     private static Optional<Map<String, String>> deliveredTls(String domain) throws Exception {
-        for (Mail mail : james.repositoryMails(DELIVERED)) {
-            try {
-                if (mail.getRecipients().stream().anyMatch(r -> r.getDomain().asString().equals(domain))) {
-                    return mail.getAttribute(TLS).map(attribute -> {
-                        Map<String, String> fields = new LinkedHashMap<>();
-                        @SuppressWarnings("unchecked")
-                        Map<String, AttributeValue<?>> map = (Map<String, AttributeValue<?>>) attribute.getValue()
-                            .value();
-                        map.forEach((name, value) -> fields.put(name, String.valueOf(value.value())));
-                        return fields;
-                    });
-                }
-            } finally {
-                LifecycleUtil.dispose(mail);
-            }
-        }
-        return Optional.empty();
+        return james.readMails(DELIVERED, EmbeddedJames.inDomain(domain), TlsAttribute::of).stream().findFirst();
     }
 
     private static Optional<DeferralRecord> deliveredRecord(String domain) throws Exception {
-        for (Mail mail : james.repositoryMails(DELIVERED)) {
-            try {
-                if (mail.getRecipients().stream().anyMatch(r -> r.getDomain().asString().equals(domain))) {
-                    return DeferralAttributes.read(mail);
-                }
-            } finally {
-                LifecycleUtil.dispose(mail);
-            }
-        }
-        return Optional.empty();
+        return james.readMails(DELIVERED, EmbeddedJames.inDomain(domain), DeferralAttributes::read).stream()
+            .findFirst();
     }
 }

@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.Optional;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.function.IntFunction;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -37,6 +39,8 @@ import org.apache.james.server.core.configuration.Configuration;
 import org.apache.james.utils.DataProbeImpl;
 import org.apache.james.utils.GuiceProbe;
 import org.apache.james.utils.SpoolerProbe;
+import org.apache.james.core.MailAddress;
+import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.mailet.Mail;
 
 import com.google.inject.Module;
@@ -421,6 +425,41 @@ public final class EmbeddedJames implements AutoCloseable {
 
     public List<Mail> repositoryMails(String url) throws Exception {
         return probe().repositoryMails(url);
+    }
+
+    /** Reads what a test needs of one stored mail, before the mail is disposed. */
+    @FunctionalInterface
+    public interface MailReader<T> {
+        Optional<T> read(Mail mail) throws Exception;
+    }
+
+    /**
+     * What {@code reader} finds in each mail of the repository with a recipient {@code recipients} accepts, in the
+     * repository's order; every mail is disposed once read.
+     */
+    public <T> List<T> readMails(String url, Predicate<MailAddress> recipients, MailReader<T> reader)
+            throws Exception {
+        List<T> found = new ArrayList<>();
+        for (Mail mail : repositoryMails(url)) {
+            try {
+                if (mail.getRecipients().stream().anyMatch(recipients)) {
+                    reader.read(mail).ifPresent(found::add);
+                }
+            } finally {
+                LifecycleUtil.dispose(mail);
+            }
+        }
+        return found;
+    }
+
+    /** Recipients in this domain. */
+    public static Predicate<MailAddress> inDomain(String domain) {
+        return address -> address.getDomain().asString().equals(domain);
+    }
+
+    /** This one recipient. */
+    public static Predicate<MailAddress> recipient(String address) {
+        return candidate -> candidate.asString().equals(address);
     }
 
     /** Whether the spooler has no mail in processing (mail may still wait in queues). */

@@ -27,7 +27,6 @@ import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
-import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.mailet.Mail;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -395,18 +394,11 @@ class FlowControlIT {
 
     /** The deferral record of every delivered mail to {@code domain} that has one, by Message-ID. */
     private Map<String, DeferralRecord> deliveredRecords(String domain) throws Exception {
-        Map<String, DeferralRecord> records = new LinkedHashMap<>();
-        for (Mail mail : james.repositoryMails(DELIVERED)) {
-            try {
-                if (mail.getRecipients().stream().anyMatch(r -> r.getDomain().asString().equals(domain))) {
-                    String messageId = mail.getMessage().getMessageID();
-                    DeferralAttributes.read(mail).ifPresent(record -> records.put(messageId, record));
-                }
-            } finally {
-                LifecycleUtil.dispose(mail);
-            }
-        }
-        return records;
+        return james.readMails(DELIVERED, EmbeddedJames.inDomain(domain), mail -> {
+            String messageId = mail.getMessage().getMessageID();
+            return DeferralAttributes.read(mail).map(record -> Map.entry(messageId, record));
+        }).stream().collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue, (first, second) -> second,
+            LinkedHashMap::new));
     }
 
     /**

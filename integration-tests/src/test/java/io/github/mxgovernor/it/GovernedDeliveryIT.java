@@ -19,7 +19,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
-import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.mailet.AttributeName;
 import org.apache.mailet.Mail;
 import org.junit.jupiter.api.AfterAll;
@@ -294,31 +293,11 @@ class GovernedDeliveryIT {
     }
 
     private static List<DeferralRecord> deliveredRecords(String domain) throws Exception {
-        List<DeferralRecord> records = new ArrayList<>();
-        for (Mail mail : james.repositoryMails(DELIVERED)) {
-            try {
-                if (mail.getRecipients().stream().anyMatch(r -> r.getDomain().asString().equals(domain))) {
-                    DeferralAttributes.read(mail).ifPresent(records::add);
-                }
-            } finally {
-                LifecycleUtil.dispose(mail);
-            }
-        }
-        return records;
+        return james.readMails(DELIVERED, EmbeddedJames.inDomain(domain), DeferralAttributes::read);
     }
 
     private static List<Bounce> bouncesTo(String recipient) throws Exception {
-        List<Bounce> bounces = new ArrayList<>();
-        for (Mail mail : james.repositoryMails(BOUNCED)) {
-            try {
-                if (mail.getRecipients().stream().anyMatch(r -> r.asString().equals(recipient))) {
-                    bounces.add(new Bounce(mail));
-                }
-            } finally {
-                LifecycleUtil.dispose(mail);
-            }
-        }
-        return bounces;
+        return james.readMails(BOUNCED, EmbeddedJames.recipient(recipient), mail -> Optional.of(new Bounce(mail)));
     }
 
     /** What a test checks of a mail sent to the bounce processor, read before the mail is disposed. */

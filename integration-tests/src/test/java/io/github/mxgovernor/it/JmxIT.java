@@ -41,8 +41,6 @@ import javax.management.remote.JMXConnectorServerFactory;
 import javax.management.remote.JMXServiceURL;
 import javax.management.remote.rmi.RMIConnectorServer;
 
-import org.apache.james.lifecycle.api.LifecycleUtil;
-import org.apache.mailet.Mail;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.assertj.core.api.ThrowableAssert;
 import org.junit.jupiter.api.AfterAll;
@@ -331,17 +329,9 @@ class JmxIT {
     }
 
     private static Optional<DeferralRecord> deliveredRecord(String recipient) throws Exception {
-        Optional<DeferralRecord> found = Optional.empty();
-        for (Mail mail : james.repositoryMails(DELIVERED)) {
-            try {
-                if (mail.getRecipients().stream().anyMatch(r -> r.asString().equals(recipient))) {
-                    found = DeferralAttributes.read(mail);
-                }
-            } finally {
-                LifecycleUtil.dispose(mail);
-            }
-        }
-        return found;
+        List<DeferralRecord> records = james.readMails(DELIVERED, EmbeddedJames.recipient(recipient),
+            DeferralAttributes::read);
+        return records.isEmpty() ? Optional.empty() : Optional.of(records.get(records.size() - 1));
     }
 
     private static AbstractThrowableAssert<?, ? extends Throwable> assertRejected(
