@@ -95,21 +95,16 @@ class DaneIT {
             "</mx-rules>"));
 
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
-        parameters.put("rules", rules.toString());
         parameters.put("daneResolver", "127.0.0.1:" + nameServer.address().getPort());
         parameters.put("daneTrustAnchors", anchors.toString());
         parameters.put("daneTimeout", "5s");
         parameters.put("mtaSts", "false");
         parameters.put("delayTime", "1000");
         parameters.put("maxRetries", "100");
-        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.put("onSuccess", "delivered");
         parameters.put("maxLaneWait", "2s");
 
         james = EmbeddedJames.builder()
-            .transportMailets(EmbeddedJames.mailet("HasMailAttribute=RelayAllowed",
-                "io.github.mxgovernor.james.GovernedRemoteDelivery", parameters))
+            .transportMailets(EmbeddedJames.governedRemoteDelivery(rules, parameters))
             .mx("good.test", "mx1.dane.test", matching)
             .mx("mismatch.test", "mx2.dane.test", mismatched)
             .mx("bogus.test", "mx3.dane.test", forged)

@@ -137,6 +137,21 @@ public final class EmbeddedJames implements AutoCloseable {
         return mailet("HasMailAttribute=RelayAllowed", "RemoteDelivery", parameters);
     }
 
+    /**
+     * Our {@code GovernedRemoteDelivery} for relayed mail: queue {@link #OUTGOING_QUEUE}, the rules file {@code rules},
+     * bounces to {@link #BOUNCE_PROCESSOR}, delivered copies to the {@code delivered} processor (which keeps them in
+     * {@code memory://var/mail/delivered/}). {@code extraParameters} add to or replace these.
+     */
+    public static String governedRemoteDelivery(Path rules, Map<String, String> extraParameters) {
+        Map<String, String> parameters = new LinkedHashMap<>();
+        parameters.put("outgoing", OUTGOING_QUEUE);
+        parameters.put("rules", rules.toString());
+        parameters.put("bounceProcessor", BOUNCE_PROCESSOR);
+        parameters.put("onSuccess", "delivered");
+        parameters.putAll(extraParameters);
+        return mailet("HasMailAttribute=RelayAllowed", "io.github.mxgovernor.james.GovernedRemoteDelivery", parameters);
+    }
+
     private static String escape(String text) {
         return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }

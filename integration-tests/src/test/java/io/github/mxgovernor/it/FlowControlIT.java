@@ -321,20 +321,15 @@ class FlowControlIT {
         Files.writeString(rulesFile, String.join("\n", lines));
 
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
-        parameters.put("rules", rulesFile.toString());
         parameters.put("delayTime", "500");
         parameters.put("maxRetries", "10");
         parameters.put("maxDnsProblemRetries", "0");
         parameters.put("sendpartial", "true");
-        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.put("onSuccess", "delivered");
         parameters.put("maxLaneWait", maxLaneWait.toMillis() + "ms");
         parameters.put("localDeferralDelay", "500ms");
         parameters.put("deliveryThreads", "32");
         return mxHosts.apply(EmbeddedJames.builder()
-                .transportMailets(EmbeddedJames.mailet("HasMailAttribute=RelayAllowed",
-                    "io.github.mxgovernor.james.GovernedRemoteDelivery", parameters)))
+                .transportMailets(EmbeddedJames.governedRemoteDelivery(rulesFile, parameters)))
             .start();
     }
 

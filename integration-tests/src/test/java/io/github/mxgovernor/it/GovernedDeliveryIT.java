@@ -83,21 +83,16 @@ class GovernedDeliveryIT {
             "</mx-rules>"));
 
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
-        parameters.put("rules", rules.toString());
         parameters.put("delayTime", "300");
         parameters.put("maxRetries", "3");
         parameters.put("maxDnsProblemRetries", "0");
         parameters.put("sendpartial", "true");
-        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.put("onSuccess", "delivered");
         parameters.put("maxLaneWait", "2s");
         parameters.put("localDeferralDelay", "500ms");
         parameters.put("deliveryThreads", "32");
 
         EmbeddedJames.Builder builder = EmbeddedJames.builder()
-            .transportMailets(EmbeddedJames.mailet("HasMailAttribute=RelayAllowed",
-                "io.github.mxgovernor.james.GovernedRemoteDelivery", parameters));
+            .transportMailets(EmbeddedJames.governedRemoteDelivery(rules, parameters));
         for (int i = 1; i <= 3; i++) {
             builder.mx("bulk" + i + ".test", "mx1.bulk.test", bulk1);
             builder.mx("other" + i + ".test", "mx2.bulk.test", bulk2);

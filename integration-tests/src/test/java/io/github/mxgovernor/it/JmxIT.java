@@ -94,17 +94,12 @@ class JmxIT {
         rules = temp.resolve("mx-rules.xml");
         Files.writeString(rules, rules("4"));
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
-        parameters.put("rules", rules.toString());
         parameters.put("delayTime", "300");
         parameters.put("maxRetries", "3");
-        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.put("onSuccess", "delivered");
         parameters.put("maxLaneWait", "2s");
         parameters.put("localDeferralDelay", "500ms");
         james = EmbeddedJames.builder()
-            .transportMailets(EmbeddedJames.mailet("HasMailAttribute=RelayAllowed",
-                "io.github.mxgovernor.james.GovernedRemoteDelivery", parameters))
+            .transportMailets(EmbeddedJames.governedRemoteDelivery(rules, parameters))
             .mx("flow.test", "mx1.flow.test", flowing)
             .mx("held.test", "mx1.held.test", held)
             .mx("capped.test", "mx1.capped.test", capped)

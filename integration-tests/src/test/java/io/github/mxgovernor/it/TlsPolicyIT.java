@@ -64,21 +64,16 @@ class TlsPolicyIT {
             "</mx-rules>"));
 
         Map<String, String> parameters = new LinkedHashMap<>();
-        parameters.put("outgoing", EmbeddedJames.OUTGOING_QUEUE);
-        parameters.put("rules", rules.toString());
         parameters.put("tls", "required");
         parameters.put("trustStore", trustStore.toString());
         parameters.put("trustStorePassword", "changeit");
         parameters.put("mtaStsTimeout", "2s");
         parameters.put("delayTime", "300");
         parameters.put("maxRetries", "1");
-        parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
-        parameters.put("onSuccess", "delivered");
         parameters.put("maxLaneWait", "2s");
 
         james = EmbeddedJames.builder()
-            .transportMailets(EmbeddedJames.mailet("HasMailAttribute=RelayAllowed",
-                "io.github.mxgovernor.james.GovernedRemoteDelivery", parameters))
+            .transportMailets(EmbeddedJames.governedRemoteDelivery(rules, parameters))
             .mx("secure.test", "mx1.secure.test", secure)
             .mx("plain.test", "mx1.plain.test", plain)
             .mx("strict.test", "mx1.strict.test", strict)
