@@ -12,9 +12,9 @@ import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.smtp.SessionSettings;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
-import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.BlockingSmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
-import io.github.mxgovernor.smtp.SmtpSessionFactory;
+import io.github.mxgovernor.smtp.BlockingSmtpSessionFactory;
 import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.smtp.TlsInfo;
 import io.github.mxgovernor.smtp.TransactionResult;
@@ -74,7 +74,7 @@ public final class DeliveryEngine implements AutoCloseable {
 
     private final Governor governor;
     private final MxResolver resolver;
-    private final SmtpSessionFactory sessionFactory;
+    private final BlockingSmtpSessionFactory sessionFactory;
     private final ReplyClassifier classifier;
     private final EngineSettings settings;
     private final Clock clock;
@@ -86,13 +86,13 @@ public final class DeliveryEngine implements AutoCloseable {
     private volatile boolean closed;
 
     /** An engine whose TLS policy is the MX rules' modes alone (no MTA-STS, no DANE). */
-    public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, SmtpSessionFactory sessionFactory,
+    public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, BlockingSmtpSessionFactory sessionFactory,
                           ReplyClassifier classifier, EngineSettings settings) {
         this(governor, rules, resolver, sessionFactory, classifier, settings,
             TlsPolicyResolver.rulesOnly(governor.clock()));
     }
 
-    public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, SmtpSessionFactory sessionFactory,
+    public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, BlockingSmtpSessionFactory sessionFactory,
                           ReplyClassifier classifier, EngineSettings settings, TlsPolicyResolver tlsPolicy) {
         this.tlsPolicy = Objects.requireNonNull(tlsPolicy, "tlsPolicy");
         this.governor = Objects.requireNonNull(governor, "governor");
@@ -247,7 +247,7 @@ public final class DeliveryEngine implements AutoCloseable {
      * policy that cannot be met is a {@link SmtpSessionException.Kind#TLS_FAILURE} naming the policy and what
      * failed; no mail is sent on such a session.
      */
-    SmtpSession openSession(PendingPart pending, Destination destination) throws SmtpSessionException {
+    BlockingSmtpSession openSession(PendingPart pending, Destination destination) throws SmtpSessionException {
         SmtpEndpoint endpoint = pending.currentEndpoint();
         MxRule rule = destination.rule();
         DaneVerdict dane = tlsPolicy.dane(rule.dane(), endpoint.hostName(), endpoint.tlsaPort());
@@ -259,7 +259,7 @@ public final class DeliveryEngine implements AutoCloseable {
         boolean fallback = requirement.sessionMode() == TlsMode.OPPORTUNISTIC
             && tlsPolicy.plaintextFallbacks().remembered(server).isPresent();
         TlsMode mode = fallback ? TlsMode.DISABLED : requirement.sessionMode();
-        SmtpSession session;
+        BlockingSmtpSession session;
         try {
             session = sessionFactory.open(endpoint, sessionSettings(rule, mode));
         } catch (SmtpSessionException failure) {
@@ -293,7 +293,7 @@ public final class DeliveryEngine implements AutoCloseable {
     }
 
     /** What the session achieved; under DANE, whether its certificate matches the host's TLSA records. */
-    private static SessionSecurity security(SmtpSession session, TlsRequirement requirement, TlsMode mode,
+    private static SessionSecurity security(BlockingSmtpSession session, TlsRequirement requirement, TlsMode mode,
                                             boolean fallback) {
         String host = session.endpoint().hostName();
         Optional<TlsInfo> tls = session.tls();
@@ -333,7 +333,7 @@ public final class DeliveryEngine implements AutoCloseable {
      * the part's policies require at that host (the host's DANE verdict is the session's). Pure; called under a
      * lane's lock.
      */
-    boolean mayCarry(SmtpSession session, PendingPart part, Destination destination) {
+    boolean mayCarry(BlockingSmtpSession session, PendingPart part, Destination destination) {
         if (!part.acceptsHost(session.endpoint().hostName())) {
             return false;
         }
@@ -346,7 +346,7 @@ public final class DeliveryEngine implements AutoCloseable {
      *
      * @return whether the session may carry more mail: false when a response rule asked to reconnect
      */
-    boolean attempt(SmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
+    boolean attempt(BlockingSmtpSession session, PendingPart pending, Destination destination, DeliveryLane lane) {
         DeliveryPart part = pending.part();
         SessionSecurity security = ((SecuredSession) session).security();
         if (!tlsPolicy.admits(security, pending.tlsPolicy(), destination.rule().tlsMode(), part.requireTls())) {

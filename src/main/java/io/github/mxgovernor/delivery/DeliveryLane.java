@@ -4,7 +4,7 @@ import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.governor.Destination;
-import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.BlockingSmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 
 import java.time.Duration;
@@ -87,7 +87,7 @@ final class DeliveryLane {
     /** Starts sessions for waiting parts as far as the quota, the rate and the idle sessions allow. */
     void dispatch() {
         List<Runnable> starts = new ArrayList<>(0);
-        List<SmtpSession> evicted = new ArrayList<>(0);
+        List<BlockingSmtpSession> evicted = new ArrayList<>(0);
         List<PendingPart> suspended = null;
         synchronized (this) {
             if (destination.flowControl().state().kind() == FlowState.Kind.SUSPENDED) {
@@ -112,12 +112,12 @@ final class DeliveryLane {
                 }
                 waiting.pollFirst();
                 pace.taken();
-                SmtpSession session = reused == null ? null : reused.session;
+                BlockingSmtpSession session = reused == null ? null : reused.session;
                 serving++;
                 starts.add(() -> serve(session, next));
             }
         }
-        for (SmtpSession session : evicted) {
+        for (BlockingSmtpSession session : evicted) {
             session.close();
         }
         if (suspended != null) {
@@ -134,8 +134,8 @@ final class DeliveryLane {
      * Drives one session: opens it when needed, carries the given part, then keeps taking parts from this
      * lane while the session may carry more and tokens allow; parks it idle or closes it at the end.
      */
-    private void serve(SmtpSession reusedSession, PendingPart firstPart) {
-        SmtpSession session = reusedSession;
+    private void serve(BlockingSmtpSession reusedSession, PendingPart firstPart) {
+        BlockingSmtpSession session = reusedSession;
         PendingPart current = firstPart;
         try {
             while (current != null) {
@@ -189,7 +189,7 @@ final class DeliveryLane {
      * a TLS for it), closes the oldest idle session so that a fitting one can be opened in its place. Under the
      * lane's lock; the session is closed later, outside it.
      */
-    private boolean evictIdleFor(List<SmtpSession> evicted) {
+    private boolean evictIdleFor(List<BlockingSmtpSession> evicted) {
         IdleSession oldest = idle.pollFirst();
         if (oldest == null) {
             return false;
@@ -200,7 +200,7 @@ final class DeliveryLane {
     }
 
     /** The next part this session may carry now, with its token taken; null when there is none. */
-    private PendingPart nextPartFor(SmtpSession session) {
+    private PendingPart nextPartFor(BlockingSmtpSession session) {
         if (!mayCarryMore(session)) {
             return null;
         }
@@ -224,13 +224,13 @@ final class DeliveryLane {
      * Whether the session may take another mail now: it is usable, below the mails per connection flow control
      * allows (none while suspended), and its destination is not over the connection cap of a backoff that began.
      */
-    private boolean mayCarryMore(SmtpSession session) {
+    private boolean mayCarryMore(BlockingSmtpSession session) {
         return session.isReusable() && session.transactionCount() < destination.maxMessagesPerConnection()
             && !destination.overConnectionLimit();
     }
 
     /** Keeps a usable session idle for the next parts; returns the session when it must be closed instead. */
-    private SmtpSession parkOrKeep(SmtpSession session) {
+    private BlockingSmtpSession parkOrKeep(BlockingSmtpSession session) {
         if (!mayCarryMore(session)) {
             return session;
         }
@@ -261,7 +261,7 @@ final class DeliveryLane {
     boolean sweep(long nowMillis) {
         List<PendingPart> expired = new ArrayList<>(0);
         List<Optional<Instant>> returnSlots = new ArrayList<>(0);
-        List<SmtpSession> toClose = new ArrayList<>(0);
+        List<BlockingSmtpSession> toClose = new ArrayList<>(0);
         long idleLimit = destination.rule().idleTimeout().toMillis();
         DeferralReason reason = null;
         boolean retire;
@@ -292,7 +292,7 @@ final class DeliveryLane {
                 retired = true;
             }
         }
-        for (SmtpSession session : toClose) {
+        for (BlockingSmtpSession session : toClose) {
             session.close();
             destination.connectionClosed();
         }
@@ -307,7 +307,7 @@ final class DeliveryLane {
 
     /** Closes idle sessions and hands back every waiting part, for an engine that stops. */
     List<PendingPart> drain() {
-        List<SmtpSession> toClose = new ArrayList<>();
+        List<BlockingSmtpSession> toClose = new ArrayList<>();
         List<PendingPart> parts;
         synchronized (this) {
             retired = true;
@@ -318,7 +318,7 @@ final class DeliveryLane {
             }
             idle.clear();
         }
-        for (SmtpSession session : toClose) {
+        for (BlockingSmtpSession session : toClose) {
             session.close();
             destination.connectionClosed();
         }
@@ -358,7 +358,7 @@ final class DeliveryLane {
         return null;
     }
 
-    private PendingPart pollFor(SmtpSession session) {
+    private PendingPart pollFor(BlockingSmtpSession session) {
         for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
             PendingPart part = it.next();
             if (engine.mayCarry(session, part, destination)) {
@@ -383,10 +383,10 @@ final class DeliveryLane {
     }
 
     private static final class IdleSession {
-        final SmtpSession session;
+        final BlockingSmtpSession session;
         final long sinceMillis;
 
-        IdleSession(SmtpSession session, long sinceMillis) {
+        IdleSession(BlockingSmtpSession session, long sinceMillis) {
             this.session = session;
             this.sinceMillis = sinceMillis;
         }

@@ -1,7 +1,7 @@
 package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.smtp.SmtpEndpoint;
-import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.BlockingSmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.smtp.TlsInfo;
@@ -13,12 +13,12 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** A session the engine opened, with what its TLS achieved: lanes reuse it only for parts it protects enough. */
-final class SecuredSession implements SmtpSession {
-    private final SmtpSession session;
+final class SecuredSession implements BlockingSmtpSession {
+    private final BlockingSmtpSession session;
     private final SessionSecurity security;
     private final Set<String> testingFailuresReported = ConcurrentHashMap.newKeySet();
 
-    SecuredSession(SmtpSession session, SessionSecurity security) {
+    SecuredSession(BlockingSmtpSession session, SessionSecurity security) {
         this.session = session;
         this.security = security;
     }

@@ -18,6 +18,7 @@ public final class SessionSettings {
     private final Duration commandTimeout;
     private final Duration dataTimeout;
     private final Duration transactionTimeout;
+    private final Duration openTimeout;
     private final TlsMode tlsMode;
     private final Optional<SmtpCredentials> credentials;
 
@@ -31,14 +32,15 @@ public final class SessionSettings {
     public SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
                            Duration commandTimeout, Duration dataTimeout, TlsMode tlsMode,
                            Optional<SmtpCredentials> credentials) {
-        this(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout, DEFAULT_TRANSACTION_TIMEOUT, tlsMode,
-            credentials);
+        this(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout, DEFAULT_TRANSACTION_TIMEOUT,
+            Optional.empty(), tlsMode, credentials);
     }
 
     private SessionSettings(String heloName, Optional<InetAddress> bindAddress, Duration connectTimeout,
                             Duration commandTimeout, Duration dataTimeout, Duration transactionTimeout,
-                            TlsMode tlsMode, Optional<SmtpCredentials> credentials) {
+                            Optional<Duration> openTimeout, TlsMode tlsMode, Optional<SmtpCredentials> credentials) {
         this.transactionTimeout = positive(transactionTimeout, "transactionTimeout");
+        this.openTimeout = positive(openTimeout.orElseGet(() -> connectTimeout.plus(commandTimeout)), "openTimeout");
         this.heloName = Objects.requireNonNull(heloName, "heloName");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.connectTimeout = positive(connectTimeout, "connectTimeout");
@@ -87,7 +89,22 @@ public final class SessionSettings {
     /** These settings with another {@link #transactionTimeout()}. */
     public SessionSettings withTransactionTimeout(Duration timeout) {
         return new SessionSettings(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout, timeout,
-            tlsMode, credentials);
+            Optional.of(openTimeout), tlsMode, credentials);
+    }
+
+    /**
+     * Time allowed for opening a session as a whole: connect, greeting, EHLO, STARTTLS with its handshake, and EHLO
+     * again, however the server paces each step. {@code connectTimeout + commandTimeout} unless
+     * {@link #withOpenTimeout(Duration)} sets another.
+     */
+    public Duration openTimeout() {
+        return openTimeout;
+    }
+
+    /** These settings with another {@link #openTimeout()}. */
+    public SessionSettings withOpenTimeout(Duration timeout) {
+        return new SessionSettings(heloName, bindAddress, connectTimeout, commandTimeout, dataTimeout,
+            transactionTimeout, Optional.of(timeout), tlsMode, credentials);
     }
 
     public TlsMode tlsMode() {

@@ -37,7 +37,7 @@ import javax.net.ssl.SSLSocketFactory;
 /**
  * An SMTP client session over a blocking socket. The behaviour is documented on {@link SocketSmtpSessionFactory}.
  */
-final class SocketSmtpSession implements SmtpSession {
+final class SocketSmtpSession implements BlockingSmtpSession {
     private static final int OUTPUT_BUFFER_BYTES = 16 * 1024;
 
     private final SmtpEndpoint endpoint;
@@ -326,7 +326,7 @@ final class SocketSmtpSession implements SmtpSession {
      * SMTP AUTH (RFC 4954) with PLAIN, else LOGIN, and only over TLS: over plaintext the password would be
      * readable by anyone on the path, so the session ends instead.
      */
-    private void authenticate(SmtpCredentials credentials) throws SmtpSessionException {
+    void authenticate(SmtpCredentials credentials) throws SmtpSessionException {
         if (tls.isEmpty()) {
             throw refuseOrderly(Stage.AUTH, Kind.AUTHENTICATION_FAILED, "the session is not encrypted, and SMTP AUTH"
                 + " credentials are only sent over TLS (give this server a rule with tls REQUIRED or VERIFY)", null);
@@ -893,6 +893,12 @@ final class SocketSmtpSession implements SmtpSession {
     private void abandon() {
         reusable = false;
         closeSocket();
+    }
+
+    /** Closes the socket at once, without QUIT; safe from another thread than the one driving the session. */
+    void abort() {
+        closed = true;
+        abandon();
     }
 
     private void quitQuietly() {

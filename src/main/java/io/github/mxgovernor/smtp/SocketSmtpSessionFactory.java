@@ -23,7 +23,7 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Opens {@link SmtpSession}s over plain JDK sockets.
+ * Opens {@link BlockingSmtpSession}s over plain JDK sockets.
  *
  * <h2>Opening</h2>
  * Connects within {@code connectTimeout} (from {@code bindAddress} when one is set), reads the greeting
@@ -82,7 +82,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  *       {@code ORCPT=rfc822;...}.</li>
  *   <li>A transaction the server declared it cannot take is not sent: it returns
  *       {@link TransactionResult#refusedLocally} with a {@link LocalRefusal} and the session stays as it was
- *       (not counted in {@link SmtpSession#transactionCount()}): a message larger than the SIZE the server
+ *       (not counted in {@link BlockingSmtpSession#transactionCount()}): a message larger than the SIZE the server
  *       announced; 8-bit content for a server without 8BITMIME, unless {@link MessageContent#sevenBitForm()}
  *       gives a 7-bit form (which is then sent instead); a non-ASCII address for a server without
  *       SMTPUTF8; a REQUIRETLS transaction (RFC 8689) on a session without TLS or to a server that does not
@@ -121,7 +121,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * with a {@link Kind#TIMEOUT} or {@link Kind#PROTOCOL_ERROR} (the mail is deferred, never lost); later
  * sessions to that server do without the extension.
  */
-public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
+public final class SocketSmtpSessionFactory implements BlockingSmtpSessionFactory {
     /** The most content bytes a session holds in memory: a larger mail is read twice (see above). */
     public static final int CONTENT_BUFFER_BYTES = 1024 * 1024;
     /** The largest content buffer a session keeps between transactions. */
@@ -180,7 +180,7 @@ public final class SocketSmtpSessionFactory implements SmtpSessionFactory {
     }
 
     @Override
-    public SmtpSession open(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
+    public BlockingSmtpSession open(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
         Objects.requireNonNull(endpoint, "endpoint");
         Objects.requireNonNull(settings, "settings");
         Socket socket = connect(endpoint, settings);

@@ -4,9 +4,9 @@ import io.github.mxgovernor.smtp.LocalRefusal;
 import io.github.mxgovernor.smtp.SessionSettings;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpReply;
-import io.github.mxgovernor.smtp.SmtpSession;
+import io.github.mxgovernor.smtp.BlockingSmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
-import io.github.mxgovernor.smtp.SmtpSessionFactory;
+import io.github.mxgovernor.smtp.BlockingSmtpSessionFactory;
 import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.smtp.TlsInfo;
 import io.github.mxgovernor.smtp.TransactionResult;
@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /** In-memory SMTP sessions that count connections exactly and answer as a test scripts them. */
-final class FakeSmtpSessions implements SmtpSessionFactory {
+final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
     final AtomicInteger openNow = new AtomicInteger();
     final AtomicInteger peak = new AtomicInteger();
     final AtomicInteger opened = new AtomicInteger();
@@ -39,7 +39,7 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
     volatile LocalRefusal localRefusal;
 
     @Override
-    public SmtpSession open(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
+    public BlockingSmtpSession open(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
         if (unreachableHosts.contains(endpoint.hostName())) {
             throw new SmtpSessionException(SmtpSessionException.Stage.CONNECT,
                 SmtpSessionException.Kind.CONNECTION_REFUSED, "Connection refused: " + endpoint);
@@ -49,7 +49,7 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
         return new FakeSession(endpoint);
     }
 
-    private final class FakeSession implements SmtpSession {
+    private final class FakeSession implements BlockingSmtpSession {
         private final SmtpEndpoint endpoint;
         private int transactions;
         private boolean usable = true;

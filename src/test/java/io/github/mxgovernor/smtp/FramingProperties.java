@@ -34,7 +34,7 @@ class FramingProperties {
     private static final int SMALL_BUFFER = 16;
 
     private static DecodingSmtpServer server;
-    private static final Map<String, SmtpSession> SESSIONS = new ConcurrentHashMap<>();
+    private static final Map<String, BlockingSmtpSession> SESSIONS = new ConcurrentHashMap<>();
 
     @BeforeContainer
     static void startServer() throws IOException {
@@ -43,7 +43,7 @@ class FramingProperties {
 
     @AfterContainer
     static void stopServer() throws IOException {
-        SESSIONS.values().forEach(SmtpSession::close);
+        SESSIONS.values().forEach(BlockingSmtpSession::close);
         SESSIONS.clear();
         server.close();
     }
@@ -111,7 +111,7 @@ class FramingProperties {
 
     private static void assertDelivered(String heloName, boolean smallBuffer, byte[] message, List<Integer> pieces)
         throws Exception {
-        SmtpSession session = session(heloName, smallBuffer);
+        BlockingSmtpSession session = session(heloName, smallBuffer);
         TransactionResult result = session.send(new SmtpTransaction("sender@example.org", List.of("a@mx.test"),
             inPieces(message, pieces), true));
 
@@ -119,9 +119,9 @@ class FramingProperties {
         assertThat(server.nextMessage()).isEqualTo(normalised(message));
     }
 
-    private static SmtpSession session(String heloName, boolean smallBuffer) throws Exception {
+    private static BlockingSmtpSession session(String heloName, boolean smallBuffer) throws Exception {
         String key = heloName + smallBuffer;
-        SmtpSession session = SESSIONS.get(key);
+        BlockingSmtpSession session = SESSIONS.get(key);
         if (session == null) {
             SocketSmtpSessionFactory factory = new SocketSmtpSessionFactory(SSLContext.getDefault(),
                 Clock.systemUTC(), smallBuffer ? SMALL_BUFFER : SocketSmtpSessionFactory.CONTENT_BUFFER_BYTES);

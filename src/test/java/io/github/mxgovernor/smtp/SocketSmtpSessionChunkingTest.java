@@ -40,7 +40,7 @@ class SocketSmtpSessionChunkingTest {
 
     private final FakeClock clock = new FakeClock(Instant.parse("2024-05-01T10:00:00Z"));
     private ScriptedSmtpServer server;
-    private SmtpSession session;
+    private BlockingSmtpSession session;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -429,7 +429,7 @@ class SocketSmtpSessionChunkingTest {
         return new SocketSmtpSessionFactory(SSLContext.getDefault(), clock, bufferBytes);
     }
 
-    private SmtpSession open(SocketSmtpSessionFactory factory) throws IOException {
+    private BlockingSmtpSession open(SocketSmtpSessionFactory factory) throws IOException {
         session = factory.open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC));
         return session;
     }

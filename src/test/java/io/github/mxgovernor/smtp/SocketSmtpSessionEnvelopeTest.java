@@ -29,7 +29,7 @@ class SocketSmtpSessionEnvelopeTest {
 
     private final SocketSmtpSessionFactory factory = new SocketSmtpSessionFactory();
     private ScriptedSmtpServer server;
-    private SmtpSession session;
+    private BlockingSmtpSession session;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -249,7 +249,7 @@ class SocketSmtpSessionEnvelopeTest {
         return new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
     }
 
-    private SmtpSession open() throws SmtpSessionException {
+    private BlockingSmtpSession open() throws SmtpSessionException {
         session = factory.open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC));
         return session;
     }

@@ -41,7 +41,7 @@ class SocketSmtpSessionTest {
 
     private final SocketSmtpSessionFactory factory = new SocketSmtpSessionFactory();
     private ScriptedSmtpServer server;
-    private SmtpSession session;
+    private BlockingSmtpSession session;
 
     @AfterEach
     void tearDown() throws Exception {
@@ -764,7 +764,7 @@ class SocketSmtpSessionTest {
         assertThat(server.clientAddress()).isEqualTo(source);
     }
 
-    private SmtpSession open() throws SmtpSessionException {
+    private BlockingSmtpSession open() throws SmtpSessionException {
         session = factory.open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC));
         return session;
     }

@@ -37,7 +37,7 @@ class SocketSmtpSessionTlsTest {
     private static TestCertificate certificate;
 
     private ScriptedSmtpServer server;
-    private SmtpSession session;
+    private BlockingSmtpSession session;
 
     @BeforeAll
     static void createCertificate() throws Exception {
