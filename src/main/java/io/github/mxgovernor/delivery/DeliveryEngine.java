@@ -68,7 +68,7 @@ import org.slf4j.LoggerFactory;
  * TLS or timeout failure, or a 4xx for every recipient) or was refused for good, and each distinct server reply
  * that was not a success, for the response rules. Texts the engine or the classifier made up are never passed on.
  */
-public final class DeliveryEngine implements AutoCloseable {
+public final class DeliveryEngine implements PartDelivery, AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryEngine.class);
     private static final Duration SWEEP_INTERVAL = Duration.ofMillis(200);
 
@@ -112,6 +112,7 @@ public final class DeliveryEngine implements AutoCloseable {
      * Resolves the part's MX hosts and queues it in its destination's lane. Never throws for a delivery
      * problem: the returned future always completes with one outcome per recipient.
      */
+    @Override
     public CompletableFuture<Map<String, Outcome>> deliver(DeliveryPart part) {
         CompletableFuture<Map<String, Outcome>> result = new CompletableFuture<>();
         if (closed) {
@@ -611,6 +612,7 @@ public final class DeliveryEngine implements AutoCloseable {
      * Stops taking parts, defers every waiting part locally, closes idle sessions, and waits up to
      * {@code grace} for sessions in flight to finish their transaction.
      */
+    @Override
     public void close(Duration grace) {
         closed = true;
         timer.shutdownNow();
