@@ -49,26 +49,37 @@ final class CheckingTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {
-        if (chain == null || chain.length == 0 || !(socket instanceof SSLSocket)) {
-            return;
+        if (socket instanceof SSLSocket) {
+            record(chain, ((SSLSocket) socket).getHandshakeSession(),
+                () -> verifying.checkServerTrusted(chain, authType, socket));
         }
-        SSLSession handshake = ((SSLSocket) socket).getHandshakeSession();
-        if (handshake == null || handshake.getPeerHost() == null) {
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
+        if (engine != null) {
+            record(chain, engine.getHandshakeSession(), () -> verifying.checkServerTrusted(chain, authType, engine));
+        }
+    }
+
+    /** A check of the verifying trust manager, which throws what it refuses. */
+    @FunctionalInterface
+    private interface Verification {
+        void run() throws CertificateException;
+    }
+
+    private void record(X509Certificate[] chain, SSLSession handshake, Verification verification) {
+        if (chain == null || chain.length == 0 || handshake == null || handshake.getPeerHost() == null) {
             return;
         }
         CertificateCheck check;
         try {
-            verifying.checkServerTrusted(chain, authType, socket);
+            verification.run();
             check = CertificateCheck.valid();
         } catch (CertificateException e) {
             check = CertificateCheck.failed(VerifyingTrustManager.problemOf(e), String.valueOf(causeMessage(e)));
         }
         results.put(key(handshake.getPeerHost(), chain[0]), check);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
-        // SMTP sessions run over sockets: nothing to record for an engine, and the certificate is accepted
     }
 
     @Override
