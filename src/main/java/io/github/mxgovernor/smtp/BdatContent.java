@@ -32,9 +32,9 @@ final class BdatContent {
 
     /**
      * Writes the content in BDAT chunks behind whatever the session wrote before, and flushes. Completes with the
-     * number of chunks, or exceptionally with an {@link UncheckedIOException} when the content could not be read
-     * (the connection then closed without the LAST chunk, so the server drops what it got), or with an
-     * {@link SmtpSessionException} when the connection could not take it.
+     * number of chunks (when the connection ended under them, those written: the replies awaited then say why), or
+     * exceptionally with an {@link UncheckedIOException} when the content could not be read (the connection then
+     * closed without the LAST chunk, so the server drops what it got).
      */
     CompletableFuture<Integer> write(MessageContent content) {
         try {
@@ -47,6 +47,7 @@ final class BdatContent {
 
     private int writeChunks(MessageContent content) {
         ContentStream stream = new ContentStream(connection);
+        int[] chunks = {0};
         try {
             if (buffer.isHeldWhole()) {
                 stream.command("BDAT " + buffer.length() + " LAST");
@@ -54,7 +55,6 @@ final class BdatContent {
                 stream.finish();
                 return 1;
             }
-            int[] chunks = {0};
             buffer.startChunking((bytes, length, last) -> {
                 stream.command(last ? "BDAT " + length + " LAST" : "BDAT " + length);
                 stream.write(bytes, 0, length);
@@ -67,7 +67,8 @@ final class BdatContent {
         } catch (IOException e) {
             stream.discard();
             if (stream.failed()) {
-                throw new CompletionException(connection.writeFailure(Stage.CONTENT, "could not send the content"));
+                // the connection ended under the content: the reply awaited next says why
+                return Math.max(1, chunks[0]);
             }
             // leaving without the LAST chunk makes the server drop the half-sent message
             connection.abort("could not read the message content");
@@ -81,18 +82,10 @@ final class BdatContent {
      * later sessions to it use DATA; so does a BDAT never answered. Runs on the event loop.
      */
     CompletableFuture<SmtpReply> awaitReplies(int chunks) {
-        return awaitReply(0, chunks, null);
-    }
-
-    private CompletableFuture<SmtpReply> awaitReply(int index, int chunks, SmtpReply refusal) {
-        String awaited = index == chunks - 1 ? "BDAT LAST" : "BDAT";
-        return connection.reply(Stage.CONTENT, awaited, dataTimeoutMillis)
-            .whenComplete((reply, failure) -> {
-                if (failure instanceof SmtpSessionException && ((SmtpSessionException) failure).kind() == Kind.TIMEOUT) {
-                    quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.CHUNKING);
-                }
-            })
-            .thenCompose(reply -> {
+        SmtpReply[] last = new SmtpReply[1];
+        SmtpReply[] refusal = new SmtpReply[1];
+        return ReplySequence.read(connection, chunks, dataTimeoutMillis, index -> Stage.CONTENT,
+            index -> index == chunks - 1 ? "BDAT LAST" : "BDAT", (index, reply) -> {
                 if (SmtpCodes.isUnknownCommand(reply)) {
                     quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.CHUNKING);
                     throw new CompletionException(connection.fail(Stage.CONTENT, Kind.PROTOCOL_ERROR,
@@ -100,13 +93,19 @@ final class BdatContent {
                 }
                 if (reply.isPositiveIntermediate()) {
                     throw new CompletionException(connection.fail(Stage.CONTENT, Kind.PROTOCOL_ERROR,
-                        "unexpected reply to " + awaited + ": " + reply, reply, null));
+                        "unexpected reply to " + (index == chunks - 1 ? "BDAT LAST" : "BDAT") + ": " + reply, reply,
+                        null));
                 }
-                SmtpReply firstRefusal = refusal == null && !reply.isPositiveCompletion() ? reply : refusal;
-                if (index == chunks - 1) {
-                    return CompletableFuture.completedFuture(firstRefusal != null ? firstRefusal : reply);
+                if (refusal[0] == null && !reply.isPositiveCompletion()) {
+                    refusal[0] = reply;
                 }
-                return awaitReply(index + 1, chunks, firstRefusal);
-            });
+                last[0] = reply;
+            })
+            .whenComplete((done, failure) -> {
+                if (failure instanceof SmtpSessionException && ((SmtpSessionException) failure).kind() == Kind.TIMEOUT) {
+                    quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.CHUNKING);
+                }
+            })
+            .thenApply(done -> refusal[0] != null ? refusal[0] : last[0]);
     }
 }

@@ -18,7 +18,8 @@ import java.nio.charset.StandardCharsets;
  * message goes out in the same write as the commands before it. {@link #flush()} and {@link #close()} do nothing,
  * so content writers cannot push half a message out early or close the connection. Once a write failed or the
  * connection ended, every write throws a {@link TransportFailure}: {@link #failed()} tells a failure of the
- * transport from one of the content's source.
+ * transport from one of the content's source. The writer then just stops: the connection knows why it ended, and
+ * the reply awaited next says so.
  */
 final class ContentStream extends OutputStream {
     static final int PIECE_BYTES = 16 * 1024;
@@ -150,17 +151,19 @@ final class ContentStream extends OutputStream {
 
     private void awaitRoom() throws TransportFailure {
         synchronized (lock) {
-            while (inFlight > MAX_IN_FLIGHT && !failed && connection.isOpen()) {
+            while (inFlight > MAX_IN_FLIGHT) {
+                if (failed || !connection.isOpen()) {
+                    failed = true;
+                    throw new TransportFailure("the connection ended");
+                }
                 try {
                     lock.wait(WAIT_SLICE_MILLIS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    failed = true;
                     connection.abort("the content thread was interrupted");
                 }
             }
         }
-        checkOpen();
     }
 
     private void checkOpen() throws TransportFailure {

@@ -92,7 +92,8 @@ final class DataContent {
         } catch (IOException e) {
             stream.discard();
             if (stream.failed() || body.transportFailure() != null) {
-                throw new CompletionException(connection.writeFailure(Stage.CONTENT, "could not send the content"));
+                // the connection ended under the content: the reply awaited next says why
+                return;
             }
             // leaving without the final dot makes the server drop the half-sent message
             connection.abort("could not read the message content");

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.function.IntFunction;
 
 /**
  * A transaction to a server with PIPELINING (RFC 2920): RSET (when needed), MAIL FROM, every RCPT TO and DATA go
@@ -67,20 +67,9 @@ final class PipelinedTransaction extends TransactionWriter {
             blindChunks = CompletableFuture.completedFuture(0);
         }
         resetNeeded = true;
-        return blindChunks.handleAsync((chunks, failure) -> {
-            Throwable cause = failure == null ? null : unwrap(failure);
-            if (cause != null && !(cause instanceof SmtpSessionException)) {
-                // the content could not be read: nothing the server says changes that
-                throw new CompletionException(cause);
-            }
-            // a connection that failed under the content may have said why in its replies
-            return readEnvelope(prepared, reset).thenCompose(envelope -> {
-                if (cause != null) {
-                    throw new CompletionException(cause);
-                }
-                return afterEnvelope(prepared, blind, chunks, envelope);
-            });
-        }, connection.executor()).thenCompose(result -> result);
+        // the replies are read once the burst is out: the content may take long to read
+        return blindChunks.thenComposeAsync(chunks -> readEnvelope(prepared, reset)
+            .thenCompose(envelope -> afterEnvelope(prepared, blind, chunks, envelope)), connection.executor());
     }
 
     private CompletableFuture<TransactionResult> afterEnvelope(PreparedTransaction prepared, boolean blind,
@@ -116,41 +105,32 @@ final class PipelinedTransaction extends TransactionWriter {
 
     /** Reads the replies to RSET, MAIL FROM and each RCPT TO of the burst, in order. */
     private CompletableFuture<Envelope> readEnvelope(PreparedTransaction prepared, boolean reset) {
+        List<String> recipients = prepared.recipients();
+        int mailAt = reset ? 1 : 0;
+        IntFunction<Stage> stage = index -> index < mailAt ? Stage.RSET : index == mailAt ? Stage.MAIL : Stage.RCPT;
+        SmtpReply[] mailReply = new SmtpReply[1];
+        Map<String, SmtpReply> recipientReplies = new LinkedHashMap<>();
+        int[] accepted = {0};
         int[] repliesRead = {0};
-        CompletableFuture<Void> resetReply = reset
-            ? connection.reply(Stage.RSET, "RSET", commandTimeoutMillis).thenAccept(reply -> {
+        return ReplySequence.read(connection, mailAt + 1 + recipients.size(), commandTimeoutMillis, stage,
+            index -> stage.apply(index).toString(), (index, reply) -> {
                 repliesRead[0]++;
-                requireResetAccepted(reply);
+                if (index < mailAt) {
+                    requireResetAccepted(reply);
+                } else if (index == mailAt) {
+                    mailReply[0] = requireFinal(reply, Stage.MAIL);
+                } else {
+                    recipientReplies.put(recipients.get(index - mailAt - 1), requireFinal(reply, Stage.RCPT));
+                    accepted[0] += reply.isPositiveCompletion() ? 1 : 0;
+                }
             })
-            : CompletableFuture.completedFuture(null);
-        CompletableFuture<Envelope> envelope = resetReply
-            .thenCompose(done -> connection.reply(Stage.MAIL, "MAIL", commandTimeoutMillis))
-            .thenCompose(mailReply -> {
-                repliesRead[0]++;
-                requireFinal(mailReply, Stage.MAIL);
-                return recipientReplies(prepared.recipients(), 0, mailReply, new LinkedHashMap<>(), 0, repliesRead);
-            });
-        return envelope.whenComplete((read, failure) -> {
-            Throwable cause = failure == null ? null : unwrap(failure);
-            if (cause instanceof SmtpSessionException && ((SmtpSessionException) cause).kind() == Kind.TIMEOUT
-                && repliesRead[0] > 0) {
-                // answered the start of the burst, then nothing: it reads one command and drops the rest
-                quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.PIPELINING);
-            }
-        });
-    }
-
-    private CompletableFuture<Envelope> recipientReplies(List<String> recipients, int index, SmtpReply mailReply,
-                                                         Map<String, SmtpReply> replies, int accepted,
-                                                         int[] repliesRead) {
-        if (index == recipients.size()) {
-            return CompletableFuture.completedFuture(new Envelope(mailReply, replies, accepted));
-        }
-        return connection.reply(Stage.RCPT, "RCPT", commandTimeoutMillis).thenCompose(reply -> {
-            repliesRead[0]++;
-            replies.put(recipients.get(index), requireFinal(reply, Stage.RCPT));
-            return recipientReplies(recipients, index + 1, mailReply, replies,
-                accepted + (reply.isPositiveCompletion() ? 1 : 0), repliesRead);
-        });
+            .whenComplete((read, failure) -> {
+                if (failure instanceof SmtpSessionException && ((SmtpSessionException) failure).kind() == Kind.TIMEOUT
+                    && repliesRead[0] > 0) {
+                    // answered the start of the burst, then nothing: it reads one command and drops the rest
+                    quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.PIPELINING);
+                }
+            })
+            .thenApply(read -> new Envelope(mailReply[0], recipientReplies, accepted[0]));
     }
 }

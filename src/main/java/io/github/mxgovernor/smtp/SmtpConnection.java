@@ -211,16 +211,6 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Why the connection ended, as a failure to write at {@code stage}; for writers that found it closed. */
-    SmtpSessionException writeFailure(Stage stage, String what) {
-        Ending ended = ending.get();
-        if (ended == null) {
-            return exception(stage, Kind.CONNECTION_LOST, what + ": the connection closed", null, null);
-        }
-        Kind kind = ended.why == Ending.Why.STALLED ? Kind.TIMEOUT : Kind.CONNECTION_LOST;
-        return exception(stage, kind, what + ": " + ended.detail, null, ended.cause);
-    }
-
     /** Ends the connection after a failure, without QUIT, and returns the failure to report. */
     SmtpSessionException fail(Stage stage, Kind kind, String message, SmtpReply reply, Throwable cause) {
         end(Ending.Why.LOCAL, message, cause);
