@@ -133,6 +133,28 @@ final class ScriptedSmtpServer implements AutoCloseable {
             return this;
         }
 
+        /** Opens {@code reached} when the script gets here, so a test knows what the client has done. */
+        Script signal(CountDownLatch reached) {
+            steps.add(connection -> reached.countDown());
+            return this;
+        }
+
+        /**
+         * A server at its slowest: sends {@code first}, then zeros, one byte every {@code intervalMillis}, until the
+         * client closes the connection.
+         */
+        Script dripUntilClosed(byte[] first, int intervalMillis) {
+            steps.add(connection -> connection.dripUntilClosed(first, intervalMillis));
+            return this;
+        }
+
+        /** Sends {@code raw} again and again, as fast as the client takes it, until the client closes. */
+        Script floodUntilClosed(String raw) {
+            byte[] bytes = ascii(raw);
+            steps.add(connection -> connection.floodUntilClosed(bytes));
+            return this;
+        }
+
         /** Closes the connection abruptly. */
         Script drop() {
             steps.add(Connection::drop);
@@ -371,6 +393,29 @@ final class ScriptedSmtpServer implements AutoCloseable {
                 }
             } catch (SocketException reset) {
                 // closed is closed
+            }
+        }
+
+        void dripUntilClosed(byte[] first, int intervalMillis) throws InterruptedException {
+            try {
+                for (int i = 0; ; i++) {
+                    out.write(i < first.length ? first[i] : 0);
+                    out.flush();
+                    Thread.sleep(intervalMillis);
+                }
+            } catch (IOException closed) {
+                // the client gave up, as it should
+            }
+        }
+
+        void floodUntilClosed(byte[] bytes) {
+            try {
+                while (true) {
+                    out.write(bytes);
+                    out.flush();
+                }
+            } catch (IOException closed) {
+                // the client gave up, as it should
             }
         }
 
