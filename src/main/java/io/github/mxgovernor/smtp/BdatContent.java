@@ -102,7 +102,7 @@ final class BdatContent {
                 last[0] = reply;
             })
             .whenComplete((done, failure) -> {
-                if (failure instanceof SmtpSessionException && ((SmtpSessionException) failure).kind() == Kind.TIMEOUT) {
+                if (TransactionWriter.timedOut(failure)) {
                     quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.CHUNKING);
                 }
             })

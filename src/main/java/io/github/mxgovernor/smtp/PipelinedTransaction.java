@@ -1,6 +1,5 @@
 package io.github.mxgovernor.smtp;
 
-import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 
 import java.util.LinkedHashMap;
@@ -125,8 +124,7 @@ final class PipelinedTransaction extends TransactionWriter {
                 }
             })
             .whenComplete((read, failure) -> {
-                if (failure instanceof SmtpSessionException && ((SmtpSessionException) failure).kind() == Kind.TIMEOUT
-                    && repliesRead[0] > 0) {
+                if (TransactionWriter.timedOut(failure) && repliesRead[0] > 0) {
                     // answered the start of the burst, then nothing: it reads one command and drops the rest
                     quirks.recordBroken(connection.endpoint(), PeerQuirks.Extension.PIPELINING);
                 }

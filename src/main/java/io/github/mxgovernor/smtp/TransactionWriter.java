@@ -66,6 +66,12 @@ abstract class TransactionWriter {
         return resetNow().thenApply(reset -> result);
     }
 
+    /** Whether {@code failure} is a deadline that passed. */
+    static boolean timedOut(Throwable failure) {
+        Throwable cause = failure == null ? null : unwrap(failure);
+        return cause instanceof SmtpSessionException && ((SmtpSessionException) cause).kind() == Kind.TIMEOUT;
+    }
+
     /** The failure inside what a future stage threw. */
     static Throwable unwrap(Throwable failure) {
         Throwable cause = failure;

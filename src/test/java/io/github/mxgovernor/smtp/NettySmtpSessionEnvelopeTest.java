@@ -107,7 +107,8 @@ class NettySmtpSessionEnvelopeTest {
             }
         };
 
-        TransactionResult result = await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), eightBit, true)));
+        TransactionResult result = await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), eightBit,
+            true)));
 
         assertThat(result.dataReply()).contains(SmtpReply.of(250, "queued"));
         assertThat(conversions).hasValue(1);
@@ -174,8 +175,8 @@ class NettySmtpSessionEnvelopeTest {
             .expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test", "b@mx.test", "c@mx.test"), content(BODY), true,
-            dsn())));
+        await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test", "b@mx.test", "c@mx.test"), content(BODY),
+            true, dsn())));
     }
 
     @Test
@@ -187,8 +188,8 @@ class NettySmtpSessionEnvelopeTest {
             .expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test", "b@mx.test", "c@mx.test"), content(BODY), true,
-            dsn())));
+        await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test", "b@mx.test", "c@mx.test"), content(BODY),
+            true, dsn())));
     }
 
     @Test

@@ -218,7 +218,8 @@ class NettySmtpSessionTest {
             .expect("QUIT").reply("221 bye").expectClosed());
         session = open();
 
-        await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), content("Subject: caf\u00e9\n\nbody\n"), true)));
+        await(session.send(new SmtpTransaction(SENDER, List.of("a@mx.test"), content("Subject: caf\u00e9\n\nbody\n"),
+            true)));
     }
 
     @Test

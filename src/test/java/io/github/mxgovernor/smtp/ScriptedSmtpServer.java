@@ -133,6 +133,13 @@ final class ScriptedSmtpServer implements AutoCloseable {
             return this;
         }
 
+        /** Reads whatever the client sends until what it sent ends with {@code end} (a DATA's final dot). */
+        Script readUntil(String end) {
+            byte[] expected = ascii(end);
+            steps.add(connection -> connection.readUntil(expected));
+            return this;
+        }
+
         /** Opens {@code reached} when the script gets here, so a test knows what the client has done. */
         Script signal(CountDownLatch reached) {
             steps.add(connection -> reached.countDown());
@@ -393,6 +400,23 @@ final class ScriptedSmtpServer implements AutoCloseable {
                 }
             } catch (SocketException reset) {
                 // closed is closed
+            }
+        }
+
+        void readUntil(byte[] end) throws IOException {
+            byte[] tail = new byte[end.length];
+            int seen = 0;
+            while (seen < end.length || !Arrays.equals(tail, end)) {
+                int count = in.read(readBuffer);
+                if (count < 0) {
+                    throw new AssertionError("client closed the connection before " + show(end));
+                }
+                record(readBuffer, count);
+                for (int i = 0; i < count; i++) {
+                    System.arraycopy(tail, 1, tail, 0, tail.length - 1);
+                    tail[tail.length - 1] = readBuffer[i];
+                    seen++;
+                }
             }
         }
 
