@@ -44,7 +44,12 @@ final class ContentStream extends OutputStream {
     private int commandsInPiece;
     private int unflushed;
 
+    /** @throws IllegalStateException on the connection's event loop, which waiting for the network would stall */
     ContentStream(SmtpConnection connection) {
+        if (connection.eventLoop().inEventLoop()) {
+            throw new IllegalStateException("message content is written on a content thread, not on an I/O thread:"
+                + " the content executor must not run tasks on the thread that submits them");
+        }
         this.connection = connection;
     }
 

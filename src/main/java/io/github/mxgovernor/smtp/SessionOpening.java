@@ -10,6 +10,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -42,9 +43,21 @@ final class SessionOpening {
 
     /** Opens the session on {@code connecting}; the future completes with it, or with why it could not be opened. */
     CompletableFuture<SmtpSession> start(ChannelFuture connecting) {
+        if (connecting.isDone() && !connecting.isSuccess()) {
+            // no channel, or no event loop to run it on (out of file descriptors, the factory closing)
+            connectFailed(connecting.cause());
+            return opened;
+        }
         long openMillis = SmtpConnection.millis(settings.openTimeout());
-        ScheduledFuture<?> deadline = connecting.channel().eventLoop().schedule(() -> timedOut(openMillis),
-            openMillis, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> deadline;
+        try {
+            deadline = connecting.channel().eventLoop().schedule(() -> timedOut(openMillis), openMillis,
+                TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException shutDown) {
+            connecting.channel().close();
+            opened.completeExceptionally(new IllegalStateException("the SMTP client is closed", shutDown));
+            return opened;
+        }
         opened.whenComplete((session, failure) -> {
             deadline.cancel(false);
             if (failure instanceof CancellationException) {

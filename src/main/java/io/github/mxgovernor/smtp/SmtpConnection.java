@@ -185,6 +185,10 @@ final class SmtpConnection extends ChannelInboundHandlerAdapter {
         if (ended != null) {
             return CompletableFuture.failedFuture(failureAwaiting(ended, stage, what));
         }
+        if (awaited != null) {
+            return CompletableFuture.failedFuture(new IllegalStateException(endpoint + ": the reply to "
+                + awaited.what + " is awaited already"));
+        }
         Awaited next = new Awaited(stage, what, timeoutMillis);
         next.timer = eventLoop().schedule(() -> replyTimedOut(next), timeoutMillis, TimeUnit.MILLISECONDS);
         awaited = next;
