@@ -13,6 +13,7 @@ import io.github.mxgovernor.smtp.ScriptedSmtpServer.Script;
 import io.github.mxgovernor.smtp.SmtpSessionException.Kind;
 import io.github.mxgovernor.smtp.SmtpSessionException.Stage;
 import io.github.mxgovernor.tls.TlsMode;
+import io.github.mxgovernor.tls.TlsProblem;
 import io.github.mxgovernor.tls.TlsTrust;
 
 import java.io.IOException;
@@ -22,6 +23,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +34,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -192,6 +198,73 @@ class NettySmtpSessionFactoryTest {
         assertThat(session.tls()).isPresent();
         // each line doubled its leading dot and got a CR
         assertThat(server.received()).contains("\r\n.." + ".".repeat(99) + "\r\n.\r\n");
+    }
+
+    @Test
+    void aResumedTlsSessionShouldKeepTheCertificateCheckOfItsFirstHandshake() throws Exception {
+        TestCertificate certificate = TestCertificate.mxTest();
+        Script tlsAndQuit = Script.create().reply("220 mx.test ready").expect("EHLO client.test")
+            .reply(ehloReply("STARTTLS")).expect("STARTTLS").reply("220 2.0.0 ready").startTls()
+            .expect("EHLO client.test").reply(ehloReply("8BITMIME"))
+            .expect("QUIT").reply("221 bye").expectClosed();
+        server = ScriptedSmtpServer.startWithTls(certificate.serverContext(), tlsAndQuit, tlsAndQuit);
+        AtomicInteger fullHandshakes = new AtomicInteger();
+        NettySmtpSessionFactory factory = fixture.keep(new NettySmtpSessionFactory(
+            countingChains(TlsTrust.jdkDefault().trustManager(), fullHandshakes), fixture.contentExecutor(), 1));
+
+        SmtpSession first = await(factory.open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC)));
+        NettyFixture.closeQuietly(first);
+        session = await(factory.open(server.endpoint(), settings(TlsMode.OPPORTUNISTIC)));
+
+        assertThat(fullHandshakes).as("the second session resumed the first's TLS session").hasValue(1);
+        assertThat(first.tls().orElseThrow().certificateCheck().problem()).contains(TlsProblem.UNTRUSTED_CHAIN);
+        assertThat(session.tls().orElseThrow().certificateCheck())
+            .isEqualTo(first.tls().orElseThrow().certificateCheck());
+    }
+
+    /** {@code trust}, counting the chains it is asked to check (one per full handshake). */
+    private static X509ExtendedTrustManager countingChains(X509ExtendedTrustManager trust, AtomicInteger checks) {
+        return new X509ExtendedTrustManager() {
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                checks.incrementAndGet();
+                trust.checkServerTrusted(chain, authType);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+                    throws CertificateException {
+                trust.checkServerTrusted(chain, authType, socket);
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                    throws CertificateException {
+                trust.checkServerTrusted(chain, authType, engine);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+                trust.checkClientTrusted(chain, authType);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+                    throws CertificateException {
+                trust.checkClientTrusted(chain, authType, socket);
+            }
+
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+                    throws CertificateException {
+                trust.checkClientTrusted(chain, authType, engine);
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return trust.getAcceptedIssuers();
+            }
+        };
     }
 
     @Test
