@@ -53,6 +53,8 @@ final class BdatContent {
                 stream.command("BDAT " + buffer.length() + " LAST");
                 stream.write(buffer.bytes(), 0, buffer.length());
                 stream.finish();
+                // the connection holds its copy until the socket takes it
+                buffer.release();
                 return 1;
             }
             buffer.startChunking((bytes, length, last) -> {
@@ -63,9 +65,11 @@ final class BdatContent {
             content.writeTo(buffer);
             buffer.finish();
             stream.finish();
+            buffer.release();
             return chunks[0];
         } catch (IOException e) {
             stream.discard();
+            buffer.release();
             if (stream.failed()) {
                 // the connection ended under the content: the reply awaited next says why
                 return Math.max(1, chunks[0]);

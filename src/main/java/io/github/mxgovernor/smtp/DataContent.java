@@ -89,8 +89,11 @@ final class DataContent {
             stream.expectReply();
             body.finish();
             stream.finish();
+            // the connection holds its copy until the socket takes it
+            buffer.release();
         } catch (IOException e) {
             stream.discard();
+            buffer.release();
             if (stream.failed() || body.transportFailure() != null) {
                 // the connection ended under the content: the reply awaited next says why
                 return;

@@ -36,9 +36,11 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * many are open: a session holds no thread while it waits for the network. Reading the content
  * ({@link MessageContent#writeTo}, which may block on the message store), scanning it and converting it to 7 bits
  * run on the content executor the caller gives, never on an I/O thread. A message held whole (see
- * {@link #CONTENT_BUFFER_BYTES}) holds no thread while it goes out; a larger one streams from a content thread,
+ * {@link #CONTENT_BUFFER_BYTES}) holds no thread while it goes out, and its bytes are dropped once copied to the
+ * connection; a larger one streams from a content thread,
  * which waits while the server takes what was sent (at most {@code dataTimeout} without progress, and
- * {@code transactionTimeout} in all). The futures of sessions complete on I/O threads: callers must not block in
+ * {@code transactionTimeout} in all). A session holds no content buffer between transactions: thousands may wait
+ * idle. The futures of sessions complete on I/O threads: callers must not block in
  * stages they chain on them (use the {@code *Async} variants with an executor of their own for slow work).
  *
  * <h2>Opening</h2>
@@ -143,8 +145,6 @@ public final class NettySmtpSessionFactory implements SmtpSessionFactory, AutoCl
     public static final int CONTENT_BUFFER_BYTES = 1024 * 1024;
     /** The longest a session waits for the reply to QUIT before closing the connection anyway. */
     public static final Duration QUIT_WAIT = Duration.ofSeconds(5);
-    /** The largest content buffer a session keeps between transactions. */
-    static final int RETAINED_BUFFER_BYTES = 128 * 1024;
     private static final long SHUTDOWN_WAIT_SECONDS = 10;
 
     private final EventLoopGroup group;

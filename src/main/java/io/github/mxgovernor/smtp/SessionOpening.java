@@ -124,7 +124,7 @@ final class SessionOpening {
 
     private SmtpSession open(EhloCapabilities server, Optional<TlsInfo> negotiated) {
         return new NettySmtpSession(connection, settings, server, negotiated, quirks, contentExecutor,
-            new ContentBuffer(contentBufferBytes, NettySmtpSessionFactory.RETAINED_BUFFER_BYTES));
+            new ContentBuffer(contentBufferBytes, 0));
     }
 
     /** EHLO, and HELO when EHLO gets a 5xx; what the server announced. */

@@ -3,7 +3,6 @@ package io.github.mxgovernor.smtp;
 import io.github.mxgovernor.testing.FakeClock;
 import io.github.mxgovernor.tls.TlsTrust;
 
-import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,11 +51,6 @@ final class NettyFixture implements AutoCloseable {
     NettySmtpSessionFactory withBuffer(int bufferBytes) throws Exception {
         return keep(new NettySmtpSessionFactory(TlsContexts.verifyingWith(SSLContext.getDefault()), content,
             IO_THREADS, clock, bufferBytes));
-    }
-
-    NettySmtpSessionFactory withClock(Clock testClock) throws Exception {
-        return keep(new NettySmtpSessionFactory(TlsContexts.verifyingWith(SSLContext.getDefault()), content,
-            IO_THREADS, testClock, NettySmtpSessionFactory.CONTENT_BUFFER_BYTES));
     }
 
     NettySmtpSessionFactory keep(NettySmtpSessionFactory factory) {
