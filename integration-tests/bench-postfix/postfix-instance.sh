@@ -198,7 +198,8 @@ start_dns_instance() {
     # the nexthop of every subdomain of bench.test is its recipient domain: MX lookup, then A lookups
     echo ".bench.test smtp:" >"$dir/etc/transport"
     cp "$domains_file" "$dir/etc/cache_destinations"
-    # the chrooted smtp client's resolver configuration: the fake name server alone
+    # the chrooted smtp client's resolver configuration: the fake name server alone ("postfix check" warns that it
+    # differs from /etc/resolv.conf, which is the point)
     mkdir -p "$dir/queue/etc"
     printf 'nameserver %s\n' "$name_server" >"$dir/queue/etc/resolv.conf"
     chmod 644 "$dir/queue/etc/resolv.conf"
