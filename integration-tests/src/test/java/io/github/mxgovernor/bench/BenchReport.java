@@ -122,8 +122,8 @@ final class BenchReport {
             .append(" ms from its records (TTL 3600 s; NODATA or NXDOMAIN for anything else, never asking another "
                 + "server); each contender starts with empty caches. Ours and stock: James's DNSJavaService "
                 + "(dnsservice.xml naming that server alone, its own cache). Postfix: its chrooted smtp client reads "
-                + "a resolv.conf in its queue directory naming that server alone; it keeps no cache (one MX and one "
-                + "A lookup per delivery that does not reuse a cached connection); its concurrency limit applies per "
+                + "a resolv.conf in its queue directory naming that server alone; it keeps no cache (each delivery "
+                + "asks for MX and A again); its concurrency limit applies per "
                 + "recipient domain (5 each; Postfix has no limit per MX host when it looks MX records up itself), "
                 + "at most 5 x MX hosts deliveries at once, connections cached for every domain and reused by MX "
                 + "address.\n\n")
