@@ -3,8 +3,12 @@ package io.github.mxgovernor.bench;
 import io.github.mxgovernor.it.ConnectionGauge;
 import io.github.mxgovernor.it.EmbeddedJames;
 import io.github.mxgovernor.it.FakeMxServer;
+import io.github.mxgovernor.it.LoopbackDnsServer;
 import io.github.mxgovernor.it.ReceivedMessage;
 
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,15 +19,18 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
 import java.util.stream.Collectors;
 
 /**
  * One benchmark run: one fresh {@link Contender} (an embedded James with one delivery mailet, or a private Postfix),
- * {@value BenchSettings#MX_HOSTS} fresh fake MX servers with the given round-trip latency, and three phases:
+ * the {@link Scenario}'s fresh fake MX servers with the given round-trip latency, for a scenario with DNS a fresh
+ * {@link LoopbackDnsServer} on port 53 of {@code bench.dnsAddress} answering after its delay, and three phases:
  * <ol>
  *   <li>warm-up: a burst delivered and discarded;</li>
  *   <li>steady: mails submitted at a fixed rate every contender sustains; time from the contender's acceptance (the
@@ -33,34 +40,39 @@ import java.util.stream.Collectors;
  * </ol>
  * Then the checks: every mail reached an MX exactly once (Message-IDs), nothing bounced or failed, no connection
  * carried more than {@value BenchSettings#MAILS_PER_CONNECTION} mails, and for our mailet the connection caps held
- * (peak connections per MX host and in total).
+ * (peak connections per MX host and in total). The scenarios with DNS have no steady phase.
  */
 final class BenchRun {
     static final String HOLD_HEADER = "X-Bench-Hold";
     private static final long POLL_MILLIS = 10;
 
     private final BenchSettings settings;
+    private final Scenario scenario;
+    private final ContenderVariant variant;
     private final BenchSettings.MailetKind kind;
     private final int latencyMillis;
     private final Path workDirectory;
+    private final String runName;
+    private LoopbackDnsServer dns;
 
-    BenchRun(BenchSettings settings, BenchSettings.MailetKind kind, int latencyMillis, Path workDirectory) {
+    BenchRun(BenchSettings settings, Scenario scenario, ContenderVariant variant, int latencyMillis,
+             Path workDirectory) {
         this.settings = settings;
-        this.kind = kind;
+        this.scenario = scenario;
+        this.variant = variant;
+        this.kind = variant.kind();
         this.latencyMillis = latencyMillis;
         this.workDirectory = workDirectory;
+        this.runName = scenario.kind().propertyValue() + "-" + variant.fileName() + "-" + latencyMillis + "ms";
     }
 
     RunResult run() {
-        RunResult.Builder result = RunResult.builder(kind, latencyMillis, settings.mails());
+        RunResult.Builder result = RunResult.builder(scenario.kind(), variant, latencyMillis, scenario.burstMails());
         ConnectionGauge gauge = new ConnectionGauge();
         List<FakeMxServer> servers = new ArrayList<>();
         Contender contender = null;
         try {
-            for (int i = 0; i < BenchSettings.MX_HOSTS; i++) {
-                servers.add(FakeMxServer.builder("127.0.0." + (101 + i)).latency(Duration.ofMillis(latencyMillis))
-                    .chunking(settings.chunking()).retainContent(false).gauge(gauge).start());
-            }
+            startNetwork(servers, gauge);
             contender = startContender(servers);
             measure(contender, servers, gauge, result);
             Contender stopping = contender;
@@ -83,38 +95,88 @@ final class BenchRun {
                 }
             }
             servers.forEach(FakeMxServer::close);
+            closeDns();
         }
         return result.build();
     }
 
+    /**
+     * Starts the fake MX servers and, for a scenario with DNS, the name server holding their records.
+     *
+     * @throws ContenderUnavailable when a scenario with DNS cannot bind ports 53 and 25 here
+     */
+    private void startNetwork(List<FakeMxServer> servers, ConnectionGauge gauge) throws Exception {
+        try {
+            for (Scenario.MxHost host : scenario.mxHosts()) {
+                servers.add(FakeMxServer.builder(host.address).port(host.port).hostName(host.name)
+                    .latency(Duration.ofMillis(latencyMillis)).chunking(settings.chunking()).retainContent(false)
+                    .gauge(gauge).start());
+            }
+            if (scenario.resolvesThroughDns()) {
+                dns = new LoopbackDnsServer(new InetSocketAddress(settings.dnsAddress(), LoopbackDnsServer.PORT),
+                    scenario.dnsDelay().orElseThrow());
+                for (int i = 0; i < servers.size(); i++) {
+                    dns.a(scenario.mxHosts().get(i).name, servers.get(i).address());
+                }
+                scenario.mxOfDomain().forEach((domain, mx) -> dns.mx(domain, scenario.mxHosts().get(mx).name));
+            }
+        } catch (SocketException | UncheckedIOException bindFailure) {
+            if (!scenario.resolvesThroughDns()) {
+                throw bindFailure;
+            }
+            throw new ContenderUnavailable("cannot bind UDP " + settings.dnsAddress().getHostAddress() + ":53 and TCP "
+                + "port 25 of 127.0.0.121-140 (needs root or CAP_NET_BIND_SERVICE, and the ports free): "
+                + (bindFailure.getCause() != null ? bindFailure.getCause() : bindFailure));
+        }
+    }
+
+    private void closeDns() {
+        if (dns != null) {
+            try {
+                dns.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            dns = null;
+        }
+    }
+
+    private SortedMap<String, Long> dnsQueryCounts() {
+        return dns == null ? new TreeMap<>() : dns.queryCounts();
+    }
+
     private Contender startContender(List<FakeMxServer> servers) throws Exception {
         if (kind == BenchSettings.MailetKind.POSTFIX) {
-            Path directory = workDirectory.resolve("postfix-" + latencyMillis + "ms");
+            Path directory = workDirectory.resolve("postfix-" + scenario.kind().propertyValue() + "-" + latencyMillis
+                + "ms");
             Files.createDirectories(directory);
-            return PostfixContender.start(settings.postfixScript(), directory, servers, settings.timeout());
+            if (scenario.resolvesThroughDns()) {
+                return PostfixContender.startWithDns(settings.postfixScript(), directory, settings.dnsAddress(),
+                    scenario, settings.timeout());
+            }
+            return PostfixContender.start(settings.postfixScript(), directory, scenario, servers, settings.timeout());
         }
-        return JamesContender.start(settings, kind, latencyMillis, workDirectory, servers);
+        return JamesContender.start(settings, scenario, variant, workDirectory, servers,
+            scenario.resolvesThroughDns() ? Optional.of(settings.dnsAddress()) : Optional.empty());
     }
 
     private void measure(Contender contender, List<FakeMxServer> servers, ConnectionGauge gauge,
                          RunResult.Builder result) throws Exception {
         MailInjector injector = new MailInjector(contender.smtpPort(), EmbeddedJames.SENDER, contender.localDomain());
-        String run = kind.name().toLowerCase() + "-" + latencyMillis + "ms";
-        IntFunction<String> recipientOf = i -> "user" + i + "@" + domainName(1 + i % BenchSettings.DOMAINS);
         Set<String> expected = new HashSet<>();
 
         if (settings.warmupMails() > 0) {
-            List<SentMail> warmup = injector.burst(run + "-warmup", settings.warmupMails(), recipientOf, Map.of(),
-                BenchSettings.SUBMISSION_CONNECTIONS);
+            List<SentMail> warmup = injector.burst(runName + "-warmup", settings.warmupMails(),
+                scenario::warmupRecipient, Map.of(), BenchSettings.SUBMISSION_CONNECTIONS);
             expected.addAll(ids(warmup));
             awaitDelivered(servers, expected.size(), "the warm-up mails");
         }
 
-        if (settings.steadyMails() > 0) {
+        if (settings.steadyMails() > 0 && scenario.steadyPhase()) {
             long steadyBursts = sum(servers, FakeMxServer::replyBursts);
             long steadyConnections = sum(servers, FakeMxServer::totalConnections);
-            List<SentMail> steady = injector.paced(run + "-steady", settings.steadyMails(), recipientOf,
-                settings.steadyRate());
+            List<SentMail> steady = injector.paced(runName + "-steady", settings.steadyMails(),
+                scenario::steadyRecipient, settings.steadyRate());
             expected.addAll(ids(steady));
             awaitDelivered(servers, expected.size(), "the steady-rate mails");
             Map<String, Instant> received = receivedAt(servers);
@@ -129,9 +191,9 @@ final class BenchRun {
                 (double) (sum(servers, FakeMxServer::replyBursts) - steadyBursts) / steady.size());
         }
 
-        int mails = settings.mails();
-        List<SentMail> burst = injector.burst(run + "-burst", mails, recipientOf, Map.of(HOLD_HEADER, "held"),
-            BenchSettings.SUBMISSION_CONNECTIONS);
+        int mails = scenario.burstMails();
+        List<SentMail> burst = injector.burst(runName + "-burst", mails, scenario::burstRecipient,
+            Map.of(HOLD_HEADER, "held"), BenchSettings.SUBMISSION_CONNECTIONS);
         expected.addAll(ids(burst));
         await(() -> contender.holding(mails), "the contender to hold the burst's " + mails + " mails, and nothing else");
 
@@ -141,15 +203,20 @@ final class BenchRun {
         long deliveredBefore = sum(servers, FakeMxServer::messageCount);
         Instant release = Instant.now().plusMillis(3000 + mails / 2);
         contender.schedule(mails, release);
+        // nothing is due before the release instant, so nothing asks the name server meanwhile
+        SortedMap<String, Long> queriesBefore = dnsQueryCounts();
         TimeUnit.MILLISECONDS.sleep(Math.max(0, Duration.between(Instant.now(), release).toMillis()));
         if (sum(servers, FakeMxServer::messageCount) != deliveredBefore) {
-            throw new BenchFailure(run + ": some of the burst was delivered before the release instant; raise the"
-                + " margin in BenchRun");
+            throw new BenchFailure(runName + ": some of the burst was delivered before the release instant; raise "
+                + "the margin in BenchRun");
         }
         CpuMeter cpu = contender.startCpu();
         contender.release();
         awaitDelivered(servers, deliveredBefore + mails, "the burst");
         CpuMeter.Usage usage = cpu.stop();
+        SortedMap<String, Long> queriesDuringBurst = dnsQueryCounts();
+        queriesBefore.forEach((type, count) -> queriesDuringBurst.merge(type, -count, Long::sum));
+        queriesDuringBurst.values().removeIf(count -> count == 0);
 
         Map<String, Instant> received = receivedAt(servers);
         double[] fromRelease = new double[burst.size()];
@@ -167,11 +234,12 @@ final class BenchRun {
             (int) (sum(servers, FakeMxServer::totalConnections) - connectionsBefore),
             (double) (sum(servers, FakeMxServer::replyBursts) - burstsBefore) / mails,
             (double) (sum(servers, server -> server.commandCount("RSET")) - rsetsBefore) / mails);
+        result.dnsQueries(queriesDuringBurst, dnsQueryCounts());
         result.detail(contender.detail());
-        checkExactlyOnce(run, servers, expected);
-        contender.checkNothingFailed(run);
+        checkExactlyOnce(runName, servers, expected);
+        contender.checkNothingFailed(runName);
         if (kind == BenchSettings.MailetKind.OURS) {
-            checkCaps(run, peaks, gauge.peak());
+            checkCaps(runName, peaks, gauge.peak());
         }
     }
 
@@ -211,14 +279,14 @@ final class BenchRun {
         }
     }
 
-    private static void checkCaps(String run, List<Integer> peaks, int peakTotal) throws BenchFailure {
+    private void checkCaps(String run, List<Integer> peaks, int peakTotal) throws BenchFailure {
         for (int i = 0; i < peaks.size(); i++) {
             if (peaks.get(i) > BenchSettings.CAP_PER_MX) {
-                throw new BenchFailure(run + ": MX host " + (i + 1) + " saw " + peaks.get(i)
+                throw new BenchFailure(run + ": MX host " + scenario.mxHosts().get(i).name + " saw " + peaks.get(i)
                     + " connections at once, above the cap of " + BenchSettings.CAP_PER_MX);
             }
         }
-        int totalCap = BenchSettings.CAP_PER_MX * BenchSettings.MX_HOSTS;
+        int totalCap = BenchSettings.CAP_PER_MX * peaks.size();
         if (peakTotal > totalCap) {
             throw new BenchFailure(run + ": " + peakTotal + " connections at once in total, above " + totalCap);
         }
@@ -233,7 +301,7 @@ final class BenchRun {
         try {
             while (!condition.holds()) {
                 if (System.nanoTime() > deadline) {
-                    throw new BenchFailure(kind + " at " + latencyMillis + " ms: timed out after " + settings.timeout()
+                    throw new BenchFailure(runName + ": timed out after " + settings.timeout()
                         + " waiting for " + what);
                 }
                 TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
@@ -286,15 +354,6 @@ final class BenchRun {
         }
         int rank = (int) Math.ceil(quantile * sorted.length);
         return sorted[Math.max(0, Math.min(sorted.length, rank) - 1)];
-    }
-
-    static String domainName(int domain) {
-        return "d" + domain + ".bench.test";
-    }
-
-    /** Domains are spread round-robin over the MX hosts. */
-    static int mxIndexOf(int domain) {
-        return (domain - 1) % BenchSettings.MX_HOSTS;
     }
 
     @FunctionalInterface

@@ -1,5 +1,7 @@
 package io.github.mxgovernor.bench;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,25 +12,40 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 /**
  * What one benchmark invocation measures, read from system properties (the {@code bench} Maven profile forwards
- * them): {@code bench.mails} (mails per measured burst, default 10000), {@code bench.warmupMails} (300),
+ * them). {@code bench.scenarios}: which of {@code burst}, {@code longtail} and {@code perdomain} (default all three,
+ * see {@link Scenario}). {@code bench.mailets}: contenders, from {@code ours,stock,postfix} (default all three).
+ *
+ * <p>The 4-MX burst: {@code bench.mails} (mails per measured burst, default 10000), {@code bench.warmupMails} (300),
  * {@code bench.steadyMails} (400) sent at {@code bench.steadyRate} mails/s (20) for the acceptance-to-delivery
- * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.chunking} (whether the
- * fake MX hosts offer CHUNKING, as Gmail's and Outlook's do; {@code true}), {@code bench.mailets} (contenders, from
- * {@code ours,stock,postfix}; default all three), {@code bench.timeoutSeconds} (900, per wait),
- * {@code bench.output} (directory of the report, {@code target/bench}), {@code bench.oursParameters} (parameters of
- * our mailet beyond its defaults, {@code name=value,...}; none by default), {@code bench.postfixScript} (the
- * script that installs, starts and stops the private Postfix,
- * {@code integration-tests/bench-postfix/postfix-instance.sh}). The topology is fixed: {@value #MX_HOSTS} MX hosts, {@value #DOMAINS} domains, {@value #CAP_PER_MX} connections
- * per MX host, {@value #MAILS_PER_CONNECTION} mails per connection.
+ * latency, {@code bench.latencies} (MX round-trip latencies in ms, {@code 0,50}), {@code bench.deliveryThreads}
+ * (our mailet run again with each of these {@code deliveryThreads}, {@code 10} as James's sample
+ * {@code mailetcontainer.xml} carries; empty for none). Its topology is fixed: {@value #MX_HOSTS} MX hosts,
+ * {@value #DOMAINS} domains.
+ *
+ * <p>The scenarios with DNS: {@code bench.tailMails} (20000) over {@code bench.tailDomains} (2000) with a Zipf share
+ * of exponent {@code bench.zipfExponent} (1.0); {@code bench.perDomainMails} (5000, one per domain); each over
+ * {@value #DNS_MX_HOSTS} MX hosts at {@code bench.dnsMxLatency} ms per round trip (50), every answer of the name
+ * server {@code bench.dnsAddress} (a 127.x address, {@code 127.0.0.153}, port 53) given after
+ * {@code bench.dnsDelay} ms (30); the warm-up ({@code bench.warmupMails}) goes to other domains on the same MX hosts.
+ *
+ * <p>Both: {@code bench.chunking} (whether the fake MX hosts offer CHUNKING, as Gmail's and Outlook's do;
+ * {@code true}), {@code bench.timeoutSeconds} (900, per wait), {@code bench.output} (directory of the report,
+ * {@code target/bench}), {@code bench.oursParameters} (parameters of our mailet beyond its defaults,
+ * {@code name=value,...}; none by default), {@code bench.postfixScript} (the script that installs, starts and stops
+ * the private Postfix, {@code integration-tests/bench-postfix/postfix-instance.sh}). Every rule caps
+ * {@value #CAP_PER_MX} connections per MX host and {@value #MAILS_PER_CONNECTION} mails per connection.
  */
 final class BenchSettings {
     static final int MX_HOSTS = 4;
     static final int DOMAINS = 8;
     static final int CAP_PER_MX = 5;
     static final int MAILS_PER_CONNECTION = 100;
+    /** MX host names of the scenarios with DNS, each on its own 127.0.0.x address. */
+    static final int DNS_MX_HOSTS = 20;
     /** SMTP connections that submit a burst to James in parallel (submission is not measured). */
     static final int SUBMISSION_CONNECTIONS = 4;
 
@@ -43,6 +60,15 @@ final class BenchSettings {
     private final Path output;
     private final Map<String, String> oursParameters;
     private final Path postfixScript;
+    private final List<Scenario.Kind> scenarios;
+    private final List<Integer> deliveryThreads;
+    private final int tailMails;
+    private final int tailDomains;
+    private final double zipfExponent;
+    private final int perDomainMails;
+    private final int dnsMxLatencyMillis;
+    private final Duration dnsDelay;
+    private final InetAddress dnsAddress;
 
     private BenchSettings(Properties properties) {
         this.mails = intProperty(properties, "bench.mails", 10_000, 1, 1_000_000);
@@ -58,6 +84,17 @@ final class BenchSettings {
             new TreeMap<>(parameters(properties.getProperty("bench.oursParameters", ""))));
         this.postfixScript = Path.of(properties.getProperty("bench.postfixScript",
             "integration-tests/bench-postfix/postfix-instance.sh"));
+        this.scenarios = scenarios(properties.getProperty("bench.scenarios", "burst,longtail,perdomain"));
+        this.deliveryThreads = positiveList(properties, "bench.deliveryThreads", "10", 1, 10_000);
+        this.tailMails = intProperty(properties, "bench.tailMails", 20_000, 1, 1_000_000);
+        this.tailDomains = intProperty(properties, "bench.tailDomains", 2_000, 1, 100_000);
+        this.zipfExponent = doubleProperty(properties, "bench.zipfExponent", 1.0, 0, 10);
+        // fails here, naming the values, rather than after the first runs
+        ZipfSplit.mailsPerDomain(tailMails, tailDomains, zipfExponent);
+        this.perDomainMails = intProperty(properties, "bench.perDomainMails", 5_000, 1, 100_000);
+        this.dnsMxLatencyMillis = intProperty(properties, "bench.dnsMxLatency", 50, 0, 10_000);
+        this.dnsDelay = Duration.ofMillis(intProperty(properties, "bench.dnsDelay", 30, 0, 10_000));
+        this.dnsAddress = loopbackLiteral(properties.getProperty("bench.dnsAddress", "127.0.0.153"));
     }
 
     static BenchSettings from(Properties properties) {
@@ -109,13 +146,72 @@ final class BenchSettings {
         return postfixScript;
     }
 
+    List<Scenario.Kind> scenarios() {
+        return scenarios;
+    }
+
+    /** The {@code deliveryThreads} values our mailet is run with again in the burst, beside its default. */
+    List<Integer> deliveryThreads() {
+        return deliveryThreads;
+    }
+
+    int tailMails() {
+        return tailMails;
+    }
+
+    int tailDomains() {
+        return tailDomains;
+    }
+
+    double zipfExponent() {
+        return zipfExponent;
+    }
+
+    int perDomainMails() {
+        return perDomainMails;
+    }
+
+    /** The MX round trip of the scenarios with DNS. */
+    int dnsMxLatencyMillis() {
+        return dnsMxLatencyMillis;
+    }
+
+    /** How long the name server of the scenarios with DNS holds each answer. */
+    Duration dnsDelay() {
+        return dnsDelay;
+    }
+
+    /** The loopback address whose port 53 the name server of the scenarios with DNS binds. */
+    InetAddress dnsAddress() {
+        return dnsAddress;
+    }
+
     @Override
     public String toString() {
-        return mails + " mails per burst (warm-up " + warmupMails + ", steady " + steadyMails + " at " + steadyRate
-            + "/s), " + MX_HOSTS + " MX hosts x " + CAP_PER_MX + " connections, " + MAILS_PER_CONNECTION
-            + " mails per connection, " + DOMAINS + " domains, latencies " + latenciesMillis + " ms, MX hosts "
-            + (chunking ? "offering" : "not offering") + " CHUNKING, mailets "
-            + mailets + ", our mailet's parameters beyond the defaults " + oursParameters;
+        StringBuilder text = new StringBuilder("scenarios ")
+            .append(scenarios.stream().map(Scenario.Kind::propertyValue).collect(Collectors.toList()))
+            .append(", mailets ").append(mailets).append(", warm-up ").append(warmupMails).append(" mails");
+        if (scenarios.contains(Scenario.Kind.BURST)) {
+            text.append("; burst: ").append(mails).append(" mails (steady ").append(steadyMails).append(" at ")
+                .append(steadyRate).append("/s) over ").append(MX_HOSTS).append(" MX hosts and ").append(DOMAINS)
+                .append(" domains, latencies ").append(latenciesMillis).append(" ms, ours also with deliveryThreads ")
+                .append(deliveryThreads);
+        }
+        if (scenarios.contains(Scenario.Kind.LONG_TAIL)) {
+            text.append("; long tail: ").append(tailMails).append(" mails over ").append(tailDomains)
+                .append(" domains, Zipf exponent ").append(zipfExponent);
+        }
+        if (scenarios.contains(Scenario.Kind.ONE_PER_DOMAIN)) {
+            text.append("; one per domain: ").append(perDomainMails).append(" mails");
+        }
+        if (scenarios.contains(Scenario.Kind.LONG_TAIL) || scenarios.contains(Scenario.Kind.ONE_PER_DOMAIN)) {
+            text.append("; with DNS: ").append(DNS_MX_HOSTS).append(" MX hosts at ").append(dnsMxLatencyMillis)
+                .append(" ms, answers of ").append(dnsAddress.getHostAddress()).append(":53 after ")
+                .append(dnsDelay.toMillis()).append(" ms");
+        }
+        return text.append("; ").append(CAP_PER_MX).append(" connections per MX host, ").append(MAILS_PER_CONNECTION)
+            .append(" mails per connection, MX hosts ").append(chunking ? "offering" : "not offering")
+            .append(" CHUNKING, our mailet's parameters beyond the defaults ").append(oursParameters).toString();
     }
 
     private static int intProperty(Properties properties, String name, int fallback, int min, int max) {
@@ -196,6 +292,62 @@ final class BenchSettings {
             }
         }
         return List.copyOf(kinds);
+    }
+
+    private static List<Scenario.Kind> scenarios(String value) {
+        List<Scenario.Kind> kinds = new ArrayList<>();
+        for (String entry : value.split(",")) {
+            Scenario.Kind kind = Scenario.Kind.fromPropertyValue(entry.trim()).orElseThrow(() ->
+                new IllegalArgumentException("bench.scenarios must list some of 'burst', 'longtail' and 'perdomain', "
+                    + "was '" + value + "'"));
+            if (!kinds.contains(kind)) {
+                kinds.add(kind);
+            }
+        }
+        return List.copyOf(kinds);
+    }
+
+    private static List<Integer> positiveList(Properties properties, String name, String fallback, int min,
+                                              int max) {
+        String value = properties.getProperty(name, fallback).trim();
+        List<Integer> values = new ArrayList<>();
+        if (value.isEmpty()) {
+            return List.of();
+        }
+        for (String entry : value.split(",")) {
+            try {
+                int parsed = Integer.parseInt(entry.trim());
+                if (parsed < min || parsed > max) {
+                    throw new NumberFormatException();
+                }
+                if (!values.contains(parsed)) {
+                    values.add(parsed);
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(name + " must list whole numbers from " + min + " to " + max
+                    + ", was '" + value + "'");
+            }
+        }
+        return List.copyOf(values);
+    }
+
+    private static InetAddress loopbackLiteral(String value) {
+        String[] octets = value.trim().split("\\.", -1);
+        byte[] address = new byte[4];
+        boolean valid = octets.length == 4 && octets[0].equals("127");
+        for (int i = 0; valid && i < 4; i++) {
+            valid = octets[i].matches("[0-9]{1,3}") && Integer.parseInt(octets[i]) <= 255;
+            address[i] = valid ? (byte) Integer.parseInt(octets[i]) : 0;
+        }
+        if (valid) {
+            try {
+                return InetAddress.getByAddress(address);
+            } catch (UnknownHostException cannotHappenForFourBytes) {
+                throw new IllegalStateException(cannotHappenForFourBytes);
+            }
+        }
+        throw new IllegalArgumentException("bench.dnsAddress must be an IPv4 loopback address (127.x.y.z), was '"
+            + value + "'");
     }
 
     private static Map<String, String> parameters(String value) {

@@ -6,6 +6,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -14,11 +15,15 @@ import java.util.concurrent.TimeUnit;
  * CPU time of this process over a measured interval, split into the fake MX servers' threads (named
  * {@code fake-mx-*}) and everything else (James, the mailet, the JVM), plus the CPU of a delivering process tree
  * outside this JVM when there is one (a private Postfix). Threads are sampled every {@value #SAMPLE_MILLIS} ms, so a
- * thread that ends between samples loses at most its last interval; the tree's live processes are counted as often.
+ * thread that ends between samples loses at most its last interval; the tree's live processes are counted as often,
+ * and so are the live threads of the delivering side (every thread but the harness's: fake MX and DNS servers, the
+ * sampler, the main thread).
  */
 final class CpuMeter implements AutoCloseable {
     private static final long SAMPLE_MILLIS = 100;
     private static final String MX_THREAD_PREFIX = "fake-mx-";
+    private static final List<String> HARNESS_THREAD_PREFIXES = List.of(MX_THREAD_PREFIX, "loopback-dns-", "bench-",
+        "main");
 
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final com.sun.management.OperatingSystemMXBean os =
@@ -30,6 +35,7 @@ final class CpuMeter implements AutoCloseable {
     private final double externalStart;
     private long mxNanos;
     private int peakExternalProcesses;
+    private int peakDeliveringThreads;
     private volatile boolean running = true;
 
     private CpuMeter(Optional<ProcessTree> external) {
@@ -68,8 +74,16 @@ final class CpuMeter implements AutoCloseable {
 
     /** Adds the CPU the MX threads used since the last sample; the first call only takes the baseline. */
     private synchronized void sample(boolean count) {
+        int delivering = 0;
         for (ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
-            if (info == null || !info.getThreadName().startsWith(MX_THREAD_PREFIX)) {
+            if (info == null) {
+                continue;
+            }
+            String name = info.getThreadName();
+            if (HARNESS_THREAD_PREFIXES.stream().noneMatch(name::startsWith)) {
+                delivering++;
+            }
+            if (!name.startsWith(MX_THREAD_PREFIX)) {
                 continue;
             }
             long cpu = threads.getThreadCpuTime(info.getThreadId());
@@ -81,6 +95,7 @@ final class CpuMeter implements AutoCloseable {
                 mxNanos += cpu - (previous == null ? 0 : previous);
             }
         }
+        peakDeliveringThreads = Math.max(peakDeliveringThreads, delivering);
         external.ifPresent(this::sampleTree);
     }
 
@@ -107,8 +122,8 @@ final class CpuMeter implements AutoCloseable {
         double externalSeconds = external.map(tree -> sampleTree(tree).cpuSeconds - externalStart).orElse(0.0);
         sample(true);
         synchronized (this) {
-            return new Usage(process / 1e9, mxNanos / 1e9, externalSeconds, threads.getPeakThreadCount(),
-                peakExternalProcesses);
+            return new Usage(process / 1e9, mxNanos / 1e9, externalSeconds, peakDeliveringThreads,
+                threads.getPeakThreadCount(), peakExternalProcesses);
         }
     }
 
@@ -120,21 +135,24 @@ final class CpuMeter implements AutoCloseable {
 
     /**
      * CPU seconds of this JVM, of its fake MX threads and of the delivering processes outside it (0 without), the
-     * most live threads of this JVM and the most live delivering processes outside it (0 without).
+     * most live threads of the delivering side of this JVM (sampled) and of the whole JVM (exact), and the most live
+     * delivering processes outside it (0 without).
      */
     static final class Usage {
         final double processSeconds;
         final double mxSeconds;
         final double externalSeconds;
         final int peakThreads;
+        final int peakJvmThreads;
         final int peakExternalProcesses;
 
-        Usage(double processSeconds, double mxSeconds, double externalSeconds, int peakThreads,
+        Usage(double processSeconds, double mxSeconds, double externalSeconds, int peakThreads, int peakJvmThreads,
               int peakExternalProcesses) {
             this.processSeconds = processSeconds;
             this.mxSeconds = mxSeconds;
             this.externalSeconds = externalSeconds;
             this.peakThreads = peakThreads;
+            this.peakJvmThreads = peakJvmThreads;
             this.peakExternalProcesses = peakExternalProcesses;
         }
 

@@ -7,19 +7,23 @@ import io.github.mxgovernor.it.EmbeddedJames;
 import io.github.mxgovernor.it.FakeMxServer;
 import io.github.mxgovernor.james.SharedGovernor;
 
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.apache.james.utils.GuiceProbe;
 
 import com.google.inject.multibindings.Multibinder;
 
 /**
- * A fresh embedded James 3.8.1 delivering with our mailet or the stock {@code RemoteDelivery}. A {@code HasHeader}
+ * A fresh embedded James 3.8.1 delivering with our mailet or the stock {@code RemoteDelivery}. It resolves the
+ * scenario's domains from records held in memory, or, given a name server, through James's own DNS service
+ * ({@code DNSJavaService} with its cache, fresh for each James) asking that server alone. A {@code HasHeader}
  * matcher before the delivery mailet holds the burst in a repository; {@link #schedule} moves it onto the outgoing
  * queue all due at one instant, exactly as the mailets' own {@code service()} would have queued it.
  */
@@ -37,29 +41,32 @@ final class JamesContender implements Contender {
         this.probe = james.server().getProbe(BenchProbe.class);
     }
 
-    static JamesContender start(BenchSettings settings, BenchSettings.MailetKind kind, int latencyMillis,
-                                Path workDirectory, List<FakeMxServer> servers) throws Exception {
+    static JamesContender start(BenchSettings settings, Scenario scenario, ContenderVariant variant,
+                                Path workDirectory, List<FakeMxServer> servers, Optional<InetAddress> nameServer)
+        throws Exception {
         EmbeddedJames.Builder builder = EmbeddedJames.builder()
             .transportMailets(EmbeddedJames.mailet("HasHeader=" + BenchRun.HOLD_HEADER, "ToRepository",
-                Map.of("repositoryPath", HOLD_REPOSITORY)) + deliveryMailet(settings, kind, latencyMillis,
-                workDirectory))
+                Map.of("repositoryPath", HOLD_REPOSITORY)) + deliveryMailet(settings, variant, workDirectory))
             .module(binder -> Multibinder.newSetBinder(binder, GuiceProbe.class).addBinding().to(BenchProbe.class));
-        for (int domain = 1; domain <= BenchSettings.DOMAINS; domain++) {
-            int host = BenchRun.mxIndexOf(domain);
-            builder.mx(BenchRun.domainName(domain), "mx" + (host + 1) + ".bench.test", servers.get(host));
+        if (nameServer.isPresent()) {
+            builder.nameServer(nameServer.get());
+        } else {
+            scenario.mxOfDomain().forEach((domain, host) ->
+                builder.mx(domain, scenario.mxHosts().get(host).name, servers.get(host)));
         }
-        return new JamesContender(kind, builder.start());
+        return new JamesContender(variant.kind(), builder.start());
     }
 
-    private static String deliveryMailet(BenchSettings settings, BenchSettings.MailetKind kind, int latencyMillis,
-                                         Path workDirectory) throws Exception {
+    private static String deliveryMailet(BenchSettings settings, ContenderVariant variant, Path workDirectory)
+        throws Exception {
+        BenchSettings.MailetKind kind = variant.kind();
         Map<String, String> common = new LinkedHashMap<>();
         common.put("connectiontimeout", "10000");
         common.put("timeout", "30000");
         if (kind == BenchSettings.MailetKind.STOCK) {
             return EmbeddedJames.stockRemoteDelivery("1000", 5, common);
         }
-        Path rules = workDirectory.resolve("mx-rules-" + latencyMillis + ".xml");
+        Path rules = workDirectory.resolve("mx-rules.xml");
         Files.writeString(rules, String.join("\n",
             "<mx-rules>",
             "  <rule name=\"bench\" mx=\"*.bench.test\" maxConnections=\"" + BenchSettings.CAP_PER_MX + "\"",
@@ -75,6 +82,7 @@ final class JamesContender implements Contender {
         parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
         parameters.putAll(common);
         parameters.putAll(settings.oursParameters());
+        parameters.putAll(variant.parameters());
         return EmbeddedJames.mailet("HasMailAttribute=RelayAllowed", "io.github.mxgovernor.james.GovernedRemoteDelivery",
             parameters);
     }

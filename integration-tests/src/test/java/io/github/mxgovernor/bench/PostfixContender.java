@@ -24,8 +24,12 @@ import java.util.stream.Stream;
 /**
  * A private Postfix on loopback, started and stopped by {@code postfix-instance.sh} (which installs Debian's package
  * when needed): its own configuration, queue and log under the benchmark's output directory, smtpd on 127.0.0.1 for
- * submission, each benchmark domain routed to its fake MX without DNS, the same caps as our rule (5 deliveries at once
- * per MX host from the first mail, connections reused for up to 100 mails). A header check puts the burst on hold;
+ * submission, connections reused for up to 100 mails. Without DNS ({@link #start}) each benchmark domain is routed to
+ * its fake MX's address, 5 deliveries at once per MX host from the first mail, as our rule caps. With DNS
+ * ({@link #startWithDns}) it looks MX and A records up through the benchmark's name server alone (its chrooted smtp
+ * client reads a resolv.conf of the instance's own) and has no cache of its own; its concurrency limit applies per
+ * next hop, here the recipient domain (5 each, from the first mail), and the smtp processes are capped at 5 per MX
+ * host in all, as many connections as our rule allows over all MX hosts. A header check puts the burst on hold;
  * {@link #schedule} releases it into the deferred queue with its next attempt an hour away (Postfix keeps that time as
  * the queue file's modification time) and {@link #release} flushes the queue, which ignores that time, at the instant.
  */
@@ -57,12 +61,34 @@ final class PostfixContender implements Contender {
     }
 
     /**
-     * Starts a fresh instance under {@code directory} relaying the benchmark's domains to {@code servers}.
+     * Starts a fresh instance under {@code directory} relaying the scenario's domains to {@code servers} by address.
      *
      * @throws ContenderUnavailable when Postfix cannot be installed or started here (no root, no apt, no /proc)
      */
-    static PostfixContender start(Path script, Path directory, List<FakeMxServer> servers, Duration installTimeout)
-        throws Exception {
+    static PostfixContender start(Path script, Path directory, Scenario scenario, List<FakeMxServer> servers,
+                                  Duration installTimeout) throws Exception {
+        List<String> routes = new ArrayList<>();
+        scenario.mxOfDomain().forEach((domain, host) -> routes.add(domain + "="
+            + servers.get(host).address().getHostAddress() + ":" + servers.get(host).port()));
+        return launch(script, directory, "start", routes, installTimeout);
+    }
+
+    /**
+     * Starts a fresh instance under {@code directory} that resolves the scenario's domains through the name server on
+     * port 53 of {@code nameServer}.
+     *
+     * @throws ContenderUnavailable when Postfix cannot be installed or started here (no root, no apt, no /proc)
+     */
+    static PostfixContender startWithDns(Path script, Path directory, InetAddress nameServer, Scenario scenario,
+                                         Duration installTimeout) throws Exception {
+        Path domains = directory.toAbsolutePath().resolve("domains.txt");
+        Files.write(domains, scenario.mxOfDomain().keySet(), StandardCharsets.US_ASCII);
+        return launch(script, directory, "start-dns", List.of(nameServer.getHostAddress(), domains.toString(),
+            String.valueOf(BenchSettings.CAP_PER_MX * scenario.mxHosts().size())), installTimeout);
+    }
+
+    private static PostfixContender launch(Path script, Path directory, String mode, List<String> arguments,
+                                           Duration installTimeout) throws Exception {
         if (!Files.isDirectory(Path.of("/proc/self"))) {
             throw new ContenderUnavailable("no /proc to measure Postfix's CPU from (Linux only)");
         }
@@ -71,15 +97,12 @@ final class PostfixContender implements Contender {
         }
         Path absolute = directory.toAbsolutePath();
         int port = freeLoopbackPort();
-        List<String> command = new ArrayList<>(List.of(script.toAbsolutePath().toString(), "start",
+        List<String> command = new ArrayList<>(List.of(script.toAbsolutePath().toString(), mode,
             absolute.toString(), "127.0.0.1:" + port));
-        for (int domain = 1; domain <= BenchSettings.DOMAINS; domain++) {
-            FakeMxServer server = servers.get(BenchRun.mxIndexOf(domain));
-            command.add(BenchRun.domainName(domain) + "=" + server.address().getHostAddress() + ":" + server.port());
-        }
+        command.addAll(arguments);
         CommandResult started = CommandResult.run(command, installTimeout);
         if (started.status != 0) {
-            throw new ContenderUnavailable(started.describe("postfix-instance.sh start"));
+            throw new ContenderUnavailable(started.describe("postfix-instance.sh " + mode));
         }
         try {
             Path pidFile = absolute.resolve("queue").resolve("pid").resolve("master.pid");

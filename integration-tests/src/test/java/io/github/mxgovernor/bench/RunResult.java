@@ -2,12 +2,16 @@ package io.github.mxgovernor.bench;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
- * What one run (one contender, one MX latency) measured; {@link #failure} is set when a check failed, {@link #skipped}
+ * What one run (one scenario, one contender, one MX latency) measured; {@link #failure} is set when a check failed, {@link #skipped}
  * when the contender could not run here (Postfix without root or apt).
  */
 final class RunResult {
+    final Scenario.Kind scenario;
+    final ContenderVariant contender;
     final BenchSettings.MailetKind mailet;
     final int latencyMillis;
     final int mails;
@@ -25,12 +29,16 @@ final class RunResult {
     final double rsetsPerMail;
     final int mostMailsPerConnection;
     final CpuMeter.Usage cpu;
+    final SortedMap<String, Long> burstDnsQueries;
+    final SortedMap<String, Long> dnsQueries;
     final String detail;
     final Optional<String> failure;
     final Optional<String> skipped;
 
     private RunResult(Builder builder) {
-        this.mailet = builder.mailet;
+        this.scenario = builder.scenario;
+        this.contender = builder.contender;
+        this.mailet = builder.contender.kind();
         this.latencyMillis = builder.latencyMillis;
         this.mails = builder.mails;
         this.mailsPerSecond = builder.mailsPerSecond;
@@ -47,13 +55,15 @@ final class RunResult {
         this.rsetsPerMail = builder.rsetsPerMail;
         this.mostMailsPerConnection = builder.mostMailsPerConnection;
         this.cpu = builder.cpu;
+        this.burstDnsQueries = builder.burstDnsQueries;
+        this.dnsQueries = builder.dnsQueries;
         this.detail = builder.detail;
         this.failure = builder.failure;
         this.skipped = builder.skipped;
     }
 
-    static Builder builder(BenchSettings.MailetKind mailet, int latencyMillis, int mails) {
-        return new Builder(mailet, latencyMillis, mails);
+    static Builder builder(Scenario.Kind scenario, ContenderVariant contender, int latencyMillis, int mails) {
+        return new Builder(scenario, contender, latencyMillis, mails);
     }
 
     boolean failed() {
@@ -75,9 +85,15 @@ final class RunResult {
         return cpu == null ? Double.NaN : cpu.totalSeconds() * 1000 / mails;
     }
 
+    /** DNS queries the name server received while the burst was delivered, all types. */
+    long burstDnsQueryCount() {
+        return burstDnsQueries.values().stream().mapToLong(Long::longValue).sum();
+    }
+
     /** Collects the figures as a run produces them. */
     static final class Builder {
-        private final BenchSettings.MailetKind mailet;
+        private final Scenario.Kind scenario;
+        private final ContenderVariant contender;
         private final int latencyMillis;
         private final int mails;
         private double mailsPerSecond = Double.NaN;
@@ -94,12 +110,15 @@ final class RunResult {
         private double rsetsPerMail = Double.NaN;
         private int mostMailsPerConnection;
         private CpuMeter.Usage cpu;
+        private SortedMap<String, Long> burstDnsQueries = new TreeMap<>();
+        private SortedMap<String, Long> dnsQueries = new TreeMap<>();
         private String detail = "";
         private Optional<String> failure = Optional.empty();
         private Optional<String> skipped = Optional.empty();
 
-        private Builder(BenchSettings.MailetKind mailet, int latencyMillis, int mails) {
-            this.mailet = mailet;
+        private Builder(Scenario.Kind scenario, ContenderVariant contender, int latencyMillis, int mails) {
+            this.scenario = scenario;
+            this.contender = contender;
             this.latencyMillis = latencyMillis;
             this.mails = mails;
         }
@@ -136,6 +155,13 @@ final class RunResult {
 
         Builder cpu(CpuMeter.Usage cpu) {
             this.cpu = cpu;
+            return this;
+        }
+
+        /** Queries the name server received by type: during the burst, and over the whole run. */
+        Builder dnsQueries(SortedMap<String, Long> duringBurst, SortedMap<String, Long> wholeRun) {
+            this.burstDnsQueries = new TreeMap<>(duringBurst);
+            this.dnsQueries = new TreeMap<>(wholeRun);
             return this;
         }
 

@@ -4,6 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +51,8 @@ import com.sun.mail.smtp.SMTPTransport;
 
 /**
  * A James 3.8.1 memory server inside the test JVM: SMTP on an ephemeral 127.0.0.1 port (loopback clients may relay),
- * mailboxes, mail queues and mail repositories in memory, DNS answered by a {@link LoopbackDns}, and a
+ * mailboxes, mail queues and mail repositories in memory, DNS answered by a {@link LoopbackDns} (or, when the
+ * builder names a {@linkplain Builder#nameServer name server}, by James's own dnsjava service asking it), and a
  * {@code mailetcontainer.xml} like James's default whose transport processor runs the remote-delivery mailets the
  * test supplies. Nothing binds or resolves outside loopback.
  *
@@ -162,6 +164,7 @@ public final class EmbeddedJames implements AutoCloseable {
         private String localDomain = DEFAULT_LOCAL_DOMAIN;
         private int spoolerThreads = 20;
         private LoopbackDns dns = new LoopbackDns();
+        private InetAddress nameServer;
         private final List<Consumer<LoopbackDns>> dnsRecords = new ArrayList<>();
         private final Map<String, String> users = new LinkedHashMap<>();
         private final Map<String, String> extraConfigurationFiles = new LinkedHashMap<>();
@@ -213,6 +216,20 @@ public final class EmbeddedJames implements AutoCloseable {
          */
         public Builder dns(LoopbackDns dns) {
             this.dns = Objects.requireNonNull(dns, "dns");
+            return this;
+        }
+
+        /**
+         * Resolves through James's own DNS service ({@code DNSJavaService}, configured by {@code dnsservice.xml}, with
+         * its cache) asking only the name server on port 53 of {@code loopbackAddress}, instead of a
+         * {@link LoopbackDns}: for tests that measure real lookups. Records given to {@code mx(...)} and {@link #dns}
+         * then have no effect.
+         */
+        public Builder nameServer(InetAddress loopbackAddress) {
+            if (!loopbackAddress.isLoopbackAddress()) {
+                throw new IllegalArgumentException("the name server must be on loopback, got " + loopbackAddress);
+            }
+            this.nameServer = loopbackAddress;
             return this;
         }
 
@@ -268,9 +285,11 @@ public final class EmbeddedJames implements AutoCloseable {
                     .combineWith(MemoryJamesServerMain.SMTP_ONLY_MODULE, new MemoryUsersRepositoryModule())
                     .combineWith(binder -> Multibinder.newSetBinder(binder, GuiceProbe.class).addBinding()
                         .to(EmbeddedJamesProbe.class))
-                    .combineWith(modules)
-                    .overrideWith(binder -> binder.bind(DNSService.class).toInstance(dns))
-                    .overrideWith(overrides);
+                    .combineWith(modules);
+                if (nameServer == null) {
+                    server = server.overrideWith(binder -> binder.bind(DNSService.class).toInstance(dns));
+                }
+                server = server.overrideWith(overrides);
                 try {
                     server.start();
                     addDomainAndUsers(server);
@@ -292,7 +311,8 @@ public final class EmbeddedJames implements AutoCloseable {
                 String content = readTemplate(template)
                     .replace("@TRANSPORT_MAILETS@", transportMailets)
                     .replace("@LOCAL_DOMAIN@", localDomain)
-                    .replace("@SPOOLER_THREADS@", String.valueOf(spoolerThreads));
+                    .replace("@SPOOLER_THREADS@", String.valueOf(spoolerThreads))
+                    .replace("@NAME_SERVER@", nameServer == null ? "127.0.0.1" : nameServer.getHostAddress());
                 Files.writeString(conf.resolve(template), content);
             }
             for (Map.Entry<String, String> file : extraConfigurationFiles.entrySet()) {
@@ -334,7 +354,7 @@ public final class EmbeddedJames implements AutoCloseable {
         return startupTime;
     }
 
-    /** The DNS James resolves with; records may be changed while it runs. */
+    /** The in-memory DNS James resolves with, records changeable while it runs; unused with a name server. */
     public LoopbackDns dns() {
         return dns;
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.mxgovernor.it.FakeMxServer;
+import io.github.mxgovernor.it.LoopbackDnsServer;
 import io.github.mxgovernor.it.ReplyPolicy;
 import io.github.mxgovernor.it.SmtpStage;
 
