@@ -451,6 +451,10 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
     private void sessionFailed(PendingPart pending, Destination destination, SmtpSessionException failure,
                                DeliveryLane lane, boolean tokenHeld) {
         if (aborting) {
+            if (failure.stage() == SmtpSessionException.Stage.CONTENT) {
+                LOGGER.warn("Delivery of {} was cut by the stop after its content was sent: deferred; it may be"
+                    + " delivered twice", pending.part().id());
+            }
             pending.completeAll(stopping(pending.part()));
             return;
         }
@@ -716,8 +720,8 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
                 current = part;
             }
             if (current != null && !current.isDone()) {
-                LOGGER.warn("Delivery of {} was cut when delivery stopped: deferred; should its content have reached"
-                    + " the server already, it may be delivered twice", current.part().id());
+                LOGGER.warn("Delivery of {} was still running after its session was aborted: deferred; should its"
+                    + " content have reached the server already, it may be delivered twice", current.part().id());
                 current.completeAll(stopping(current.part()));
             }
         }
