@@ -9,7 +9,10 @@ import java.util.Objects;
  * parameter: tests shorten it.
  */
 final class RecoveryTiming {
-    /** About a minute of tries for one step before the item is handed back to the queue. */
+    /**
+     * A step: 6 tries, waiting 1, 2, 4, 8 and 16 s (jittered) in between, before the item is handed back; a message:
+     * 4 reads, 2, 4 and 8 s apart, before the error processor; the dequeue stream: from 1 s to 1 min, without end.
+     */
     static final RecoveryTiming DEFAULT = new RecoveryTiming(
         new Backoff(Duration.ofSeconds(1), Duration.ofMinutes(1), 6),
         new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(30), 4),
