@@ -87,6 +87,7 @@ final class QueueRunner {
     private final Set<TakenItem> taken = new LinkedHashSet<>();
     /** Items taken while delivery stops, untouched: handed back once the subscription is cancelled. */
     private final List<TakenItem> parked = new ArrayList<>();
+    private boolean subscriptionGone;
     private Scheduler dequeueScheduler;
     private Intake current;
     private int inFlight;
@@ -198,6 +199,7 @@ final class QueueRunner {
     private void handBackParked() {
         List<TakenItem> untouched;
         synchronized (lock) {
+            subscriptionGone = true;
             untouched = new ArrayList<>(parked);
             parked.clear();
         }
@@ -236,9 +238,14 @@ final class QueueRunner {
     /** Keeps an item that arrived while delivery stops, untouched, until the subscription is cancelled. */
     private void park(TakenItem item) {
         synchronized (lock) {
-            parked.add(item);
-            lock.notifyAll();
+            if (!subscriptionGone) {
+                parked.add(item);
+                lock.notifyAll();
+                return;
+            }
         }
+        // delivered by the stream while it was being cancelled: nothing can come back any more
+        disposer.handBackUntouched(item);
     }
 
     private void subscribe() {

@@ -312,12 +312,18 @@ public final class MailQueueDouble implements MailQueue {
         synchronized (this) {
             consumer.ended = true;
             consumers.remove(consumer);
-            if (redelivery == Redelivery.PERSISTENT) {
-                for (Item item : handedOut) {
-                    if (item.consumer == consumer && item.effective == null) {
-                        item.stale = true;
-                        item.entry.taken = false;
-                    }
+            for (Iterator<Item> it = handedOut.iterator(); it.hasNext(); ) {
+                Item item = it.next();
+                if (item.consumer != consumer || item.effective != null) {
+                    continue;
+                }
+                if (!item.seen) {
+                    // emitted as the subscription was cancelled: Reactor dropped it, the consumer never had it
+                    it.remove();
+                    item.entry.taken = false;
+                } else if (redelivery == Redelivery.PERSISTENT) {
+                    item.stale = true;
+                    item.entry.taken = false;
                 }
             }
         }
@@ -391,6 +397,7 @@ public final class MailQueueDouble implements MailQueue {
         final Consumer consumer;
         final List<String> calls = new ArrayList<>();
         CompletionStatus effective;
+        volatile boolean seen;
         int effectiveCount;
         int callsAfterEffective;
         boolean stale;
@@ -403,11 +410,13 @@ public final class MailQueueDouble implements MailQueue {
 
         @Override
         public Mail getMail() {
+            seen = true;
             return mail;
         }
 
         @Override
         public void done(CompletionStatus status) throws MailQueueException {
+            seen = true;
             MailQueueDouble.this.done(this, status);
         }
 
