@@ -71,6 +71,8 @@ import org.slf4j.LoggerFactory;
 public final class DeliveryEngine implements PartDelivery, AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryEngine.class);
     private static final Duration SWEEP_INTERVAL = Duration.ofMillis(200);
+    /** How long {@link #close(Duration)} waits for delivery threads once their sessions are aborted. */
+    private static final Duration ABORT_WAIT = Duration.ofSeconds(5);
 
     private final Governor governor;
     private final MxResolver resolver;
@@ -84,6 +86,10 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
     private final TlsPolicyResolver tlsPolicy;
     private volatile RuleSet rules;
     private volatile boolean closed;
+    /** Set once the grace of {@link #close(Duration)} is over: sessions still serving are aborted. */
+    private volatile boolean aborting;
+    /** What each delivery thread serves now: its part, and its session once open. */
+    private final Set<Serving> serving = ConcurrentHashMap.newKeySet();
 
     /** An engine whose TLS policy is the MX rules' modes alone (no MTA-STS, no DANE). */
     public DeliveryEngine(Governor governor, RuleSet rules, MxResolver resolver, BlockingSmtpSessionFactory sessionFactory,
@@ -444,6 +450,14 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
     /** @param tokenHeld whether the part still holds its message token (the failure came after the connect) */
     private void sessionFailed(PendingPart pending, Destination destination, SmtpSessionException failure,
                                DeliveryLane lane, boolean tokenHeld) {
+        if (aborting) {
+            if (failure.stage() == SmtpSessionException.Stage.CONTENT) {
+                LOGGER.warn("Delivery of {} was cut by the stop after its content was sent: deferred; it may be"
+                    + " delivered twice", pending.part().id());
+            }
+            pending.completeAll(stopping(pending.part()));
+            return;
+        }
         RecipientVerdict verdict = classifier.classify(failure);
         FlowControl flowControl = destination.flowControl();
         boolean reconnect = failure.reply().map(flowControl::observeReply).orElse(false);
@@ -609,8 +623,9 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
     }
 
     /**
-     * Stops taking parts, defers every waiting part locally, closes idle sessions, and waits up to
-     * {@code grace} for sessions in flight to finish their transaction.
+     * Stops taking parts, defers every waiting part locally, closes idle sessions, and waits up to {@code grace} for
+     * sessions in flight to finish their transaction. Then every session still serving is aborted (no QUIT), its part
+     * completed as a local deferral, and this returns once the delivery threads are done: no byte goes out after.
      */
     @Override
     public void close(Duration grace) {
@@ -623,13 +638,92 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         }
         lanes.clear();
         workers.shutdown();
+        if (awaitWorkers(grace)) {
+            return;
+        }
+        aborting = true;
+        for (Serving cut : serving) {
+            cut.abort();
+        }
+        workers.shutdownNow();
+        if (!awaitWorkers(ABORT_WAIT)) {
+            LOGGER.warn("Delivery threads still running {} after their sessions were aborted", ABORT_WAIT);
+        }
+        for (Serving cut : serving) {
+            cut.completeAsStopped();
+        }
+    }
+
+    private boolean awaitWorkers(Duration wait) {
         try {
-            if (!workers.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-                workers.shutdownNow();
-            }
+            return workers.awaitTermination(wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            workers.shutdownNow();
+            return false;
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** Completes a part that was to get a new connection when the engine closed: a local deferral. */
+    void stopped(PendingPart pending) {
+        pending.completeAll(stopping(pending.part()));
+    }
+
+    /** Registers a delivery thread's work, so that {@link #close(Duration)} can cut it after the grace. */
+    Serving serving() {
+        Serving work = new Serving();
+        serving.add(work);
+        return work;
+    }
+
+    void served(Serving work) {
+        serving.remove(work);
+    }
+
+    /** The part and session one delivery thread is serving now. */
+    final class Serving {
+        private PendingPart part;
+        private BlockingSmtpSession session;
+
+        synchronized void part(PendingPart current) {
+            this.part = current;
+        }
+
+        /** @return false when the engine is aborting: the caller must not use the session, which is aborted */
+        boolean session(BlockingSmtpSession opened) {
+            synchronized (this) {
+                this.session = opened;
+            }
+            if (aborting && opened != null) {
+                opened.abort();
+                return false;
+            }
+            return true;
+        }
+
+        void abort() {
+            BlockingSmtpSession current;
+            synchronized (this) {
+                current = session;
+            }
+            if (current != null) {
+                current.abort();
+            }
+        }
+
+        void completeAsStopped() {
+            PendingPart current;
+            synchronized (this) {
+                current = part;
+            }
+            if (current != null && !current.isDone()) {
+                LOGGER.warn("Delivery of {} was still running after its session was aborted: deferred; should its"
+                    + " content have reached the server already, it may be delivered twice", current.part().id());
+                current.completeAll(stopping(current.part()));
+            }
         }
     }
 

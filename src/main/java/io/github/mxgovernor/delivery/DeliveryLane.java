@@ -137,8 +137,19 @@ final class DeliveryLane {
     private void serve(BlockingSmtpSession reusedSession, PendingPart firstPart) {
         BlockingSmtpSession session = reusedSession;
         PendingPart current = firstPart;
+        DeliveryEngine.Serving work = engine.serving();
+        work.session(session);
         try {
             while (current != null) {
+                work.part(current);
+                if (session == null && engine.isClosed()) {
+                    // dispatched before the engine closed: no new connection once it has
+                    destination.connectionClosed();
+                    destination.budget().refund();
+                    engine.stopped(current);
+                    current = null;
+                    break;
+                }
                 if (session == null) {
                     try {
                         session = engine.openSession(current, destination);
@@ -146,6 +157,14 @@ final class DeliveryLane {
                         destination.connectionClosed();
                         destination.budget().refund();
                         engine.connectionFailed(current, destination, failure, this);
+                        current = null;
+                        break;
+                    }
+                    if (!work.session(session)) {
+                        destination.budget().refund();
+                        engine.connectionFailed(current, destination, new SmtpSessionException(
+                            SmtpSessionException.Stage.GREETING, SmtpSessionException.Kind.CONNECTION_LOST,
+                            "delivery stopped"), this);
                         current = null;
                         break;
                     }
@@ -157,6 +176,7 @@ final class DeliveryLane {
                 current = nextPartFor(session);
                 if (current == null) {
                     session = parkOrKeep(session);
+                    work.session(session);
                 }
             }
         } catch (RuntimeException | Error unexpected) {
@@ -164,6 +184,7 @@ final class DeliveryLane {
                 engine.failUnexpectedly(current, destination, unexpected);
             }
         } finally {
+            engine.served(work);
             if (session != null) {
                 session.close();
                 destination.connectionClosed();

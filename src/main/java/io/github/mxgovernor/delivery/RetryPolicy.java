@@ -14,7 +14,9 @@ import java.util.Optional;
  * Decides what happens to recipients an attempt deferred: wait and try again, or give up and bounce. Failed
  * attempts follow the {@link RetrySchedule} (RemoteDelivery's {@code delayTime} and {@code maxRetries});
  * local deferrals (quota, rate, flow control) never spend that budget but wait only as long as the
- * destination needs; both end when the mail has waited longer than the maximum age since its first deferral.
+ * destination needs; both end when the mail has waited longer than the maximum age since its first deferral. A mail
+ * bounces for its age only once that age has passed: a wait that would end later (a suspension of a week, a retry
+ * scheduled late) is cut to end with the age, and the mail is tried, or deferred and bounced, then.
  */
 public final class RetryPolicy {
     private final RetrySchedule schedule;
@@ -57,11 +59,16 @@ public final class RetryPolicy {
             }
             delay = scheduled.get();
         }
-        Instant nextAttempt = now.plus(delay);
         Instant expiry = record.firstDeferredAt().plus(maxAge);
-        if (nextAttempt.isAfter(expiry)) {
+        if (!now.isBefore(expiry)) {
             return Decision.giveUp(record, "Giving up: the mail has been waiting since " + record.firstDeferredAt()
                 + " and its maximum age is " + maxAge + ". Last deferral: " + outcome.message());
+        }
+        Instant nextAttempt = now.plus(delay);
+        if (nextAttempt.isAfter(expiry)) {
+            // a wait longer than the mail may still wait (a long suspension, a late retry) ends with its age
+            nextAttempt = expiry;
+            delay = Duration.between(now, expiry);
         }
         return Decision.retry(recordWith(previous, deferral, Optional.of(nextAttempt)), delay);
     }

@@ -71,4 +71,9 @@ final class SecuredSession implements BlockingSmtpSession {
     public String toString() {
         return security.toString();
     }
+
+    @Override
+    public void abort() {
+        session.abort();
+    }
 }

@@ -26,6 +26,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
 
@@ -40,10 +42,14 @@ import org.slf4j.LoggerFactory;
  * why, {@link #suspend}, {@link #backoff}, {@link #resume} and {@link #reset} force a state, and
  * {@link #cancelAutomatic} lifts an automatic backoff or suspension. These take the destination's name as
  * {@link Destination#name()} gives it and return open, serialisable values, ready for JMX. A rules reload reaches
- * the destinations through {@link #applyRules}; {@link #forgetIdle} drops destinations unused for long, and
- * {@link #totals()} counts how every recipient ended whatever was forgotten.
+ * the destinations through {@link #applyRules}; {@link #forgetIdle} drops destinations unused for long (every minute
+ * once {@link #startHousekeeping} runs it), and {@link #totals()} counts how every recipient ended whatever was
+ * forgotten.
  */
 public final class Governor {
+    /** How long a destination stays unused before the housekeeping forgets it. */
+    public static final Duration FORGET_AFTER = Duration.ofHours(1);
+    static final Duration HOUSEKEEPING_INTERVAL = Duration.ofMinutes(1);
     private static final Logger LOGGER = LoggerFactory.getLogger(Governor.class);
 
     private final Clock clock;
@@ -230,6 +236,21 @@ public final class Governor {
             }
         }
         return forgotten;
+    }
+
+    /**
+     * Runs the governor's housekeeping on {@code scheduler}: every minute, {@link #forgetIdle} forgets destinations
+     * unused for {@link #FORGET_AFTER}. A pass that throws, even an {@link Error}, is logged and the next one runs.
+     *
+     * @return the periodic task; cancel it, or shut the scheduler down, to stop the housekeeping
+     */
+    public ScheduledFuture<?> startHousekeeping(ScheduledExecutorService scheduler) {
+        return PeriodicTask.schedule(scheduler, "Forgetting idle destinations", HOUSEKEEPING_INTERVAL, () -> {
+            List<String> forgotten = forgetIdle(FORGET_AFTER);
+            if (!forgotten.isEmpty()) {
+                LOGGER.debug("Forgot {} destinations idle for {}: {}", forgotten.size(), FORGET_AFTER, forgotten);
+            }
+        });
     }
 
     /** The destination of this name, if the governor tracks it. */

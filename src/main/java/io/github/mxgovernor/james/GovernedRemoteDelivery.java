@@ -1,105 +1,51 @@
 package io.github.mxgovernor.james;
 
-import io.github.mxgovernor.deferral.DeferralReason;
-import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
-import io.github.mxgovernor.delivery.DeliveryPart;
-import io.github.mxgovernor.delivery.EngineSettings;
-import io.github.mxgovernor.delivery.Outcome;
-import io.github.mxgovernor.delivery.ReplyClassifier;
 import io.github.mxgovernor.delivery.RetryPolicy;
-import io.github.mxgovernor.delivery.RetrySchedule;
-import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Governor;
-import io.github.mxgovernor.rules.MxRule;
-import io.github.mxgovernor.rules.MxRulesParser;
-import io.github.mxgovernor.rules.RuleSet;
-import io.github.mxgovernor.rules.RulesFileException;
-import io.github.mxgovernor.smtp.SmtpCredentials;
-import io.github.mxgovernor.smtp.SmtpReply;
-import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
+import io.github.mxgovernor.james.jmx.DequeueRow;
 import io.github.mxgovernor.tls.DaneLookup;
-import io.github.mxgovernor.tls.DaneVerdict;
-import io.github.mxgovernor.tls.dane.TlsaDaneLookup;
-import io.github.mxgovernor.tls.dane.ValidatingTlsaLookup;
-import io.github.mxgovernor.tls.HttpsPolicyFetcher;
-import io.github.mxgovernor.tls.MtaStsPolicyCache;
-import io.github.mxgovernor.tls.PlaintextFallbacks;
-import io.github.mxgovernor.tls.TlsMode;
-import io.github.mxgovernor.tls.TlsPolicyResolver;
 import io.github.mxgovernor.tls.TlsReport;
-import io.github.mxgovernor.tls.TlsTrust;
 
-import java.io.File;
-import java.io.FileNotFoundException;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
 
-import org.apache.james.core.Domain;
-import org.apache.james.core.MailAddress;
 import org.apache.james.dnsservice.api.DNSService;
 import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.filesystem.api.FileSystem;
-import org.apache.james.lifecycle.api.LifecycleUtil;
 import org.apache.james.metrics.api.MetricFactory;
-import org.apache.james.metrics.api.TimeMetric;
 import org.apache.james.queue.api.MailPrioritySupport;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.MailQueueName;
-import org.apache.james.server.core.MailImpl;
-import org.apache.mailet.Attribute;
 import org.apache.mailet.AttributeName;
-import org.apache.mailet.AttributeValue;
 import org.apache.mailet.Mail;
 import org.apache.mailet.ProcessingState;
 import org.apache.mailet.base.GenericMailet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.google.common.collect.ImmutableList;
-
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
-
 /**
  * Governed remote delivery: a drop-in replacement for James's {@code RemoteDelivery} that delivers under
  * per-MX rules (connection quotas, messages per connection, messages per hour) and records why a mail waits.
  *
- * <p>Like RemoteDelivery, {@link #service(Mail)} puts the mail on the outgoing queue and ghosts it; delivery
- * threads take mails from that queue, split them by recipient domain, and hand each part to the
- * {@link DeliveryEngine}. A queue item is acknowledged only once every recipient is delivered, deferred
- * (re-enqueued with a delay and the {@code mxgovernor.deferral} record) or bounced.
+ * <p>Like RemoteDelivery, {@link #service(Mail)} puts the mail on the outgoing queue and ghosts it. A
+ * {@link QueueRunner} takes mails from that queue and hands each recipient domain's part to the core; a
+ * {@link Disposer} gives each recipient its end (delivered, re-enqueued with a delay and the {@code mxgovernor.deferral}
+ * record, or bounced) and only then completes the queue item. A recipient that got a 2xx is never sent the mail again,
+ * whatever fails afterwards (see {@link Disposer} and {@link DeliveryLedger}).
  *
  * <p>RemoteDelivery's parameters, with the same meaning: {@code outgoing} (queue name, default
  * {@code outgoing}), {@code delayTime}, {@code maxRetries}, {@code maxDnsProblemRetries} (default 0),
@@ -119,10 +65,12 @@ import reactor.core.scheduler.Schedulers;
  * {@code file://conf/mx-rules.xml}; built-in default rule when absent), {@code deliveryThreads} (threads
  * driving SMTP sessions, default 64), {@code maxInFlight} (mails taken from the queue at once, default 512),
  * {@code maxLaneWait} (how long a mail waits for a connection or token before a local deferral, default
- * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default a quarter of {@code maxInFlight}; beyond,
- * its mails are deferred at once so that one slow destination never takes every queue slot),
+ * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default a quarter of {@code maxInFlight};
+ * beyond, its mails are deferred at once so that one slow destination never takes every queue slot),
  * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code maxAge}
- * (how long a mail may keep being deferred after its first deferral, default 5 days).
+ * (how long a mail may keep being deferred after its first deferral, default 5 days; it bounces for its age only
+ * once that time has passed), {@code shutdownGrace} (how long transactions in progress may go on when James stops,
+ * default 30 seconds; then every connection is closed and the mail not delivered goes back on the queue).
  *
  * <p>TLS: {@code tls} ({@code disabled}, {@code opportunistic}, {@code required}, {@code verify}; default
  * {@code opportunistic}) is the mode of every MX rule that sets none, the rules file's {@code <default>} included;
@@ -138,13 +86,14 @@ import reactor.core.scheduler.Schedulers;
  * lookup may take (default 10 seconds). A mail whose {@code REQUIRETLS} attribute is
  * true goes only over verified TLS. Each {@code onSuccess} copy holds the recipients one session delivered, with the
  * {@code mxgovernor.tls} attribute: a map of strings described at {@link TlsReport#fields()}.
- * Any other parameter is an error.
+ * Any other parameter is an error. The parameters are read by {@link DeliveryConfiguration}.
  *
- * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor} and one
- * {@code type=Destination} bean per active destination; {@code reloadRules} re-reads the {@code rules} file of every
- * governed mailet). Outcomes are also counted in James's metrics, see {@link DeliveryMetrics}. Mail deferred by
- * flow control waits for its destination's backoff or suspension to end; once an operator resumes the destination,
- * it goes as soon as the queue hands it back (flush the queue's delayed mail to send it at once).
+ * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor}, which also shows how
+ * each governed mailet takes mail from its queue, and one {@code type=Destination} bean per active destination;
+ * {@code reloadRules} re-reads the {@code rules} file of every governed mailet). Outcomes are also counted in James's
+ * metrics, see {@link DeliveryMetrics}. Mail deferred by flow control waits for its destination's backoff or suspension
+ * to end, or for its maximum age, whichever comes first; once an operator resumes the destination, it goes as soon as
+ * the queue hands it back (flush the queue's delayed mail to send it at once).
  */
 public class GovernedRemoteDelivery extends GenericMailet {
     public static final String OUTGOING = "outgoing";
@@ -179,6 +128,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
     public static final String LANE_CAPACITY = "laneCapacity";
     public static final String LOCAL_DEFERRAL_DELAY = "localDeferralDelay";
     public static final String MAX_AGE = "maxAge";
+    public static final String SHUTDOWN_GRACE = "shutdownGrace";
     public static final String TLS = "tls";
     public static final String TLS_FALLBACK_MEMORY = "tlsFallbackMemory";
     public static final String TRUST_STORE = "trustStore";
@@ -191,30 +141,21 @@ public class GovernedRemoteDelivery extends GenericMailet {
     public static final String DANE_TIMEOUT = "daneTimeout";
 
     /** RemoteDelivery's bounce attributes, read by James's {@code DSNBounce}. */
-    public static final AttributeName DELIVERY_ERROR = AttributeName.of("delivery-error");
-    public static final AttributeName DELIVERY_ERROR_CODE = AttributeName.of("delivery-error-code");
-    public static final AttributeName IS_DELIVERY_PERMANENT_ERROR = AttributeName.of("is-delivery-permanent-error");
+    public static final AttributeName DELIVERY_ERROR = DisposalStep.DELIVERY_ERROR;
+    public static final AttributeName DELIVERY_ERROR_CODE = DisposalStep.DELIVERY_ERROR_CODE;
+    public static final AttributeName IS_DELIVERY_PERMANENT_ERROR = DisposalStep.IS_DELIVERY_PERMANENT_ERROR;
     /**
      * The REQUIRETLS mark (RFC 8689) James's SMTP server puts on a mail whose sender asked for it (Boolean true),
      * under the name James's own RemoteDelivery reads.
      */
     public static final AttributeName REQUIRE_TLS = AttributeName.of("REQUIRETLS");
     /** How a delivered mail travelled (see {@link TlsReport#fields()}): set on the {@code onSuccess} copies. */
-    public static final AttributeName TLS_REPORT = AttributeName.of("mxgovernor.tls");
+    public static final AttributeName TLS_REPORT = DisposalStep.TLS_REPORT;
 
-    private static final Set<String> KNOWN_PARAMETERS = Set.of(OUTGOING, DELAY_TIME, MAX_RETRIES,
-        MAX_DNS_PROBLEM_RETRIES, TIMEOUT, CONNECTION_TIMEOUT, BOUNCE_PROCESSOR, ON_SUCCESS, HELO_NAME, BIND,
-        SEND_PARTIAL, GATEWAY, GATEWAY_PORT, GATEWAY_USERNAME, GATEWAY_USERNAME_COMPATIBILITY, GATEWAY_PASSWORD,
-        LOAD_BALANCING, USE_PRIORITY, DEBUG, START_TLS, SSL_ENABLE, VERIFY_SERVER_IDENTITY, RULES,
-        DELIVERY_THREADS, MAX_IN_FLIGHT, MAX_LANE_WAIT, LANE_CAPACITY, LOCAL_DEFERRAL_DELAY, MAX_AGE,
-        OUTGOING_QUEUE_ALIAS, TLS, TLS_FALLBACK_MEMORY, TRUST_STORE, TRUST_STORE_PASSWORD, TRUST_STORE_TYPE, MTA_STS,
-        MTA_STS_TIMEOUT, DANE_RESOLVER, DANE_TRUST_ANCHORS, DANE_TIMEOUT, "onMailetException", "onMatchException");
-    private static final Duration MTA_STS_RECHECK = Duration.ofMinutes(5);
-    private static final int MTA_STS_DOMAINS = 100_000;
     private static final Logger LOGGER = LoggerFactory.getLogger(GovernedRemoteDelivery.class);
-    private static final Duration EARLY_TOLERANCE = Duration.ofSeconds(1);
-    private static final int DEFAULT_MAX_IN_FLIGHT = 512;
-    private static final int DNS_PORT = 53;
+    private static final int DISPOSITION_THREADS = 4;
+    /** A refused enqueue in {@code service()} is tried again a little on the spooler's thread, then James's error path. */
+    private static final Backoff SERVICE_ENQUEUE = new Backoff(Duration.ofMillis(100), Duration.ofMillis(400), 3);
 
     private final DNSService dns;
     private final DomainList domainList;
@@ -222,410 +163,71 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private final FileSystem fileSystem;
     private final MetricFactory metricFactory;
     private final Clock clock;
+    private final RecoveryTiming timing;
+    private final DeliveryLedger ledger;
+    private final DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
 
+    private DeliveryConfiguration configuration;
     private MailQueue queue;
-    private DeliveryEngine engine;
     private Governor governor;
-    private DeliveryMetrics metrics;
+    private DeliveryCore core;
     private RulesSource rulesSource;
-    private RetryPolicy retryPolicy;
-    private Disposable dequeueing;
-    private Scheduler dequeueScheduler;
+    private QueueRunner runner;
+    private ScheduledExecutorService timer;
     private ExecutorService dispositions;
-    private ScheduledExecutorService mtaStsThreads;
-    private Optional<ProcessingState> bounceProcessor = Optional.empty();
-    private Optional<ProcessingState> onSuccess = Optional.empty();
-    private boolean sendPartial;
-    private boolean usePriority;
-    private boolean debug;
-    private int maxDnsProblemRetries;
-    private boolean governorAcquired;
-    private DaneLookup daneLookup;
 
     @Inject
     public GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
                                   FileSystem fileSystem, MetricFactory metricFactory) {
-        this(dns, domainList, queueFactory, fileSystem, metricFactory, Clock.systemUTC());
+        this(dns, domainList, queueFactory, fileSystem, metricFactory, Clock.systemUTC(), RecoveryTiming.DEFAULT,
+            DeliveryLedger.jvmWide());
     }
 
     GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
-                           FileSystem fileSystem, MetricFactory metricFactory, Clock clock) {
+                           FileSystem fileSystem, MetricFactory metricFactory, Clock clock, RecoveryTiming timing,
+                           DeliveryLedger ledger) {
         this.dns = dns;
         this.domainList = domainList;
         this.queueFactory = queueFactory;
         this.fileSystem = fileSystem;
         this.metricFactory = metricFactory;
         this.clock = clock;
+        this.timing = timing;
+        this.ledger = ledger;
     }
 
     @Override
     public void init() throws MessagingException {
-        MailetParameters parameters = new MailetParameters(getMailetConfig(), KNOWN_PARAMETERS, JAVAX_PREFIX);
-        parameters.refuseTrue(SSL_ENABLE, "implicit TLS (SMTPS) is not supported; TLS is set per MX rule with the"
-            + " 'tls' attribute of the rules file");
-        parameters.javaxProperties().forEach(name -> LOGGER.warn(
-            "Parameter {} is ignored: mx-governor's SMTP client does not use javax.mail properties", name));
-        parameters.optionalBoolean(START_TLS).ifPresent(value -> LOGGER.info(
-            "Parameter {}={} noted: STARTTLS is decided per MX rule by the 'tls' attribute of the rules file (and"
-                + " the '{}' parameter for rules that set none)", START_TLS, value, TLS));
-        parameters.optionalBoolean(VERIFY_SERVER_IDENTITY);
-
-        debug = parameters.optionalBoolean(DEBUG).orElse(false);
-        usePriority = parameters.optionalBoolean(USE_PRIORITY).orElse(false);
-        sendPartial = parameters.optionalBoolean(SEND_PARTIAL).orElse(false);
-        maxDnsProblemRetries = parameters.optionalInt(MAX_DNS_PROBLEM_RETRIES, 0, 1000).orElse(0);
-        bounceProcessor = parameters.optionalString(BOUNCE_PROCESSOR).map(ProcessingState::new);
-        onSuccess = parameters.optionalString(ON_SUCCESS).map(ProcessingState::new);
-        RetrySchedule schedule = parameters.parse(DELAY_TIME + "/" + MAX_RETRIES, () -> RetrySchedule.parse(
-            parameters.optionalString(DELAY_TIME), parameters.optionalString(MAX_RETRIES)));
-        Duration maxAge = parameters.optionalDuration(MAX_AGE).orElse(Duration.ofDays(5));
-        retryPolicy = new RetryPolicy(schedule, maxAge, clock);
-
-        MxRule baseDefault = baseDefaultRule(parameters);
-        MxRulesParser parser = new MxRulesParser(baseDefault);
-        Optional<Path> rulesFile = rulesFile(parameters);
-        RuleSet rules = readRules(parser, rulesFile, baseDefault);
-        int maxInFlight = parameters.optionalInt(MAX_IN_FLIGHT, 1, 100_000).orElse(DEFAULT_MAX_IN_FLIGHT);
-        EngineSettings settings = engineSettings(parameters, maxInFlight);
-        List<String> gateways = gateways(parameters);
-
-        TlsTrust trust = trust(parameters);
-        Duration fallbackMemory = parameters.optionalDuration(TLS_FALLBACK_MEMORY)
-            .orElse(TlsPolicyResolver.DEFAULT_PLAINTEXT_FALLBACK_MEMORY);
-        boolean mtaSts = parameters.optionalBoolean(MTA_STS).orElse(true);
-        Duration mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(Duration.ofSeconds(10));
-        daneLookup = dane(daneResolver(parameters));
-        TlsPolicyResolver tlsPolicy = tlsPolicy(trust, fallbackMemory, mtaSts && gateways.isEmpty(), mtaStsTimeout);
-
-        queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
+        configuration = DeliveryConfiguration.read(getMailetConfig(), fileSystem, this::defaultHeloName, clock);
+        queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
+            MailQueueFactory.prefetchCount(configuration.maxInFlight()));
         governor = SharedGovernor.acquire();
-        governorAcquired = true;
-        engine = new DeliveryEngine(governor, rules, new JamesMxResolver(dns, gateways,
-            parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(
-                trust.trustManager()), new ReplyClassifier(), settings, tlsPolicy);
-        rulesSource = new RulesSource(rulesFile, parser, engine::useRules);
+        try {
+            startDelivery();
+        } catch (RuntimeException e) {
+            destroy();
+            throw e;
+        }
+        LOGGER.info("Governed remote delivery started: {}; DANE resolver {}", configuration, core.daneLookup());
+    }
+
+    private void startDelivery() {
+        core = DeliveryCore.start(configuration, governor, dns, clock);
+        rulesSource = new RulesSource(configuration.rulesFile(), configuration.parser(), core::useRules);
         SharedGovernor.addRulesSource(rulesSource);
-        metrics = new DeliveryMetrics(metricFactory, governor.totals());
-        dispositions = Executors.newFixedThreadPool(4, new DaemonThreadFactory("mx-governor-disposition"));
-        startDequeueing(maxInFlight);
-        LOGGER.info("Governed remote delivery started: queue {}, {} MX rules{}, {}; TLS: default rule {}, MTA-STS {},"
-                + " certificates verified against {}, DANE resolver {}", queue.getName().asString(),
-            rules.rules().size(), rules.source().map(source -> " from " + source).orElse(" (built-in default only)"),
-            schedule, rules.defaultRule().tlsMode().name().toLowerCase(Locale.ROOT),
-            tlsPolicy.usesMtaSts() ? "on" : gateways.isEmpty() ? "off" : "off (gateways)", trust, daneLookup);
-    }
-
-    private static String outgoingQueueName(MailetParameters parameters) throws MessagingException {
-        Optional<String> outgoing = parameters.optionalString(OUTGOING);
-        Optional<String> alias = parameters.optionalString(OUTGOING_QUEUE_ALIAS);
-        if (outgoing.isPresent() && alias.isPresent() && !outgoing.equals(alias)) {
-            throw new MessagingException("Mailet parameters " + OUTGOING + " and " + OUTGOING_QUEUE_ALIAS
-                + " name different queues ('" + outgoing.get() + "' and '" + alias.get() + "'): keep one");
-        }
-        return outgoing.or(() -> alias).orElse("outgoing");
-    }
-
-    /** The trust store named by {@code trustStore}, or the JDK's default. */
-    private TlsTrust trust(MailetParameters parameters) throws MessagingException {
-        Optional<String> location = parameters.optionalString(TRUST_STORE);
-        Optional<String> type = parameters.optionalString(TRUST_STORE_TYPE);
-        String password = getInitParameter(TRUST_STORE_PASSWORD);
-        if (location.isEmpty()) {
-            if (type.isPresent() || password != null) {
-                throw new MessagingException("Invalid mailet parameter " + (type.isPresent() ? TRUST_STORE_TYPE
-                    : TRUST_STORE_PASSWORD) + ": it needs " + TRUST_STORE);
-            }
-            return TlsTrust.jdkDefault();
-        }
-        File file = file(location.get(), "Trust store");
-        return parameters.parse(TRUST_STORE, () -> TlsTrust.load(file.toPath(),
-            password == null ? null : password.toCharArray(), type.orElse("PKCS12")));
-    }
-
-    private TlsPolicyResolver tlsPolicy(TlsTrust trust, Duration fallbackMemory, boolean mtaSts,
-                                        Duration mtaStsTimeout) {
-        PlaintextFallbacks fallbacks = new PlaintextFallbacks(fallbackMemory, clock);
-        if (!mtaSts) {
-            return new TlsPolicyResolver(Optional.empty(), daneLookup, fallbacks);
-        }
-        mtaStsThreads = Executors.newScheduledThreadPool(4, new DaemonThreadFactory("mx-governor-mta-sts"));
-        MtaStsPolicyCache policies = new MtaStsPolicyCache(dns::findTXTRecords,
-            new HttpsPolicyFetcher(trust.clientContext(), mtaStsTimeout), clock, mtaStsThreads, MTA_STS_RECHECK,
-            MTA_STS_DOMAINS);
-        mtaStsThreads.scheduleWithFixedDelay(() -> {
-            try {
-                policies.refreshExpiring();
-            } catch (RuntimeException e) {
-                LOGGER.warn("MTA-STS background refresh failed", e);
-            }
-        }, 1, 1, TimeUnit.MINUTES);
-        return new TlsPolicyResolver(Optional.of(policies), daneLookup, fallbacks);
-    }
-
-    /**
-     * The DNSSEC-validating resolver's settings from {@code daneResolver} (the upstream name server, {@code host} or
-     * {@code host:port}, {@code [v6]:port}; default the system's first name server), {@code daneTrustAnchors} (a file
-     * of DS or DNSKEY records in zone-file form, a path or a James file URI; default the root zone's KSKs) and
-     * {@code daneTimeout} (one lookup, key fetches included; default 10 seconds). Checked at start-up, even when no
-     * rule uses DANE.
-     */
-    private ValidatingTlsaLookup.Builder daneResolver(MailetParameters parameters) throws MessagingException {
-        ValidatingTlsaLookup.Builder builder = ValidatingTlsaLookup.builder().clock(clock);
-        Optional<String> resolver = parameters.optionalString(DANE_RESOLVER);
-        if (resolver.isPresent()) {
-            InetSocketAddress upstream = nameServer(resolver.get());
-            parameters.parse(DANE_RESOLVER, () -> builder.upstream(upstream));
-        }
-        Optional<String> anchors = parameters.optionalString(DANE_TRUST_ANCHORS);
-        if (anchors.isPresent()) {
-            File file = file(anchors.get(), "DANE trust anchors file");
-            String text;
-            try {
-                text = Files.readString(file.toPath(), StandardCharsets.UTF_8);
-            } catch (IOException | UncheckedIOException e) {
-                throw new MessagingException("Invalid mailet parameter " + DANE_TRUST_ANCHORS + ": " + file
-                    + " cannot be read: " + e);
-            }
-            parameters.parse(DANE_TRUST_ANCHORS, () -> builder.trustAnchors(text));
-        }
-        Optional<Duration> timeout = parameters.optionalDuration(DANE_TIMEOUT);
-        if (timeout.isPresent()) {
-            parameters.parse(DANE_TIMEOUT, () -> builder.timeout(timeout.get()));
-        }
-        return builder;
-    }
-
-    /** {@code host}, {@code host:port}, an IPv6 literal alone or as {@code [address]:port}; port 53 by default. */
-    static InetSocketAddress nameServer(String value) throws MessagingException {
-        String host = value;
-        String port = null;
-        if (value.startsWith("[")) {
-            int close = value.indexOf(']');
-            if (close < 0 || (close + 1 < value.length() && value.charAt(close + 1) != ':')) {
-                throw invalidNameServer(value, "an IPv6 address in brackets is followed by nothing or ':port'");
-            }
-            host = value.substring(1, close);
-            port = close + 1 < value.length() ? value.substring(close + 2) : null;
-        } else if (value.indexOf(':') >= 0 && value.indexOf(':') == value.lastIndexOf(':')) {
-            host = value.substring(0, value.indexOf(':'));
-            port = value.substring(value.indexOf(':') + 1);
-        }
-        int number = DNS_PORT;
-        if (port != null) {
-            try {
-                number = Integer.parseInt(port);
-            } catch (NumberFormatException e) {
-                number = -1;
-            }
-            if (number < 1 || number > 65535) {
-                throw invalidNameServer(value, "the port must be 1 to 65535");
-            }
-        }
-        if (host.isEmpty()) {
-            throw invalidNameServer(value, "no host");
-        }
-        try {
-            return new InetSocketAddress(InetAddress.getByName(host), number);
-        } catch (UnknownHostException e) {
-            throw invalidNameServer(value, "unknown host '" + host + "'");
-        }
-    }
-
-    private static MessagingException invalidNameServer(String value, String why) {
-        return new MessagingException("Invalid mailet parameter " + DANE_RESOLVER + ": expected a name server as host,"
-            + " host:port or [IPv6]:port, was '" + value + "' (" + why + ")");
-    }
-
-    /**
-     * TLSA lookups through our own DNSSEC-validating resolver, built on the first lookup: only MX hosts whose rule
-     * says {@code dane="true"} are asked, and a resolver that cannot be built (no system name server, say) makes
-     * their verdict unusable (deferred), never plaintext.
-     */
-    private DaneLookup dane(ValidatingTlsaLookup.Builder settings) {
-        return new DaneLookup() {
-            private DaneLookup resolver;
-            private String description = "not built yet (built on the first lookup of a rule with dane=\"true\")";
-
-            @Override
-            public DaneVerdict lookup(String mxHost, int port) {
-                DaneLookup current;
-                try {
-                    synchronized (this) {
-                        if (resolver == null) {
-                            ValidatingTlsaLookup built = settings.build();
-                            resolver = new TlsaDaneLookup(built, clock);
-                            description = built.toString();
-                        }
-                        current = resolver;
-                    }
-                } catch (RuntimeException e) {
-                    LOGGER.error("No DANE resolver could be built", e);
-                    return DaneVerdict.unusable("no DANE resolver: " + e.getMessage());
-                }
-                return current.lookup(mxHost, port);
-            }
-
-            @Override
-            public synchronized String toString() {
-                return description;
-            }
-        };
-    }
-
-    /** The DANE lookup the engine uses (tests look up through it). */
-    DaneLookup daneLookup() {
-        return daneLookup;
-    }
-
-    private File file(String location, String what) throws MessagingException {
-        try {
-            return location.contains("://") ? fileSystem.getFile(location) : new File(location);
-        } catch (FileNotFoundException e) {
-            throw new MessagingException(what + " " + location + " not found: " + e.getMessage());
-        }
-    }
-
-    private Optional<Path> rulesFile(MailetParameters parameters) throws MessagingException {
-        Optional<String> location = parameters.optionalString(RULES);
-        if (location.isEmpty()) {
-            LOGGER.info("No '{}' parameter: every MX host gets the default rule", RULES);
-            return Optional.empty();
-        }
-        return Optional.of(file(location.get(), "MX rules file").toPath());
-    }
-
-    private static RuleSet readRules(MxRulesParser parser, Optional<Path> file, MxRule baseDefault)
-            throws MessagingException {
-        if (file.isEmpty()) {
-            return RuleSet.of(baseDefault, List.of());
-        }
-        try {
-            return parser.parse(file.get());
-        } catch (RulesFileException e) {
-            throw new MessagingException("Invalid MX rules file: " + e.getMessage(), e);
-        }
-    }
-
-    /**
-     * The built-in default rule with RemoteDelivery's {@code connectiontimeout} and {@code timeout} applied, and our
-     * {@code tls}: the rules file's {@code <default>} starts from it, and every rule inherits what it does not set.
-     */
-    private static MxRule baseDefaultRule(MailetParameters parameters) throws MessagingException {
-        MxRule.Builder builder = MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*");
-        Optional<String> tls = parameters.optionalString(TLS);
-        if (tls.isPresent()) {
-            builder.tlsMode(tlsMode(tls.get()));
-        }
-        Optional<Duration> connectTimeout = parameters.optionalMillis(CONNECTION_TIMEOUT);
-        Optional<Duration> smtpTimeout = parameters.optionalMillis(TIMEOUT);
-        parameters.parse(CONNECTION_TIMEOUT, () -> connectTimeout.map(builder::connectTimeout));
-        parameters.parse(TIMEOUT, () -> smtpTimeout.map(timeout -> builder.commandTimeout(timeout)
-            .dataTimeout(timeout)));
-        return builder.build();
-    }
-
-    private static TlsMode tlsMode(String value) throws MessagingException {
-        for (TlsMode mode : TlsMode.values()) {
-            if (mode.name().equalsIgnoreCase(value)) {
-                return mode;
-            }
-        }
-        throw new MessagingException("Invalid mailet parameter " + TLS + ": expected disabled, opportunistic, required"
-            + " or verify, was '" + value + "'");
-    }
-
-    private EngineSettings engineSettings(MailetParameters parameters, int maxInFlight) throws MessagingException {
-        EngineSettings.Builder builder = EngineSettings.builder();
-        String heloName = parameters.optionalString(HELO_NAME).orElseGet(this::defaultHeloName);
-        parameters.parse(HELO_NAME, () -> builder.heloName(heloName));
-        Optional<String> bind = parameters.optionalString(BIND);
-        if (bind.isPresent()) {
-            try {
-                builder.bindAddress(Optional.of(InetAddress.getByName(bind.get())));
-            } catch (UnknownHostException e) {
-                throw new MessagingException("Invalid mailet parameter " + BIND + ": unknown address '" + bind.get()
-                    + "'");
-            }
-        }
-        parameters.optionalInt(DELIVERY_THREADS, 1, 10_000).ifPresent(builder::deliveryThreads);
-        // One destination's backlog may hold at most a quarter of the mails in flight, so a capped or throttled
-        // destination never starves the others of queue slots; its surplus is deferred at once.
-        builder.laneCapacity(parameters.optionalInt(LANE_CAPACITY, 1, 10_000_000)
-            .orElse(Math.max(1, maxInFlight / 4)));
-        parameters.optionalDuration(MAX_LANE_WAIT).ifPresent(builder::maxLaneWait);
-        parameters.optionalDuration(LOCAL_DEFERRAL_DELAY).ifPresent(builder::localDeferralDelay);
-        builder.gatewayCredentials(gatewayCredentials(parameters));
-        return builder.build();
-    }
-
-    /** RemoteDelivery's gateway AUTH parameters; the password is taken as written, spaces included. */
-    private Optional<SmtpCredentials> gatewayCredentials(MailetParameters parameters) throws MessagingException {
-        Optional<String> username = parameters.optionalString(GATEWAY_USERNAME)
-            .or(() -> parameters.optionalString(GATEWAY_USERNAME_COMPATIBILITY));
-        String password = getInitParameter(GATEWAY_PASSWORD);
-        if (username.isEmpty()) {
-            if (password != null) {
-                throw new MessagingException("Invalid mailet parameter " + GATEWAY_PASSWORD + ": it needs "
-                    + GATEWAY_USERNAME);
-            }
-            return Optional.empty();
-        }
-        if (parameters.optionalString(GATEWAY).isEmpty()) {
-            throw new MessagingException("Invalid mailet parameter " + GATEWAY_USERNAME + ": it needs " + GATEWAY
-                + " (SMTP AUTH is only used with gateways)");
-        }
-        if (password == null) {
-            throw new MessagingException("Invalid mailet parameter " + GATEWAY_USERNAME + ": it needs "
-                + GATEWAY_PASSWORD);
-        }
-        try {
-            return Optional.of(new SmtpCredentials(username.get(), password));
-        } catch (IllegalArgumentException e) {
-            throw new MessagingException("Invalid mailet parameter " + GATEWAY_USERNAME + "/" + GATEWAY_PASSWORD
-                + ": " + e.getMessage());
-        }
-    }
-
-    private List<String> gateways(MailetParameters parameters) throws MessagingException {
-        Optional<String> gateway = parameters.optionalString(GATEWAY);
-        Optional<Integer> gatewayPort = parameters.optionalInt(GATEWAY_PORT, 1, 65535);
-        if (gateway.isEmpty()) {
-            if (gatewayPort.isPresent()) {
-                throw new MessagingException("Invalid mailet parameter " + GATEWAY_PORT + ": it needs " + GATEWAY);
-            }
-            return List.of();
-        }
-        List<String> entries = new ArrayList<>();
-        for (String entry : gateway.get().split(",")) {
-            String trimmed = entry.trim();
-            if (trimmed.isEmpty()) {
-                continue;
-            }
-            entries.add(trimmed.contains(":") || gatewayPort.isEmpty() ? trimmed : trimmed + ":" + gatewayPort.get());
-        }
-        if (entries.isEmpty()) {
-            throw new MessagingException("Invalid mailet parameter " + GATEWAY + ": no host in '" + gateway.get() + "'");
-        }
-        return entries;
-    }
-
-    private String defaultHeloName() {
-        try {
-            return domainList.getDefaultDomain().asString();
-        } catch (Exception e) {
-            return "localhost";
-        }
-    }
-
-    private void startDequeueing(int maxInFlight) {
-        dequeueScheduler = Schedulers.newSingle("mx-governor-dequeue");
-        dequeueing = Flux.from(queue.deQueue())
-            .flatMap(item -> Mono.fromFuture(() -> handle(item)).onErrorResume(error -> {
-                LOGGER.error("Unexpected error while delivering a mail", error);
-                return Mono.empty();
-            }), maxInFlight)
-            .subscribeOn(dequeueScheduler)
-            .subscribe();
+        DeliveryMetrics metrics = new DeliveryMetrics(metricFactory, governor.totals());
+        timer = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory("mx-governor-recovery"));
+        dispositions = Executors.newFixedThreadPool(DISPOSITION_THREADS,
+            new DaemonThreadFactory("mx-governor-disposition"));
+        Disposer disposer = new Disposer(new DisposalStep.Targets(queue, getMailetContext(),
+            configuration.bounceProcessor(), configuration.onSuccess(), configuration.usePriority(), clock),
+            new RetryPolicy(configuration.retrySchedule(), configuration.maxAge(), clock), governor, metrics, ledger,
+            timing.steps(), timer, dispositions, random, configuration.debug());
+        runner = new QueueRunner(queue, core.delivery(), disposer, ledger, QueueRunner.releasedBy(governor), metrics,
+            new QueueRunner.Parts(configuration.maxInFlight(), configuration.sendPartial(),
+                configuration.maxDnsProblemRetries()), timing, timer, dispositions, clock, random);
+        SharedGovernor.addQueueRunner(runner);
+        runner.start();
     }
 
     @Override
@@ -637,227 +239,36 @@ public class GovernedRemoteDelivery extends GenericMailet {
             mail.setState(Mail.ERROR);
             return;
         }
-        if (usePriority) {
+        if (configuration.usePriority()) {
             mail.setAttribute(MailPrioritySupport.HIGH_PRIORITY_ATTRIBUTE);
         }
-        if (debug) {
+        if (configuration.debug()) {
             LOGGER.debug("Queueing mail {} for remote delivery to {}", mail.getName(), mail.getRecipients());
         }
-        queue.enQueue(mail);
+        DeliveryLedger.stamp(mail, DeliveryLedger.newEntry());
+        for (int failures = 0; ; failures++) {
+            try {
+                queue.enQueue(mail);
+                break;
+            } catch (MailQueue.MailQueueException e) {
+                if (!SERVICE_ENQUEUE.allowsAnotherTry(failures + 1)) {
+                    throw e;
+                }
+                LOGGER.warn("Mail {} could not be put on queue {} ({}): trying again", mail.getName(),
+                    configuration.outgoingQueue(), e.getMessage());
+                pause(SERVICE_ENQUEUE.delayAfter(failures + 1, random));
+            }
+        }
         mail.setState(Mail.GHOST);
     }
 
-    /** Delivers one queue item; the returned future completes once the item is acknowledged. */
-    private CompletableFuture<Void> handle(MailQueue.MailQueueItem item) {
-        Mail mail = item.getMail();
-        Optional<DeferralRecord> previous = DeferralAttributes.read(mail);
-        Instant now = clock.instant();
-        Optional<Instant> notBefore = previous.flatMap(DeferralRecord::nextAttemptAt);
-        if (notBefore.isPresent() && notBefore.get().isAfter(now.plus(EARLY_TOLERANCE))
-            && !releasedByFlowControl(previous.get())) {
-            // The queue did not honour the delay (RabbitMQ ignores it): wait again without an attempt.
-            return CompletableFuture.runAsync(() -> finish(item, mail, () ->
-                queue.enQueue(mail, Duration.between(now, notBefore.get()))), dispositions);
-        }
-        if (mail.getRecipients().isEmpty()) {
-            LOGGER.warn("Mail {} on the outgoing queue has no recipients: nothing to deliver", mail.getName());
-            return CompletableFuture.runAsync(() -> finish(item, mail, () -> { }), dispositions);
-        }
-        int dnsFailures = previous.map(DeferralRecord::dnsFailures).orElse(0);
-        boolean requireTls = requiresTls(mail);
-        String reversePath = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
-        MimeMessageContent content;
+    private static void pause(Duration wait) throws MessagingException {
         try {
-            content = new MimeMessageContent(mail.getMessage());
-        } catch (MessagingException e) {
-            LOGGER.error("Cannot read the message of mail {}: left on the queue for a retry", mail.getName(), e);
-            return CompletableFuture.runAsync(() -> {
-                retryLater(item, mail);
-                LifecycleUtil.dispose(mail);
-            }, dispositions);
+            Thread.sleep(wait.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new MessagingException("interrupted while putting a mail on the queue", e);
         }
-        List<CompletableFuture<Map<String, Outcome>>> parts = new ArrayList<>();
-        for (Map.Entry<Domain, List<MailAddress>> byDomain : recipientsByDomain(mail.getRecipients()).entrySet()) {
-            List<String> recipients = new ArrayList<>(byDomain.getValue().size());
-            for (MailAddress recipient : byDomain.getValue()) {
-                recipients.add(recipient.asString());
-            }
-            DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + byDomain.getKey().asString(),
-                byDomain.getKey().asString(), reversePath, recipients, content, sendPartial,
-                dnsFailures < maxDnsProblemRetries, MailDsn.forRecipients(mail, byDomain.getValue()), requireTls);
-            TimeMetric attempt = metrics.startAttempt();
-            CompletableFuture<Map<String, Outcome>> outcome = engine.deliver(part);
-            outcome.whenComplete((ignored, error) -> attempt.stopAndPublish());
-            parts.add(outcome);
-        }
-        return CompletableFuture.allOf(parts.toArray(new CompletableFuture[0]))
-            .thenAcceptAsync(ignored -> {
-                Map<String, Outcome> outcomes = new LinkedHashMap<>();
-                parts.forEach(part -> outcomes.putAll(part.join()));
-                finish(item, mail, () -> dispose(mail, previous, outcomes));
-            }, dispositions);
-    }
-
-    /**
-     * Whether a mail held back by flow control (SUSPENDED, DYNAMIC_FLOW_CONTROL) may go before its next attempt time
-     * because its destination is NORMAL again (an operator resumed it, say): it goes when the queue hands it back,
-     * at once if the queue is flushed.
-     */
-    private boolean releasedByFlowControl(DeferralRecord record) {
-        if (record.reason() != DeferralReason.SUSPENDED && record.reason() != DeferralReason.DYNAMIC_FLOW_CONTROL) {
-            return false;
-        }
-        return governor.find(record.destination())
-            .map(destination -> destination.flowControl().state().kind() == FlowState.Kind.NORMAL)
-            .orElse(true);
-    }
-
-    private static Map<Domain, List<MailAddress>> recipientsByDomain(Collection<MailAddress> recipients) {
-        Map<Domain, List<MailAddress>> byDomain = new LinkedHashMap<>();
-        for (MailAddress recipient : recipients) {
-            byDomain.computeIfAbsent(recipient.getDomain(), domain -> new ArrayList<>()).add(recipient);
-        }
-        return byDomain;
-    }
-
-    /**
-     * Gives each recipient its end: delivered ones go to {@code onSuccess} when set, bounced ones to the bounce
-     * processor, deferred ones back on the queue with the updated record (or bounce when they may not wait).
-     */
-    private void dispose(Mail mail, Optional<DeferralRecord> previous, Map<String, Outcome> outcomes)
-            throws MessagingException {
-        Map<Outcome.Kind, Map<String, Outcome>> byKind = new LinkedHashMap<>();
-        for (Map.Entry<String, Outcome> entry : outcomes.entrySet()) {
-            byKind.computeIfAbsent(entry.getValue().kind(), kind -> new LinkedHashMap<>())
-                .put(entry.getKey(), entry.getValue());
-        }
-        Map<String, Outcome> delivered = byKind.getOrDefault(Outcome.Kind.DELIVERED, Map.of());
-        Map<String, Outcome> bounced = new LinkedHashMap<>(byKind.getOrDefault(Outcome.Kind.BOUNCED, Map.of()));
-        Map<String, Outcome> deferred = byKind.getOrDefault(Outcome.Kind.DEFERRED, Map.of());
-        if (debug) {
-            LOGGER.debug("Mail {}: {}", mail.getName(), outcomes);
-        }
-        noteReplies(outcomes);
-        metrics.delivered(delivered.size());
-
-        if (debug) {
-            delivered.forEach((recipient, outcome) -> LOGGER.debug("Mail {} delivered to {} via {}: {}",
-                mail.getName(), recipient, outcome.destination(), outcome.tls().map(TlsReport::fields).orElse(Map.of())));
-        }
-        if (!delivered.isEmpty() && onSuccess.isPresent()) {
-            for (Map.Entry<Optional<TlsReport>, List<String>> group : groupByTls(delivered).entrySet()) {
-                Mail copy = copyFor(mail, group.getValue());
-                previous.ifPresent(record -> DeferralAttributes.write(copy, record.delivered(clock.instant())));
-                group.getKey().ifPresent(report -> copy.setAttribute(tlsAttribute(report)));
-                sendAndDispose(copy, onSuccess.get());
-            }
-        }
-
-        Map<String, RetryPolicy.Decision> giveUps = new LinkedHashMap<>();
-        Map<RetryPolicy.Decision, List<String>> retries = new LinkedHashMap<>();
-        for (Map.Entry<Outcome, List<String>> group : groupByOutcome(deferred).entrySet()) {
-            RetryPolicy.Decision decision = retryPolicy.onDeferred(previous, group.getKey());
-            if (decision.retries()) {
-                retries.put(decision, group.getValue());
-            } else {
-                group.getValue().forEach(recipient -> giveUps.put(recipient, decision));
-            }
-        }
-
-        for (Map.Entry<RetryPolicy.Decision, List<String>> retry : retries.entrySet()) {
-            requeue(mail, retry.getKey(), retry.getValue());
-            metrics.deferred(retry.getKey().record().reason(), retry.getValue().size());
-        }
-        for (Map.Entry<Outcome, List<String>> group : groupByOutcome(bounced).entrySet()) {
-            Outcome outcome = group.getKey();
-            DeferralRecord record = previous.map(existing -> existing.bounced(clock.instant(), outcome.message(),
-                outcome.reply())).orElse(null);
-            bounce(mail, group.getValue(), outcome.message(), outcome.reply(), Optional.ofNullable(record));
-            metrics.bounced(group.getValue().size());
-        }
-        for (Map.Entry<String, RetryPolicy.Decision> giveUp : giveUps.entrySet()) {
-            RetryPolicy.Decision decision = giveUp.getValue();
-            Outcome last = deferred.get(giveUp.getKey());
-            bounce(mail, List.of(giveUp.getKey()), decision.bounceMessage(), last.reply(),
-                Optional.of(decision.record().bounced(clock.instant(), decision.bounceMessage(), last.reply())));
-            metrics.bounced(1);
-        }
-    }
-
-    /** Each destination's last reply, for operators: one per distinct outcome, the servers' own replies only. */
-    private void noteReplies(Map<String, Outcome> outcomes) {
-        Instant now = clock.instant();
-        for (Outcome outcome : new HashSet<>(outcomes.values())) {
-            outcome.reply().ifPresent(reply -> governor.find(outcome.destination())
-                .ifPresent(destination -> destination.recordReply(reply, now)));
-        }
-    }
-
-    private void requeue(Mail mail, RetryPolicy.Decision decision, List<String> recipients)
-            throws MessagingException {
-        Mail copy = copyFor(mail, recipients);
-        copy.setName(originalName(mail.getName()));
-        try {
-            DeferralAttributes.write(copy, decision.record());
-            if (usePriority && !decision.record().reason().isLocal()) {
-                copy.setAttribute(MailPrioritySupport.LOW_PRIORITY_ATTRIBUTE);
-            }
-            LOGGER.info("Mail {} to {} deferred for {}: {} ({})", mail.getName(), recipients, decision.delay(),
-                decision.record().message(), decision.record().destination());
-            queue.enQueue(copy, decision.delay());
-        } finally {
-            LifecycleUtil.dispose(copy);
-        }
-    }
-
-    private void bounce(Mail mail, List<String> recipients, String message, Optional<SmtpReply> reply,
-                        Optional<DeferralRecord> record) throws MessagingException {
-        LOGGER.info("Mail {} to {} bounced: {}", mail.getName(), recipients, message);
-        if (!mail.hasSender()) {
-            LOGGER.info("Null sender: no bounce is generated for mail {}", mail.getName());
-            return;
-        }
-        Mail copy = copyFor(mail, recipients);
-        record.ifPresent(value -> DeferralAttributes.write(copy, value));
-        copy.setAttribute(new Attribute(IS_DELIVERY_PERMANENT_ERROR, AttributeValue.of(true)));
-        String error = reply.map(value -> message.contains(value.toString()) ? message : message + ": " + value)
-            .orElse(message);
-        if (bounceProcessor.isPresent()) {
-            reply.ifPresent(value -> copy.setAttribute(new Attribute(DELIVERY_ERROR_CODE,
-                AttributeValue.of(value.code()))));
-            copy.setAttribute(new Attribute(DELIVERY_ERROR, AttributeValue.of(error)));
-            sendAndDispose(copy, bounceProcessor.get());
-        } else {
-            try {
-                getMailetContext().bounce(copy, error);
-            } finally {
-                LifecycleUtil.dispose(copy);
-            }
-        }
-    }
-
-    private void sendAndDispose(Mail copy, ProcessingState processor) throws MessagingException {
-        try {
-            getMailetContext().sendMail(copy, processor.getValue());
-        } finally {
-            LifecycleUtil.dispose(copy);
-        }
-    }
-
-    /** Delivered recipients by the session that carried them: each {@code onSuccess} copy has one TLS report. */
-    private static Map<Optional<TlsReport>, List<String>> groupByTls(Map<String, Outcome> delivered) {
-        Map<Optional<TlsReport>, List<String>> groups = new LinkedHashMap<>();
-        for (Map.Entry<String, Outcome> entry : delivered.entrySet()) {
-            groups.computeIfAbsent(entry.getValue().tls(), report -> new ArrayList<>()).add(entry.getKey());
-        }
-        return groups;
-    }
-
-    /** The {@code mxgovernor.tls} attribute: a map of strings, which every mail queue can serialise. */
-    static Attribute tlsAttribute(TlsReport report) {
-        Map<String, AttributeValue<?>> fields = new LinkedHashMap<>();
-        report.fields().forEach((name, value) -> fields.put(name, AttributeValue.of(value)));
-        return new Attribute(TLS_REPORT, AttributeValue.of(fields));
     }
 
     /** Whether the mail carries James's REQUIRETLS mark with the value true. */
@@ -867,84 +278,44 @@ public class GovernedRemoteDelivery extends GenericMailet {
             .orElse(false);
     }
 
-    private static Map<Outcome, List<String>> groupByOutcome(Map<String, Outcome> outcomes) {
-        Map<Outcome, List<String>> groups = new LinkedHashMap<>();
-        for (Map.Entry<String, Outcome> entry : outcomes.entrySet()) {
-            groups.computeIfAbsent(entry.getValue(), outcome -> new ArrayList<>()).add(entry.getKey());
+    private String defaultHeloName() {
+        try {
+            return domainList.getDefaultDomain().asString();
+        } catch (Exception e) {
+            return "localhost";
         }
-        return groups;
     }
 
     /**
-     * The mail's name without the {@code -!suffix} parts James appends on every copy: a mail deferred many
-     * times would otherwise outgrow James's loop detection, which refuses to copy a name with more than
-     * seven of them.
+     * Stops in order (see {@link QueueRunner#stop}): no more mail taken, transactions in progress finish within
+     * {@code shutdownGrace}, every item taken is completed once; when this returns no byte goes to any server.
      */
-    static String originalName(String name) {
-        int derived = name.indexOf("-!");
-        return derived > 0 ? name.substring(0, derived) : name;
-    }
-
-    private static Mail copyFor(Mail mail, Collection<String> recipients) throws MessagingException {
-        Mail copy = MailImpl.duplicate(mail);
-        ImmutableList.Builder<MailAddress> addresses = ImmutableList.builder();
-        for (String recipient : recipients) {
-            addresses.add(new MailAddress(recipient));
-        }
-        copy.setRecipients(addresses.build());
-        return copy;
-    }
-
-    /** Runs the end of a mail, then acknowledges its queue item; a failure leaves it on the queue instead. */
-    private void finish(MailQueue.MailQueueItem item, Mail mail, Disposal disposal) {
-        try {
-            disposal.run();
-            item.done(MailQueue.MailQueueItem.CompletionStatus.SUCCESS);
-        } catch (Exception e) {
-            LOGGER.error("Could not finish mail {}: left on the queue for a retry", mail.getName(), e);
-            retryLater(item, mail);
-        } finally {
-            LifecycleUtil.dispose(mail);
-        }
-    }
-
-    private static void retryLater(MailQueue.MailQueueItem item, Mail mail) {
-        try {
-            item.done(MailQueue.MailQueueItem.CompletionStatus.RETRY);
-        } catch (Exception e) {
-            LOGGER.error("Could not hand mail {} back to the queue", mail.getName(), e);
-        }
-    }
-
-    @FunctionalInterface
-    private interface Disposal {
-        void run() throws Exception;
-    }
-
     @Override
     public void destroy() {
         if (rulesSource != null) {
             SharedGovernor.removeRulesSource(rulesSource);
             rulesSource = null;
         }
-        if (dequeueing != null) {
-            dequeueing.dispose();
+        if (runner != null) {
+            runner.stop(configuration.shutdownGrace());
+            SharedGovernor.removeQueueRunner(runner);
+            runner = null;
+        } else if (core != null) {
+            core.delivery().close(Duration.ZERO);
         }
-        if (dequeueScheduler != null) {
-            dequeueScheduler.dispose();
+        if (core != null) {
+            core.close();
+            core = null;
         }
-        if (engine != null) {
-            engine.close(Duration.ofSeconds(5));
+        if (timer != null) {
+            timer.shutdownNow();
         }
         if (dispositions != null) {
             dispositions.shutdown();
         }
-        if (mtaStsThreads != null) {
-            mtaStsThreads.shutdownNow();
-        }
-        if (governorAcquired) {
+        if (governor != null) {
             SharedGovernor.release();
-            governorAcquired = false;
+            governor = null;
         }
         if (queue != null) {
             try {
@@ -952,6 +323,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
             } catch (Exception e) {
                 LOGGER.debug("Error closing the outgoing queue", e);
             }
+            queue = null;
         }
     }
 
@@ -963,13 +335,23 @@ public class GovernedRemoteDelivery extends GenericMailet {
     @Override
     public Collection<ProcessingState> requiredProcessingState() {
         List<ProcessingState> states = new ArrayList<>();
-        bounceProcessor.ifPresent(states::add);
-        onSuccess.ifPresent(states::add);
+        configuration.bounceProcessor().ifPresent(states::add);
+        configuration.onSuccess().ifPresent(states::add);
         return states;
     }
 
     /** The engine, for tests in this package. */
     DeliveryEngine engine() {
-        return engine;
+        return core.engine();
+    }
+
+    /** The DANE lookup the engine uses (tests look up through it). */
+    DaneLookup daneLookup() {
+        return core.daneLookup();
+    }
+
+    /** How this mailet takes mail from its queue, for tests in this package. */
+    DequeueRow dequeueState() {
+        return runner.status();
     }
 }

@@ -19,6 +19,14 @@ import org.apache.james.dnsservice.api.TemporaryResolutionException;
  * sends everything to the configured gateways. Like James's RemoteDelivery it accepts {@code host:port} in
  * an MX value or a gateway entry; the default port is 25.
  *
+ * <p>A host whose address cannot be found now is a temporary failure, not a missing host: James's
+ * {@link DNSService#getAllByName} throws the same {@link UnknownHostException} whether the name does not exist
+ * (NXDOMAIN, no A record) or the name server could not answer (TRY_AGAIN: SERVFAIL, timeout). The one call of its API
+ * that tells them apart is {@link DNSService#findMXRecords}, which throws {@link TemporaryResolutionException} on
+ * TRY_AGAIN; asked about the host's own name, it goes to the same zone's name servers. So a host without an address is
+ * asked about once more that way: a temporary failure defers the part ({@code DNS_TEMPORARY_FAILURE}), as Postfix
+ * does, when no other host of the domain has an address; a name that really does not exist is still no host.
+ *
  * <p>DANE: an MX host's TLSA records are those of {@code _25._tcp.<host>} (RFC 7672), even when its MX value names
  * another port (which only a custom or test DNS service can do: MX records carry no port); a gateway is a service
  * at its configured port, so its records are those of {@code _<port>._tcp.<host>} (RFC 6698).
@@ -58,6 +66,7 @@ final class JamesMxResolver implements MxResolver {
         }
         List<SmtpEndpoint> endpoints = new ArrayList<>();
         List<String> unresolved = new ArrayList<>();
+        List<String> failedNow = new ArrayList<>();
         for (String hostAndPort : hosts) {
             String host = hostPart(hostAndPort);
             int port = portPart(hostAndPort);
@@ -67,15 +76,30 @@ final class JamesMxResolver implements MxResolver {
                         : new SmtpEndpoint(host, address, port));
                 }
             } catch (UnknownHostException e) {
-                unresolved.add(host);
+                (temporaryFailure(host) ? failedNow : unresolved).add(host);
             }
         }
         if (endpoints.isEmpty()) {
+            if (!failedNow.isEmpty()) {
+                return MxResolution.temporaryFailure("the address of " + String.join(", ", failedNow)
+                    + " could not be looked up now" + (unresolved.isEmpty() ? ""
+                    : "; no address for " + String.join(", ", unresolved)));
+            }
             return MxResolution.noHost(hosts.isEmpty()
                 ? "no MX or A record"
                 : "no address for " + String.join(", ", unresolved));
         }
         return MxResolution.found(endpoints);
+    }
+
+    /** Whether the name server failed to answer about {@code host} (TRY_AGAIN), rather than saying it does not exist. */
+    private boolean temporaryFailure(String host) {
+        try {
+            dns.findMXRecords(host);
+            return false;
+        } catch (TemporaryResolutionException e) {
+            return true;
+        }
     }
 
     static String hostPart(String hostAndPort) {

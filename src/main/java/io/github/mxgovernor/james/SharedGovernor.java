@@ -1,10 +1,13 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.GovernorBeans;
 
 import java.time.Clock;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 
 import javax.management.JMException;
 
@@ -16,16 +19,20 @@ import org.slf4j.LoggerFactory;
  * instances. Reference-counted: the last mailet destroyed drops it, so a James restarted in the same JVM
  * (tests) starts from clean counters.
  *
- * <p>With the governor live, its JMX beans are registered on the platform MBean server ({@link GovernorBeans}), and
- * the mailets' rules sources are gathered so that one {@code reloadRules} reaches every mailet. {@link #current()}
- * lets tools in the same JVM (the demo, the benchmark) read the live counters.
+ * <p>With the governor live, its housekeeping runs on a thread of its own ({@link Governor#startHousekeeping}), its JMX
+ * beans are registered on the platform MBean server ({@link GovernorBeans}), the mailets' rules sources are gathered
+ * so that one {@code reloadRules} reaches every mailet, and their queue runners so that the Governor bean shows how
+ * each takes mail from its queue. {@link #current()} lets tools in the same JVM (the demo, the benchmark) read the
+ * live counters.
  */
 public final class SharedGovernor {
     private static final Logger LOGGER = LoggerFactory.getLogger(SharedGovernor.class);
 
     private static Governor governor;
     private static RulesSources rulesSources;
+    private static QueueRunners queueRunners;
     private static GovernorBeans beans;
+    private static ScheduledExecutorService housekeeping;
     private static int users;
 
     private SharedGovernor() {
@@ -35,9 +42,13 @@ public final class SharedGovernor {
         if (governor == null) {
             Clock clock = Clock.systemUTC();
             governor = new Governor(clock);
+            housekeeping = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory(
+                "mx-governor-housekeeping"));
+            governor.startHousekeeping(housekeeping);
             rulesSources = new RulesSources(governor, clock);
+            queueRunners = new QueueRunners();
             try {
-                beans = GovernorBeans.register(governor, rulesSources);
+                beans = GovernorBeans.register(governor, rulesSources, queueRunners);
             } catch (JMException e) {
                 LOGGER.warn("mx-governor's JMX beans could not be registered: delivery goes on, without them", e);
             }
@@ -65,14 +76,31 @@ public final class SharedGovernor {
         }
     }
 
+    /** Shows a mailet's queue runner on the Governor bean. */
+    static synchronized void addQueueRunner(QueueRunner runner) {
+        if (queueRunners == null) {
+            throw new IllegalStateException("acquire the governor before adding a queue runner");
+        }
+        queueRunners.add(runner);
+    }
+
+    static synchronized void removeQueueRunner(QueueRunner runner) {
+        if (queueRunners != null) {
+            queueRunners.remove(runner);
+        }
+    }
+
     static synchronized void release() {
         if (users > 0 && --users == 0) {
             if (beans != null) {
                 beans.close();
             }
+            housekeeping.shutdownNow();
             governor = null;
             rulesSources = null;
+            queueRunners = null;
             beans = null;
+            housekeeping = null;
         }
     }
 }

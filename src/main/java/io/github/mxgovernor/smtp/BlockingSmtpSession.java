@@ -36,4 +36,10 @@ public interface BlockingSmtpSession extends AutoCloseable {
     /** Says QUIT when the session is still usable, then closes the socket. Never throws. */
     @Override
     void close();
+
+    /**
+     * Closes the connection at once, without QUIT; safe from a thread other than the one driving the session, whose
+     * blocked read or write then fails. Never throws.
+     */
+    void abort();
 }

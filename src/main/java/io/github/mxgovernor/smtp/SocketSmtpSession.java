@@ -896,7 +896,8 @@ final class SocketSmtpSession implements BlockingSmtpSession {
     }
 
     /** Closes the socket at once, without QUIT; safe from another thread than the one driving the session. */
-    void abort() {
+    @Override
+    public void abort() {
         closed = true;
         abandon();
     }

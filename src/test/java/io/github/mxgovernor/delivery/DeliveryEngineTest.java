@@ -79,6 +79,43 @@ class DeliveryEngineTest {
     }
 
     @Test
+    void closeShouldAbortTransactionsStillRunningAfterTheGraceAndCompleteTheirParts() throws Exception {
+        start(rule("all", "*").maxConnections(2));
+        mx("example.com", "mx1.example.com");
+        sessions.gate = new CountDownLatch(1);
+        CompletableFuture<Map<String, Outcome>> inFlight = engine.deliver(part("example.com", "slow"));
+        await().until(() -> sessions.openNow.get() == 1);
+
+        engine.close(Duration.ofMillis(200));
+
+        assertThat(inFlight).isDone();
+        Outcome outcome = inFlight.join().values().iterator().next();
+        assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DEFERRED);
+        assertThat(outcome.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
+        assertThat(outcome.message()).isEqualTo("Messages queued (delivery is stopping)");
+        assertThat(sessions.aborted.get()).isEqualTo(1);
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(1))
+            .until(() -> sessions.transactions.isEmpty() && sessions.openNow.get() == 0);
+    }
+
+    @Test
+    void partDispatchedWhenTheEngineClosesShouldNotOpenAConnection() throws Exception {
+        start(rule("all", "*").maxConnections(1));
+        mx("example.com", "mx1.example.com");
+        sessions.gate = new CountDownLatch(1);
+        CompletableFuture<Map<String, Outcome>> first = engine.deliver(part("example.com", "first"));
+        await().until(() -> sessions.openNow.get() == 1);
+        CompletableFuture<Map<String, Outcome>> waiting = engine.deliver(part("example.com", "waiting"));
+
+        engine.close(Duration.ofMillis(100));
+
+        assertThat(first).isDone();
+        assertThat(waiting).isDone();
+        assertThat(kinds(waiting.join())).containsOnly(Outcome.Kind.DEFERRED);
+        assertThat(sessions.opened.get()).isEqualTo(1);
+    }
+
+    @Test
     void connectionCapShouldHoldUnderLoad() throws Exception {
         start(rule("all", "*").maxConnections(2).maxMessagesPerConnection(5));
         mx("a.test", "mx1.shared.test");

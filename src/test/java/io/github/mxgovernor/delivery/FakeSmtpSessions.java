@@ -29,6 +29,7 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
     final AtomicInteger openNow = new AtomicInteger();
     final AtomicInteger peak = new AtomicInteger();
     final AtomicInteger opened = new AtomicInteger();
+    final AtomicInteger aborted = new AtomicInteger();
     final List<String> delivered = Collections.synchronizedList(new ArrayList<>());
     final List<Integer> transactionsPerSession = Collections.synchronizedList(new ArrayList<>());
     final List<SmtpTransaction> transactions = Collections.synchronizedList(new ArrayList<>());
@@ -54,6 +55,7 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
         private int transactions;
         private boolean usable = true;
         private boolean closed;
+        private volatile boolean abortedNow;
 
         FakeSession(SmtpEndpoint endpoint) {
             this.endpoint = endpoint;
@@ -83,10 +85,18 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
             }
             CountDownLatch wait = gate;
             if (wait != null) {
-                try {
-                    wait.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
+                // as a socket read: an interrupt does not end the wait, an abort does
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (wait.getCount() > 0 && System.nanoTime() < deadline) {
+                    if (abortedNow) {
+                        throw new SmtpSessionException(SmtpSessionException.Stage.MAIL,
+                            SmtpSessionException.Kind.CONNECTION_LOST, "Socket closed");
+                    }
+                    try {
+                        wait.await(5, TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.interrupted();
+                    }
                 }
             }
             FakeSmtpSessions.this.transactions.add(transaction);
@@ -126,6 +136,13 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
                 transactionsPerSession.add(transactions);
                 openNow.decrementAndGet();
             }
+        }
+
+        @Override
+        public void abort() {
+            abortedNow = true;
+            aborted.incrementAndGet();
+            usable = false;
         }
     }
 }

@@ -73,6 +73,48 @@ class RetryPolicyTest {
         assertThat(late.bounceMessage()).contains("maximum age is PT24H");
     }
 
+    @Test
+    void aSuspensionLongerThanTheMaximumAgeShouldHoldTheMailUntilItsAgeThenBounce() {
+        RetryPolicy fiveDays = new RetryPolicy(schedule, Duration.ofDays(5), clock);
+
+        RetryPolicy.Decision first = fiveDays.onDeferred(Optional.empty(), suspendedFor(Duration.ofDays(7)));
+
+        assertThat(first.retries()).isTrue();
+        assertThat(first.delay()).isEqualTo(Duration.ofDays(5));
+        assertThat(first.record().nextAttemptAt()).contains(clock.instant().plus(Duration.ofDays(5)));
+
+        clock.advance(Duration.ofDays(5).minusMinutes(1));
+        RetryPolicy.Decision early = fiveDays.onDeferred(Optional.of(first.record()), suspendedFor(Duration.ofDays(2)));
+
+        assertThat(early.retries()).isTrue();
+        assertThat(early.delay()).isEqualTo(Duration.ofMinutes(1));
+
+        clock.advance(Duration.ofMinutes(1));
+        RetryPolicy.Decision aged = fiveDays.onDeferred(Optional.of(early.record()), suspendedFor(Duration.ofDays(2)));
+
+        assertThat(aged.retries()).isFalse();
+        assertThat(aged.bounceMessage()).contains("maximum age is PT120H").contains("destination suspended");
+    }
+
+    @Test
+    void aRetryScheduledAfterTheMaximumAgeShouldComeAtTheAgeInstead() {
+        RetryPolicy tenMinutes = new RetryPolicy(RetrySchedule.parse(Optional.of("1 minute, 1 hour"),
+            Optional.of("5")), Duration.ofMinutes(10), clock);
+        RetryPolicy.Decision first = tenMinutes.onDeferred(Optional.empty(), temporaryFailure());
+        clock.advance(Duration.ofMinutes(1));
+
+        RetryPolicy.Decision second = tenMinutes.onDeferred(Optional.of(first.record()), temporaryFailure());
+
+        assertThat(second.retries()).isTrue();
+        assertThat(second.delay()).isEqualTo(Duration.ofMinutes(9));
+        assertThat(second.record().failedAttempts()).isEqualTo(2);
+    }
+
+    private Outcome suspendedFor(Duration length) {
+        return Outcome.deferred(DeferralReason.SUSPENDED, "Messages queued (destination suspended)", Optional.empty(),
+            "mx1.example.com", "default", Optional.of(clock.instant().plus(length)));
+    }
+
     private Outcome temporaryFailure() {
         return Outcome.deferred(DeferralReason.SMTP_TEMPORARY_FAILURE, "451 4.7.500 Server busy",
             Optional.of(SmtpReply.of(451, "4.7.500 Server busy")), "mx1.example.com", "default", Optional.empty());

@@ -160,6 +160,12 @@ class JmxIT {
         assertThat((Integer) jmx.getAttribute(governor, "DestinationsTracked")).isPositive();
         assertThat((String) jmx.getAttribute(governor, "RulesFile")).isEqualTo(rules.toString());
         assertThat((String) jmx.getAttribute(governor, "RulesLoadedAt")).isNotEmpty();
+        CompositeData[] dequeue = (CompositeData[]) jmx.getAttribute(governor, "DequeueStates");
+        assertThat(dequeue).hasSize(1);
+        assertThat(dequeue[0].get("queue")).isEqualTo(EmbeddedJames.OUTGOING_QUEUE);
+        assertThat(dequeue[0].get("state")).isEqualTo("RUNNING");
+        assertThat((Integer) dequeue[0].get("inFlight")).isGreaterThanOrEqualTo(2);
+        assertThat(jmx.getAttribute(governor, "DequeueErrors")).isEqualTo(0L);
         CompositeData row = row("mx1.flow.test");
         assertThat(row.get("rule")).isEqualTo("flow");
         assertThat(row.get("activeConnections")).isEqualTo(2);

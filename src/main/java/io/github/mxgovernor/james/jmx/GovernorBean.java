@@ -26,10 +26,12 @@ final class GovernorBean implements GovernorMXBean {
 
     private final Governor governor;
     private final RulesFiles rules;
+    private final DequeueStates dequeue;
 
-    GovernorBean(Governor governor, RulesFiles rules) {
+    GovernorBean(Governor governor, RulesFiles rules, DequeueStates dequeue) {
         this.governor = Objects.requireNonNull(governor, "governor");
         this.rules = Objects.requireNonNull(rules, "rules");
+        this.dequeue = Objects.requireNonNull(dequeue, "dequeue");
     }
 
     @Override
@@ -78,6 +80,20 @@ final class GovernorBean implements GovernorMXBean {
     @Override
     public String getRulesLoadedAt() {
         return DestinationBean.text(rules.loadedAt());
+    }
+
+    @Override
+    public List<DequeueRow> getDequeueStates() {
+        return dequeue.dequeueStates();
+    }
+
+    @Override
+    public long getDequeueErrors() {
+        long errors = 0;
+        for (DequeueRow row : dequeue.dequeueStates()) {
+            errors += row.getErrors();
+        }
+        return errors;
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.github.mxgovernor.james.jmx;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
+import io.github.mxgovernor.governor.PeriodicTask;
 
 import java.lang.management.ManagementFactory;
 import java.time.Duration;
@@ -30,16 +31,15 @@ import org.slf4j.LoggerFactory;
  * The MXBeans of one governor on an MBean server: {@code io.github.mxgovernor:type=Governor}, and one
  * {@code io.github.mxgovernor:type=Destination,name=<destination>} per active destination.
  *
- * <p>A housekeeping pass, every few seconds, keeps the Destination beans to the active destinations: those with
- * connections open, not in NORMAL flow control, or with mail routed to them within {@link #DEFAULT_BEAN_IDLE};
- * at most {@link #DEFAULT_MAX_BEANS} beans are kept for merely recent ones, so that a server that talks to
- * 100,000 domains does not carry 100,000 beans. The same pass has the governor forget destinations idle for
- * {@link #DEFAULT_FORGET_AFTER} ({@link Governor#forgetIdle}).
+ * <p>A pass every few seconds keeps the Destination beans to the active destinations: those with connections open,
+ * not in NORMAL flow control, or with mail routed to them within {@link #DEFAULT_BEAN_IDLE}; at most
+ * {@link #DEFAULT_MAX_BEANS} beans are kept for merely recent ones, so that a server that talks to 100,000 domains
+ * does not carry 100,000 beans. The pass only reads the governor: forgetting idle destinations is the governor's own
+ * housekeeping ({@link Governor#startHousekeeping}).
  */
 public final class GovernorBeans implements AutoCloseable {
     public static final String DOMAIN = "io.github.mxgovernor";
     public static final Duration DEFAULT_BEAN_IDLE = Duration.ofMinutes(10);
-    public static final Duration DEFAULT_FORGET_AFTER = Duration.ofHours(1);
     public static final int DEFAULT_MAX_BEANS = 1000;
     static final Duration HOUSEKEEPING_INTERVAL = Duration.ofSeconds(5);
     private static final Logger LOGGER = LoggerFactory.getLogger(GovernorBeans.class);
@@ -49,29 +49,28 @@ public final class GovernorBeans implements AutoCloseable {
     private final MBeanServer server;
     private final Governor governor;
     private final Duration beanIdle;
-    private final Duration forgetAfter;
     private final int maxBeans;
     private final Map<String, DestinationBean> beans = new HashMap<>();
     private ScheduledExecutorService housekeeping;
 
-    GovernorBeans(MBeanServer server, Governor governor, Duration beanIdle, Duration forgetAfter, int maxBeans) {
+    GovernorBeans(MBeanServer server, Governor governor, Duration beanIdle, int maxBeans) {
         this.server = Objects.requireNonNull(server, "server");
         this.governor = Objects.requireNonNull(governor, "governor");
         this.beanIdle = Objects.requireNonNull(beanIdle, "beanIdle");
-        this.forgetAfter = Objects.requireNonNull(forgetAfter, "forgetAfter");
         this.maxBeans = maxBeans;
     }
 
     /**
      * Registers the Governor bean on the platform MBean server (the one James's JMX connector exports) and starts
-     * the housekeeping of the Destination beans.
+     * keeping the Destination beans to the active destinations.
      *
      * @throws JMException if the beans cannot be registered, for instance because another governor's are
      */
-    public static GovernorBeans register(Governor governor, RulesFiles rules) throws JMException {
+    public static GovernorBeans register(Governor governor, RulesFiles rules, DequeueStates dequeue)
+            throws JMException {
         GovernorBeans beans = new GovernorBeans(ManagementFactory.getPlatformMBeanServer(), governor,
-            DEFAULT_BEAN_IDLE, DEFAULT_FORGET_AFTER, DEFAULT_MAX_BEANS);
-        beans.registerGovernor(rules);
+            DEFAULT_BEAN_IDLE, DEFAULT_MAX_BEANS);
+        beans.registerGovernor(rules, dequeue);
         beans.startHousekeeping();
         return beans;
     }
@@ -99,8 +98,8 @@ public final class GovernorBeans implements AutoCloseable {
         }
     }
 
-    void registerGovernor(RulesFiles rules) throws JMException {
-        server.registerMBean(new GovernorBean(governor, rules), governorName());
+    void registerGovernor(RulesFiles rules, DequeueStates dequeue) throws JMException {
+        server.registerMBean(new GovernorBean(governor, rules, dequeue), governorName());
     }
 
     private void startHousekeeping() {
@@ -109,21 +108,12 @@ public final class GovernorBeans implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        housekeeping.scheduleWithFixedDelay(this::housekeepingPass, 0, HOUSEKEEPING_INTERVAL.toMillis(),
-            TimeUnit.MILLISECONDS);
+        housekeeping.scheduleWithFixedDelay(new PeriodicTask("Refreshing the destination beans", this::refresh), 0,
+            HOUSEKEEPING_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    private void housekeepingPass() {
-        try {
-            refresh();
-        } catch (RuntimeException e) {
-            LOGGER.warn("JMX housekeeping of the destination beans failed", e);
-        }
-    }
-
-    /** Has the governor forget long-idle destinations, then registers and unregisters Destination beans. */
+    /** Registers and unregisters Destination beans to match the destinations the governor tracks. */
     synchronized void refresh() {
-        governor.forgetIdle(forgetAfter);
         long recent = governor.clock().millis() - beanIdle.toMillis();
         Map<String, Destination> wanted = new HashMap<>();
         List<Destination> recentWithoutBean = new ArrayList<>();

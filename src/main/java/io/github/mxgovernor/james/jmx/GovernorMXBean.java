@@ -39,6 +39,17 @@ public interface GovernorMXBean {
     String getRulesLoadedAt();
 
     /**
+     * How each governed mailet takes mail from its queue: one row per mailet with the queue's name, the state
+     * (RUNNING; RECOVERING while it waits to subscribe again after its dequeue stream failed or ended; STOPPING,
+     * STOPPED), since when, the stream's failures so far, the last one and when, and the mails in flight. Clients see
+     * an array of {@code CompositeData}.
+     */
+    List<DequeueRow> getDequeueStates();
+
+    /** Failures of the dequeue streams since the mailets started, over every governed mailet. */
+    long getDequeueErrors();
+
+    /**
      * Suspends a destination: no attempt until the time is up, mail to it deferred with reason SUSPENDED until then.
      *
      * @param minutes from 1 to 10080 (a week)

@@ -15,6 +15,8 @@ import io.github.mxgovernor.testing.FakeClock;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.List;
 
 import javax.management.MBeanServer;
 import javax.management.MBeanServerFactory;
@@ -38,6 +40,7 @@ class GovernorBeanTest {
     private final Governor governor = new Governor(clock, () -> 0);
     private final MxRule yahoo = MxRule.builder("yahoo").mxMasks("*.yahoodns.net").maxConnections(4).build();
     private final FakeRulesFiles rules = new FakeRulesFiles();
+    private List<DequeueRow> dequeueRows = List.of();
     private final MBeanServer server = MBeanServerFactory.newMBeanServer();
     private final ObjectName name = GovernorBeans.governorName();
     private GovernorBeans beans;
@@ -45,14 +48,37 @@ class GovernorBeanTest {
 
     @BeforeEach
     void register() throws Exception {
-        beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), Duration.ofHours(1), 100);
-        beans.registerGovernor(rules);
+        beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), 100);
+        beans.registerGovernor(rules, () -> dequeueRows);
         yahooMx = governor.destination(yahoo, "mta5.am0.yahoodns.net");
     }
 
     @AfterEach
     void close() {
         beans.close();
+    }
+
+    @Test
+    void dequeueStatesShouldShowEachMailetsQueueInOpenTypes() throws Exception {
+        dequeueRows = List.of(
+            new DequeueRow("outgoing", DequeueRow.State.RECOVERING, Instant.parse("2026-03-01T09:59:00Z"), 3,
+                Optional.of("MailQueueException: Unable to dequeue next message"),
+                Optional.of(Instant.parse("2026-03-01T09:59:00Z")), 7),
+            new DequeueRow("other", DequeueRow.State.RUNNING, Instant.parse("2026-03-01T09:00:00Z"), 1,
+                Optional.empty(), Optional.empty(), 0));
+
+        CompositeData[] rows = (CompositeData[]) server.getAttribute(name, "DequeueStates");
+
+        assertThat(rows).hasSize(2);
+        assertThat(rows[0].get("queue")).isEqualTo("outgoing");
+        assertThat(rows[0].get("state")).isEqualTo("RECOVERING");
+        assertThat(rows[0].get("since")).isEqualTo("2026-03-01T09:59:00Z");
+        assertThat(rows[0].get("errors")).isEqualTo(3L);
+        assertThat(rows[0].get("lastError")).isEqualTo("MailQueueException: Unable to dequeue next message");
+        assertThat(rows[0].get("lastErrorAt")).isEqualTo("2026-03-01T09:59:00Z");
+        assertThat(rows[0].get("inFlight")).isEqualTo(7);
+        assertThat(rows[1].get("lastError")).isEqualTo("");
+        assertThat(server.getAttribute(name, "DequeueErrors")).isEqualTo(4L);
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.testing.FakeClock;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -29,8 +30,7 @@ class GovernorBeansTest {
     private final Governor governor = new Governor(clock, () -> 0);
     private final MxRule rule = MxRule.builder("all").mxMasks("*").maxConnections(3).messagesPerHour(600).build();
     private final MBeanServer server = MBeanServerFactory.newMBeanServer();
-    private GovernorBeans beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), Duration.ofHours(1),
-        100);
+    private GovernorBeans beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), 100);
 
     @AfterEach
     void close() {
@@ -89,18 +89,19 @@ class GovernorBeansTest {
     }
 
     @Test
-    void refreshShouldHaveTheGovernorForgetDestinationsIdleForAnHour() {
+    void refreshShouldOnlyReadTheGovernorForgettingBeingTheGovernorsOwnHousekeeping() {
         governor.destination(rule, "mx1.example.com");
         clock.advance(Duration.ofMinutes(61));
 
         beans.refresh();
 
-        assertThat(governor.destinations()).isEmpty();
+        assertThat(governor.destinations()).extracting(Destination::name).containsExactly("mx1.example.com");
+        assertThat(beans.registeredDestinations()).isEmpty();
     }
 
     @Test
     void recentDestinationsShouldGetAtMostTheMaximumOfBeansKeepingThoseThatHaveOne() throws Exception {
-        beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), Duration.ofHours(1), 2);
+        beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), 2);
         governor.destination(rule, "mx1.example.com");
         governor.destination(rule, "mx2.example.com");
         beans.refresh();
@@ -189,7 +190,7 @@ class GovernorBeansTest {
 
     @Test
     void closeShouldUnregisterEveryBean() throws Exception {
-        beans.registerGovernor(new FakeRulesFiles());
+        beans.registerGovernor(new FakeRulesFiles(), List::of);
         governor.destination(rule, "mx1.example.com");
         beans.refresh();
 
