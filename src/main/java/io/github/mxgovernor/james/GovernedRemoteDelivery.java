@@ -4,6 +4,7 @@ import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
+import io.github.mxgovernor.delivery.EngineThreads;
 import io.github.mxgovernor.delivery.DeliveryPart;
 import io.github.mxgovernor.delivery.EngineSettings;
 import io.github.mxgovernor.delivery.Outcome;
@@ -18,6 +19,7 @@ import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.rules.RulesFileException;
 import io.github.mxgovernor.smtp.SmtpCredentials;
 import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.smtp.BlockingSessionBridge;
 import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
 import io.github.mxgovernor.tls.DaneLookup;
 import io.github.mxgovernor.tls.DaneVerdict;
@@ -233,6 +235,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private Scheduler dequeueScheduler;
     private ExecutorService dispositions;
     private ScheduledExecutorService mtaStsThreads;
+    private EngineThreads engineThreads;
+    private ExecutorService sessionThreads;
     private Optional<ProcessingState> bounceProcessor = Optional.empty();
     private Optional<ProcessingState> onSuccess = Optional.empty();
     private boolean sendPartial;
@@ -295,14 +299,18 @@ public class GovernedRemoteDelivery extends GenericMailet {
         boolean mtaSts = parameters.optionalBoolean(MTA_STS).orElse(true);
         Duration mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(Duration.ofSeconds(10));
         daneLookup = dane(daneResolver(parameters));
+        engineThreads = EngineThreads.start(settings);
         TlsPolicyResolver tlsPolicy = tlsPolicy(trust, fallbackMemory, mtaSts && gateways.isEmpty(), mtaStsTimeout);
 
         queue = queueFactory.createQueue(MailQueueName.of(outgoingQueueName(parameters)));
         governor = SharedGovernor.acquire();
         governorAcquired = true;
+        // Until the non-blocking sessions land: today's socket sessions, each call on a thread of its own.
+        sessionThreads = Executors.newCachedThreadPool(new DaemonThreadFactory("mx-governor-smtp"));
         engine = new DeliveryEngine(governor, rules, new JamesMxResolver(dns, gateways,
-            parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new SocketSmtpSessionFactory(
-                trust.trustManager()), new ReplyClassifier(), settings, tlsPolicy);
+            parameters.optionalBoolean(LOAD_BALANCING).orElse(true)), new BlockingSessionBridge(
+                new SocketSmtpSessionFactory(trust.trustManager()), sessionThreads), new ReplyClassifier(), settings,
+            tlsPolicy, engineThreads);
         rulesSource = new RulesSource(rulesFile, parser, engine::useRules);
         SharedGovernor.addRulesSource(rulesSource);
         metrics = new DeliveryMetrics(metricFactory, governor.totals());
@@ -346,12 +354,12 @@ public class GovernedRemoteDelivery extends GenericMailet {
                                         Duration mtaStsTimeout) {
         PlaintextFallbacks fallbacks = new PlaintextFallbacks(fallbackMemory, clock);
         if (!mtaSts) {
-            return new TlsPolicyResolver(Optional.empty(), daneLookup, fallbacks);
+            return new TlsPolicyResolver(Optional.empty(), daneLookup, fallbacks, mtaStsTimeout);
         }
-        mtaStsThreads = Executors.newScheduledThreadPool(4, new DaemonThreadFactory("mx-governor-mta-sts"));
+        mtaStsThreads = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory("mx-governor-mta-sts"));
         MtaStsPolicyCache policies = new MtaStsPolicyCache(dns::findTXTRecords,
-            new HttpsPolicyFetcher(trust.clientContext(), mtaStsTimeout), clock, mtaStsThreads, MTA_STS_RECHECK,
-            MTA_STS_DOMAINS);
+            new HttpsPolicyFetcher(trust.clientContext(), mtaStsTimeout), clock, engineThreads.lookups(),
+            MTA_STS_RECHECK, MTA_STS_DOMAINS);
         mtaStsThreads.scheduleWithFixedDelay(() -> {
             try {
                 policies.refreshExpiring();
@@ -359,7 +367,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 LOGGER.warn("MTA-STS background refresh failed", e);
             }
         }, 1, 1, TimeUnit.MINUTES);
-        return new TlsPolicyResolver(Optional.of(policies), daneLookup, fallbacks);
+        return new TlsPolicyResolver(Optional.of(policies), daneLookup, fallbacks, mtaStsTimeout);
     }
 
     /**
@@ -935,6 +943,12 @@ public class GovernedRemoteDelivery extends GenericMailet {
         }
         if (engine != null) {
             engine.close(Duration.ofSeconds(5));
+        }
+        if (engineThreads != null) {
+            engineThreads.close();
+        }
+        if (sessionThreads != null) {
+            sessionThreads.shutdownNow();
         }
         if (dispositions != null) {
             dispositions.shutdown();

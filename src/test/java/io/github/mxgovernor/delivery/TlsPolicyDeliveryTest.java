@@ -8,6 +8,7 @@ import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.governor.TlsOutcome;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
+import io.github.mxgovernor.smtp.BlockingSessionBridge;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
 import io.github.mxgovernor.testing.FakeClock;
@@ -30,6 +31,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -53,6 +56,7 @@ class TlsPolicyDeliveryTest {
 
     private final FakeClock clock = FakeClock.at("2025-03-01T10:00:00Z");
     private final TestPki pki = TestPki.authority();
+    private final ExecutorService sessionThreads = Executors.newCachedThreadPool();
     private StartTlsServer server;
     private DeliveryEngine engine;
 
@@ -64,6 +68,7 @@ class TlsPolicyDeliveryTest {
         if (server != null) {
             server.close();
         }
+        sessionThreads.shutdownNow();
     }
 
     @ParameterizedTest(name = "{0} against {1}/{2}: {3}")
@@ -556,7 +561,8 @@ class TlsPolicyDeliveryTest {
             throws Exception {
         RuleSet rules = RuleSet.of(MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*").build(), List.of(rule.build()));
         return new DeliveryEngine(new Governor(clock), rules, domain -> MxResolution.found(List.of(endpoint)),
-            new SocketSmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA").trustManager()),
+            new BlockingSessionBridge(new SocketSmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA")
+                .trustManager()), sessionThreads),
             new ReplyClassifier(), EngineSettings.builder().heloName("client.test").maxLaneWait(TIMEOUT)
                 .deliveryThreads(4).build(), resolver);
     }
