@@ -72,7 +72,9 @@ final class AttemptRunner {
         slot.release();
         token.refund();
         try {
-            if (!part.isDone()) {
+            if (inFlight.closing()) {
+                part.completeAll(recorder.stopping(part.part(), lane.destination().rule()));
+            } else if (!part.isDone()) {
                 judgeFailure(lane, part, token, failure);
             }
         } finally {

@@ -212,6 +212,7 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         if (sweep != null) {
             sweep.cancel();
         }
+        // Openings cancelled first: their parts end as the other waiting ones, deferred for the stop.
         watchdog.refuseOpens();
         for (DeliveryLane lane : router.lanes()) {
             for (PendingPart part : lane.stop()) {

@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * {@link SessionSettings#transactionTimeout()}, closing within {@link #CLOSE_LIMIT}, each plus {@link #MARGIN} so that
  * a session that keeps its own deadlines reports its failure first. A future that overruns completes exceptionally
  * with a {@link SmtpSessionException.Kind#TIMEOUT} (closing: normally) and the session is aborted; a session that
- * arrives after its opening overran, or after the caller cancelled it, is aborted at once.
+ * arrives after its opening overran, or after the caller cancelled it, is aborted at once. Cancelling an opening
+ * (which {@link #refuseOpens()} does) cancels the factory's future too: a factory should then give the connection up.
  *
  * <p>It also turns what a factory or a session throws instead of returning a future (a {@link RuntimeException} or
  * an {@link Error}) into a failed future, so callers have one path for every failure. After
@@ -94,13 +95,12 @@ final class SessionWatchdog implements SmtpSessionFactory {
             result.cancel(true);
         }
         Duration limit = settings.openTimeout();
-        Scheduler.Scheduled deadline = scheduler.schedule(limit.plus(MARGIN), () -> {
-            if (result.completeExceptionally(new SmtpSessionException(SmtpSessionException.Stage.CONNECT,
+        // Past the deadline the opening is left to end (the session it may yet bring is aborted then): cancelling
+        // the factory's future could lose a session that a blocking factory opens anyway.
+        Scheduler.Scheduled deadline = scheduler.schedule(limit.plus(MARGIN), () ->
+            result.completeExceptionally(new SmtpSessionException(SmtpSessionException.Stage.CONNECT,
                 SmtpSessionException.Kind.TIMEOUT, endpoint + ": session not opened within " + limit.toMillis()
-                    + " ms (connect to EHLO)"))) {
-                opening.cancel(true);
-            }
-        });
+                    + " ms (connect to EHLO)")));
         result.whenComplete((session, error) -> {
             if (result.isCancelled()) {
                 deadline.cancel();
@@ -264,8 +264,8 @@ final class SessionWatchdog implements SmtpSessionFactory {
                 inner = Objects.requireNonNull(call.start(), "the session returned a null future");
             } catch (Throwable thrown) {
                 // Whatever state the session is in, nothing more is sent on it.
-                abort();
                 result.completeExceptionally(thrown);
+                abort();
                 return result;
             }
             Scheduler.Scheduled deadline = scheduler.schedule(limit.plus(MARGIN), () -> {

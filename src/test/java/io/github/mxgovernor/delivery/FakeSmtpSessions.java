@@ -36,6 +36,7 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
     final AtomicInteger openNow = new AtomicInteger();
     final AtomicInteger peak = new AtomicInteger();
     final AtomicInteger opened = new AtomicInteger();
+    final AtomicInteger cancelledOpens = new AtomicInteger();
     final AtomicInteger sendingNow = new AtomicInteger();
     final AtomicInteger peakSending = new AtomicInteger();
     final List<String> delivered = Collections.synchronizedList(new ArrayList<>());
@@ -76,6 +77,11 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
         }
         CompletableFuture<SmtpSession> result = new CompletableFuture<>();
         Runnable open = () -> {
+            if (result.isCancelled()) {
+                // as a factory that honours cancelling: the connection is given up
+                cancelledOpens.incrementAndGet();
+                return;
+            }
             opened.incrementAndGet();
             peak.accumulateAndGet(openNow.incrementAndGet(), Math::max);
             FakeSession session = new FakeSession(endpoint);

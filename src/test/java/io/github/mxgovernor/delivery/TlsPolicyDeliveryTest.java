@@ -59,6 +59,7 @@ class TlsPolicyDeliveryTest {
     private final ExecutorService sessionThreads = Executors.newCachedThreadPool();
     private StartTlsServer server;
     private DeliveryEngine engine;
+    private Optional<io.github.mxgovernor.smtp.SmtpCredentials> credentials = Optional.empty();
 
     @AfterEach
     void tearDown() throws Exception {
@@ -488,6 +489,34 @@ class TlsPolicyDeliveryTest {
         assertThat(lookups).hasValue(0);
     }
 
+    @ParameterizedTest(name = "{0} gateway with a {1} certificate: AUTH sent {2}")
+    @CsvSource({
+        "OPPORTUNISTIC, self-signed, false",
+        "REQUIRED,      self-signed, false",
+        "OPPORTUNISTIC, wrong-host,  false",
+        "OPPORTUNISTIC, valid,       true",
+        "VERIFY,        valid,       true",
+    })
+    void credentialsShouldGoOnlyToAGatewayWhoseCertificatePassedTheChecks(TlsMode mode, String certificate,
+                                                                        boolean sent) throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, certificate(certificate));
+        credentials = Optional.of(new io.github.mxgovernor.smtp.SmtpCredentials("relay-user", "relay-secret"));
+        engine = engine(rule(mode), TlsPolicyResolver.rulesOnly(clock));
+
+        Outcome outcome = deliver(part(false));
+
+        if (sent) {
+            assertThat(outcome.kind()).as(outcome.toString()).isEqualTo(Outcome.Kind.DELIVERED);
+            assertThat(server.authLines()).singleElement().satisfies(line -> assertThat(line).startsWith("AUTH "));
+        } else {
+            assertDeferredForTls(outcome, certificate.equals("self-signed") ? TlsProblem.UNTRUSTED_CHAIN
+                : TlsProblem.HOST_NAME_MISMATCH, "SMTP AUTH credentials not sent to " + MX);
+            assertThat(server.commands()).doesNotContain("AUTH");
+            assertThat(server.authLines()).isEmpty();
+            assertThat(server.plaintextReceived()).doesNotContain("relay-secret");
+        }
+    }
+
     private void assertDeferredForTls(Outcome outcome, TlsProblem problem, String policy) {
         assertThat(outcome.kind()).as(outcome.toString()).isEqualTo(Outcome.Kind.DEFERRED);
         assertThat(outcome.reason()).contains(DeferralReason.TLS_POLICY_FAILURE);
@@ -564,7 +593,7 @@ class TlsPolicyDeliveryTest {
             new BlockingSessionBridge(new SocketSmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA")
                 .trustManager()), sessionThreads),
             new ReplyClassifier(), EngineSettings.builder().heloName("client.test").maxLaneWait(TIMEOUT)
-                .deliveryThreads(4).build(), resolver);
+                .gatewayCredentials(credentials).build(), resolver);
     }
 
     private Destination destination() {

@@ -17,6 +17,19 @@ public final class ManualExecutor implements Executor {
         return tasks.size();
     }
 
+    /** Runs the oldest task queued; false when there is none. */
+    public boolean runNext() {
+        Runnable next;
+        synchronized (this) {
+            next = tasks.pollFirst();
+        }
+        if (next == null) {
+            return false;
+        }
+        next.run();
+        return true;
+    }
+
     /** Runs the tasks queued now and those they queue, until none is left; returns how many ran. */
     public int runAll() {
         int ran = 0;
