@@ -138,8 +138,8 @@ final class AttemptRunner {
                       SmtpTransaction transaction, TransactionResult result) {
         if (part.isDone()) {
             // Completed meanwhile by an engine that stopped: it was deferred, the session ends.
-            LOGGER.warn("{} ended after delivery stopped, with replies {}: it was deferred and may be sent again",
-                part, result.recipientReplies());
+            LOGGER.warn("{} ended after delivery stopped (MAIL FROM {}): it was deferred and may be sent again",
+                part, result.mailFromReply().map(reply -> String.valueOf(reply.code())).orElse("not sent"));
             lane.sessionBroken(session);
             return;
         }
@@ -166,9 +166,13 @@ final class AttemptRunner {
             LOGGER.debug("Reused session to {} failed at RSET, retrying {} on a fresh one", session.hostName(), part);
             return;
         }
-        lane.sessionBroken(session);
-        if (!part.isDone()) {
-            judgeFailure(lane, part, token, failure);
+        try {
+            if (!part.isDone()) {
+                judgeFailure(lane, part, token, failure);
+            }
+        } finally {
+            // Last, so that the lane counts the session busy (and stays) while the part finds its way.
+            lane.sessionBroken(session);
         }
     }
 
