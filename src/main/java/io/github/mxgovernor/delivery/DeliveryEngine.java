@@ -103,8 +103,9 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
             scheduler, settings.lookupTimeout()), settings.heloName(), settings.bindAddress(),
             settings.gatewayCredentials());
         this.router = new DeliveryRouter(governor, rules, new MxLookups(Objects.requireNonNull(resolver, "resolver"),
-            threads.lookups(), scheduler, settings.lookupTimeout()), tlsPolicy, recorder, inFlight, scheduler,
-            threads.work(), this::newLane);
+            threads.lookups(), scheduler, governor.ticker(), settings.lookupTimeout(), settings.laneCapacity()),
+            tlsPolicy, recorder, inFlight, scheduler, governor.ticker(), settings.laneCapacity(), threads.work(),
+            this::newLane);
         this.runner = new AttemptRunner(opener, recorder, tlsPolicy, inFlight, threads.work(), router::reroute);
         scheduleSweep();
     }

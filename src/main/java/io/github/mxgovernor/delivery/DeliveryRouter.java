@@ -7,6 +7,7 @@ import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.time.Scheduler;
+import io.github.mxgovernor.time.Ticker;
 import io.github.mxgovernor.tls.DomainTlsPolicy;
 import io.github.mxgovernor.tls.TlsPolicyResolver;
 import io.github.mxgovernor.tls.TlsProblem;
@@ -22,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import org.slf4j.Logger;
@@ -31,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * Takes a part to its destination's lane: its domain's MX hosts ({@link MxLookups}, asynchronous and shared by the
  * parts of one domain), the TLS admission of its domain's MTA-STS policy (an {@code enforce} policy keeps only the MX
  * hosts it lists; mail waits for a discovery at most {@link TlsPolicyResolver#discoveryWait()}, then goes by its
- * rule), the MX rule of its current host and the destination the governor counts it against. Each step continues when
- * the previous one completes, on the engine's work executor; no step waits for another. A part whose domain has no
- * host, whose lookup failed, or whose MTA-STS policy admits none of its hosts ends here. Thread-safe.
+ * rule, and no more than the lanes' capacity wait for one slow discovery), the MX rule of its current host and the
+ * destination the governor counts it against. Each step continues when the previous one completes, on the engine's
+ * work executor; no step waits for another. A part whose domain has no host, whose lookup failed, or whose MTA-STS
+ * policy admits none of its hosts ends here. Thread-safe.
  */
 final class DeliveryRouter {
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryRouter.class);
@@ -44,14 +47,18 @@ final class DeliveryRouter {
     private final AttemptRecorder recorder;
     private final InFlight inFlight;
     private final Scheduler scheduler;
+    private final Ticker ticker;
+    private final int maxWaiting;
     private final Executor work;
     private final Function<Destination, DeliveryLane> newLane;
     private final ConcurrentMap<String, DeliveryLane> lanes = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Discovery> discoveries = new ConcurrentHashMap<>();
     private volatile RuleSet rules;
 
+    /** @param maxWaiting how many parts of one domain may wait for its slow MTA-STS discovery (the lanes' capacity) */
     DeliveryRouter(Governor governor, RuleSet rules, MxLookups mx, TlsPolicyResolver tlsPolicy,
-                   AttemptRecorder recorder, InFlight inFlight, Scheduler scheduler, Executor work,
-                   Function<Destination, DeliveryLane> newLane) {
+                   AttemptRecorder recorder, InFlight inFlight, Scheduler scheduler, Ticker ticker, int maxWaiting,
+                   Executor work, Function<Destination, DeliveryLane> newLane) {
         this.governor = governor;
         this.rules = Objects.requireNonNull(rules, "rules");
         this.mx = mx;
@@ -59,6 +66,8 @@ final class DeliveryRouter {
         this.recorder = recorder;
         this.inFlight = inFlight;
         this.scheduler = scheduler;
+        this.ticker = ticker;
+        this.maxWaiting = maxWaiting;
         this.work = work;
         this.newLane = newLane;
     }
@@ -130,7 +139,20 @@ final class DeliveryRouter {
             ? found : DomainTlsPolicy.none(domain, "MTA-STS lookup failed: " + error))), work);
     }
 
+    /**
+     * The policy, or none once the discovery wait has passed. Once a discovery has run for {@link MxLookups#SLOW} with
+     * {@code maxWaiting} parts waiting for it, further parts do not wait: they go by their rule at once, as they
+     * would after the wait, so that one domain's slow policy host does not hold every mail in flight.
+     */
     private CompletableFuture<DomainTlsPolicy> bounded(String domain, CompletableFuture<DomainTlsPolicy> policy) {
+        String key = domain.toLowerCase(java.util.Locale.ROOT);
+        Discovery discovery = discoveries.computeIfAbsent(key, name -> new Discovery(ticker.nanos()));
+        long running = ticker.nanos() - discovery.sinceNanos;
+        if (running >= MxLookups.SLOW.toNanos() && discovery.waiting.get() >= maxWaiting) {
+            return CompletableFuture.completedFuture(DomainTlsPolicy.none(domain, "MTA-STS discovery still running"
+                + " after " + running / 1_000_000 + " ms, " + discovery.waiting.get() + " mails waiting for it"));
+        }
+        discovery.waiting.incrementAndGet();
         CompletableFuture<DomainTlsPolicy> waited = new CompletableFuture<>();
         Scheduler.Scheduled deadline = scheduler.schedule(tlsPolicy.discoveryWait(), () -> waited.complete(
             DomainTlsPolicy.none(domain, "MTA-STS discovery did not end within "
@@ -141,6 +163,11 @@ final class DeliveryRouter {
                 waited.completeExceptionally(error);
             } else {
                 waited.complete(found);
+            }
+        });
+        waited.whenComplete((found, error) -> {
+            if (discovery.waiting.decrementAndGet() == 0) {
+                discoveries.remove(key, discovery);
             }
         });
         return waited;
@@ -212,6 +239,16 @@ final class DeliveryRouter {
             return true;
         }
         return false;
+    }
+
+    /** A domain's MTA-STS discovery that parts wait for: since when, and how many. */
+    private static final class Discovery {
+        final long sinceNanos;
+        final AtomicInteger waiting = new AtomicInteger();
+
+        Discovery(long sinceNanos) {
+            this.sinceNanos = sinceNanos;
+        }
     }
 
     private void guarded(PendingPart part, Runnable step) {

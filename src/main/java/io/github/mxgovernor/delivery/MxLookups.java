@@ -1,6 +1,7 @@
 package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.time.Scheduler;
+import io.github.mxgovernor.time.Ticker;
 
 import java.time.Duration;
 import java.util.Locale;
@@ -10,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,36 +23,52 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A lookup that has not answered within the time limit is a temporary DNS failure for every part waiting on it;
  * until it returns, parts for that domain get that answer at once instead of starting another lookup, so a domain
- * whose name servers hang holds one lookup thread and its own mail only, for at most the time limit. Thread-safe.
+ * whose name servers hang holds one lookup thread. Nor does it hold more than its share of the mails in flight: once
+ * its lookup has run for {@link #SLOW} and {@code maxWaiting} parts wait on it, further parts get a temporary DNS
+ * failure at once. Thread-safe.
  */
 final class MxLookups {
     private static final Logger LOGGER = LoggerFactory.getLogger(MxLookups.class);
+    /** How long a lookup runs before the parts waiting on it are bounded. */
+    static final Duration SLOW = Duration.ofSeconds(1);
 
     private final MxResolver resolver;
     private final Executor lookups;
     private final Scheduler scheduler;
+    private final Ticker ticker;
     private final Duration timeout;
-    private final ConcurrentMap<String, CompletableFuture<MxResolution>> inFlight = new ConcurrentHashMap<>();
+    private final int maxWaiting;
+    private final ConcurrentMap<String, Flight> inFlight = new ConcurrentHashMap<>();
 
-    MxLookups(MxResolver resolver, Executor lookups, Scheduler scheduler, Duration timeout) {
+    /** @param maxWaiting how many parts may wait on a slow lookup (the lanes' capacity) */
+    MxLookups(MxResolver resolver, Executor lookups, Scheduler scheduler, Ticker ticker, Duration timeout,
+              int maxWaiting) {
         this.resolver = Objects.requireNonNull(resolver, "resolver");
         this.lookups = Objects.requireNonNull(lookups, "lookups");
         this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.timeout = Objects.requireNonNull(timeout, "timeout");
+        this.maxWaiting = maxWaiting;
     }
 
     /** The domain's MX endpoints, or why there are none; never completes exceptionally. */
     CompletableFuture<MxResolution> resolve(String domain) {
         String key = domain.toLowerCase(Locale.ROOT);
-        CompletableFuture<MxResolution> running = inFlight.get(key);
-        if (running != null) {
-            return running;
+        Flight running = inFlight.get(key);
+        if (running == null) {
+            Flight started = new Flight(ticker.nanos());
+            running = inFlight.putIfAbsent(key, started);
+            if (running == null) {
+                start(domain, key, started);
+                return started.result;
+            }
         }
-        CompletableFuture<MxResolution> started = new CompletableFuture<>();
-        running = inFlight.putIfAbsent(key, started);
-        if (running != null) {
-            return running;
-        }
+        return running.join(domain);
+    }
+
+    private void start(String domain, String key, Flight flight) {
+        CompletableFuture<MxResolution> started = flight.result;
+        flight.waiting.incrementAndGet();
         Scheduler.Scheduled deadline = scheduler.schedule(timeout, () -> {
             if (started.complete(MxResolution.temporaryFailure("MX lookup of " + domain + " did not answer within "
                 + timeout.toMillis() + " ms"))) {
@@ -67,14 +85,34 @@ final class MxLookups {
                     LOGGER.warn("MX lookup of {} failed", domain, e);
                     started.complete(MxResolution.temporaryFailure("MX lookup failed: " + e));
                 } finally {
-                    inFlight.remove(key, started);
+                    inFlight.remove(key, flight);
                 }
             });
         } catch (RejectedExecutionException e) {
-            inFlight.remove(key, started);
+            inFlight.remove(key, flight);
             started.complete(MxResolution.temporaryFailure("MX lookup not started: " + e.getMessage()));
         }
-        return started;
+    }
+
+    /** One domain's lookup in progress, and how many parts wait on it. */
+    private final class Flight {
+        final CompletableFuture<MxResolution> result = new CompletableFuture<>();
+        final long startNanos;
+        final AtomicInteger waiting = new AtomicInteger();
+
+        Flight(long startNanos) {
+            this.startNanos = startNanos;
+        }
+
+        CompletableFuture<MxResolution> join(String domain) {
+            if (!result.isDone() && ticker.nanos() - startNanos >= SLOW.toNanos() && waiting.get() >= maxWaiting) {
+                return CompletableFuture.completedFuture(MxResolution.temporaryFailure("MX lookup of " + domain
+                    + " has not answered for " + (ticker.nanos() - startNanos) / 1_000_000 + " ms, and "
+                    + waiting.get() + " mails wait for it already"));
+            }
+            waiting.incrementAndGet();
+            return result;
+        }
     }
 
     /** Lookups running now (for tests and operators). */

@@ -263,6 +263,63 @@ class EngineIsolationTest {
     }
 
     @Test
+    void aSlowLookupShouldHoldNoMoreWaitingPartsThanALaneHoldsWhileABurstForAFastOneWaitsWhole() {
+        ManualExecutor lookups = new ManualExecutor();
+        harness.mx("example.com", "mx1.example.com");
+        harness.lookups(lookups).start(rule(), EngineHarness.settings().laneCapacity(3).build());
+        List<CompletableFuture<Map<String, Outcome>>> burst = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            burst.add(harness.deliver("example.com", "burst" + i));
+        }
+        assertThat(burst).as("a lookup that just started: all wait").allSatisfy(part -> assertThat(part).isNotDone());
+
+        harness.advance(MxLookups.SLOW);
+        Outcome turnedAway = outcome(harness.deliver("example.com", "late"));
+        lookups.runAll();
+
+        assertThat(turnedAway.reason()).contains(DeferralReason.DNS_TEMPORARY_FAILURE);
+        assertThat(turnedAway.message()).isEqualTo("Temporary problem looking up mail server for example.com: MX"
+            + " lookup of example.com has not answered for 1000 ms, and 5 mails wait for it already");
+        assertThat(burst).allSatisfy(part -> assertThat(outcome(part).kind()).isEqualTo(Outcome.Kind.DELIVERED));
+    }
+
+    @Test
+    void aSlowMtaStsDiscoveryShouldHoldNoMoreWaitingPartsThanALaneHolds() {
+        CompletableFuture<String> hangingFetch = new CompletableFuture<>();
+        PolicyFetcher fetcher = new PolicyFetcher() {
+            @Override
+            public String fetch(String domain) {
+                throw new UnsupportedOperationException("asynchronous only");
+            }
+
+            @Override
+            public CompletableFuture<String> fetchAsync(String domain) {
+                return hangingFetch;
+            }
+        };
+        MtaStsPolicyCache policies = new MtaStsPolicyCache(name -> List.of("v=STSv1; id=1;"), fetcher,
+            harness.clock, Runnable::run, Duration.ofMinutes(5), 100);
+        harness.start(rule(), EngineHarness.settings().laneCapacity(2).build(), new TlsPolicyResolver(
+            Optional.of(policies), DaneLookup.NOT_CONFIGURED, new PlaintextFallbacks(Duration.ofHours(1),
+            harness.clock), Duration.ofSeconds(10)));
+        harness.mx("slow.test", "mx1.slow.test");
+        CompletableFuture<Map<String, Outcome>> first = harness.deliver("slow.test", "first");
+        CompletableFuture<Map<String, Outcome>> second = harness.deliver("slow.test", "second");
+
+        harness.advance(MxLookups.SLOW);
+        Outcome third = outcome(harness.deliver("slow.test", "third"));
+
+        assertThat(third.kind()).as("goes by its rule at once").isEqualTo(Outcome.Kind.DELIVERED);
+        assertThat(third.tls().orElseThrow().fields().get("mtaSts"))
+            .isEqualTo("MTA-STS discovery still running after 1000 ms, 2 mails waiting for it");
+        assertThat(first).isNotDone();
+        assertThat(second).isNotDone();
+        hangingFetch.complete("version: STSv1\nmode: testing\nmx: mx1.slow.test\nmax_age: 86400\n");
+        assertThat(outcome(first).tls().orElseThrow().fields().get("mtaSts")).startsWith("testing (id 1");
+        assertThat(outcome(second).kind()).isEqualTo(Outcome.Kind.DELIVERED);
+    }
+
+    @Test
     void partsForOneDomainShouldShareOneLookup() {
         ManualExecutor lookups = new ManualExecutor();
         AtomicInteger asked = new AtomicInteger();
