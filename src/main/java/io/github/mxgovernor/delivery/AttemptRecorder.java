@@ -222,10 +222,14 @@ final class AttemptRecorder {
         }
     }
 
-    /** A part that arrives, or still waits, while the engine stops: it waits locally, as if its destination were busy. */
-    Outcome stopping(DeliveryPart part, MxRule defaultRule) {
+    /**
+     * A part that arrives, or still waits, while the engine stops: it waits locally, as if its destination were busy.
+     *
+     * @param rule the rule of its destination when it has one, else the default rule
+     */
+    Outcome stopping(DeliveryPart part, MxRule rule) {
         return Outcome.deferred(DeferralReason.CONNECTION_QUOTA_REACHED, "Messages queued (delivery is stopping)",
-            Optional.empty(), part.recipientDomain(), defaultRule.name(),
+            Optional.empty(), part.recipientDomain(), rule.name(),
             Optional.of(clock.instant().plus(jitter(settings.localDeferralDelay()))));
     }
 
