@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Rule match + quota decision per mail: what the engine and a lane decide for one mail part before any SMTP is
- * spoken, in the order they do it ({@link DeliveryEngine#route}, then {@link DeliveryLane#offer} and
+ * spoken, in the order they do it ({@link DeliveryRouter#reroute}, then {@link DeliveryLane#offer} and
  * {@link DeliveryLane#dispatch}, then the lane's check before a connection carries another mail):
  * <ol>
  *   <li>the rule for the MX host ({@link RuleSet#match}) on the shipped {@code conf-samples/mx-rules.xml};</li>

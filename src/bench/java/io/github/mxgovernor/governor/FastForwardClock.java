@@ -1,17 +1,19 @@
 package io.github.mxgovernor.governor;
 
+import io.github.mxgovernor.time.Ticker;
+
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
 /**
- * A clock that runs {@code speed} times faster than real time, from the moment it is made. A benchmark takes
+ * A clock, and a ticker, that run {@code speed} times faster than real time, from the moment made. A benchmark takes
  * tokens millions of times a second, faster than any rate a rule may set refills them; on this clock the bucket
  * refills as fast as it is drained, so the benchmark measures a token granted rather than a refusal. Reading it
  * costs about what reading the system clock costs.
  */
-public final class FastForwardClock extends Clock {
+public final class FastForwardClock extends Clock implements Ticker {
     private final long startMillis = System.currentTimeMillis();
     private final long startNanos = System.nanoTime();
     private final long speed;
@@ -26,6 +28,11 @@ public final class FastForwardClock extends Clock {
     @Override
     public long millis() {
         return startMillis + (System.nanoTime() - startNanos) * speed / 1_000_000L;
+    }
+
+    @Override
+    public long nanos() {
+        return (System.nanoTime() - startNanos) * speed;
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.github.mxgovernor.governor;
 
+import io.github.mxgovernor.time.Ticker;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.util.OptionalLong;
@@ -59,9 +61,10 @@ public class MessageRateBenchmark {
 
     @Setup
     public void setUp() {
-        unlimited = new MessageRate(OptionalLong.empty(), Clock.systemUTC(), new HourlyCount());
-        limited = new MessageRate(OptionalLong.of(HIGHEST_RATE), new FastForwardClock(CLOCK_SPEED), new HourlyCount());
-        exhausted = new MessageRate(OptionalLong.of(1), Clock.systemUTC(), new HourlyCount());
+        unlimited = new MessageRate(OptionalLong.empty(), Ticker.SYSTEM, Clock.systemUTC(), new HourlyCount());
+        FastForwardClock fast = new FastForwardClock(CLOCK_SPEED);
+        limited = new MessageRate(OptionalLong.of(HIGHEST_RATE), fast, fast, new HourlyCount());
+        exhausted = new MessageRate(OptionalLong.of(1), Ticker.SYSTEM, Clock.systemUTC(), new HourlyCount());
         if (!exhausted.tryConsume() || exhausted.tryConsume()) {
             throw new IllegalStateException("a bucket of 1 an hour should grant exactly one token at first");
         }

@@ -2,11 +2,12 @@ package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.flowcontrol.FlowState;
-import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.governor.Destination;
-import io.github.mxgovernor.smtp.BlockingSmtpSession;
-import io.github.mxgovernor.smtp.SmtpSessionException;
+import io.github.mxgovernor.time.Scheduler;
+import io.github.mxgovernor.time.Ticker;
+import io.github.mxgovernor.tls.SecuredSession;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -17,36 +18,54 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * One destination's ready lane in one engine: parts waiting for a connection and a rate token, and the
- * idle sessions kept open for reuse. Decisions are taken under this lane's own lock (never a global one);
- * SMTP I/O always happens outside it, on a delivery thread that owns one session at a time.
+ * One destination's lane in one engine: the parts waiting for a connection and a rate token, and the dispatch that
+ * hands them to sessions as the destination's quota, rate and flow-control state allow. Idle sessions are kept by the
+ * lane's {@link SmtpSessionPool}; opening sessions and running transactions is the {@link AttemptRunner}'s, on
+ * futures. Every decision is taken under this lane's own lock, never a global one, and no I/O is started under it.
  *
- * <p>A session carries only parts it protects enough ({@link DeliveryEngine#mayCarry}): a plaintext or unverified
- * session never takes a part whose TLS policy asks for more. When the connection cap is reached and no idle session
- * fits the next part, the oldest idle one is closed to make room for one that does.
+ * <p>A session carries only parts it protects enough; when the connection cap is reached and no idle session fits the
+ * next part, the oldest idle one closes to make room for one that does. A part that needs a fresh session (its one
+ * retry, see {@link #retryOnFreshSession}) gets a newly opened one.
  *
  * <p>Flow control decides the limits: connections, mails per connection and the token budget come from the
- * destination's current state. While the destination is suspended every waiting part, and every part offered,
- * leaves at once as a {@link DeferralReason#SUSPENDED} deferral that comes back when the suspension ends.
+ * destination's current state. While the destination is suspended every waiting part, and every part offered, leaves
+ * at once as a {@link DeferralReason#SUSPENDED} deferral that comes back when the suspension ends.
  *
  * <p>A part turned away for the connection quota (the lane is full, or it waited past {@code maxLaneWait}) is told to
- * come back on a return slot of the lane's measured {@link LanePace pace}, so a burst larger than the lane drains
- * with one deferral per part rather than many.
+ * come back on a return slot of the lane's measured {@link LanePace pace}. Waits are measured on the engine's
+ * monotonic ticker; only the return times handed out are wall-clock instants.
  */
 final class DeliveryLane {
     private final Destination destination;
-    private final DeliveryEngine engine;
+    private final EngineSettings settings;
+    private final AttemptRunner runner;
+    private final AttemptRecorder recorder;
+    private final InFlight inFlight;
+    private final Scheduler scheduler;
+    private final Ticker ticker;
+    private final Clock clock;
+    private final SmtpSessionPool pool;
     private final ArrayDeque<PendingPart> waiting = new ArrayDeque<>();
-    private final ArrayDeque<IdleSession> idle = new ArrayDeque<>();
     private final LanePace pace = new LanePace();
     private boolean wakeScheduled;
-    /** Sessions being driven by a delivery thread now: a lane with any is never retired. */
-    private int serving;
+    /** Sessions opening for, or carrying mail of, this lane now. */
+    private int busy;
+    /** This lane's sessions closing now: their slots come back when they are gone. */
+    private int closing;
     private boolean retired;
+    private boolean stopped;
 
-    DeliveryLane(Destination destination, DeliveryEngine engine) {
+    DeliveryLane(Destination destination, EngineSettings settings, SmtpSessionPool pool, AttemptRunner runner,
+                 AttemptRecorder recorder, InFlight inFlight, Scheduler scheduler, Ticker ticker, Clock clock) {
         this.destination = destination;
-        this.engine = engine;
+        this.settings = settings;
+        this.pool = pool;
+        this.runner = runner;
+        this.recorder = recorder;
+        this.inFlight = inFlight;
+        this.scheduler = scheduler;
+        this.ticker = ticker;
+        this.clock = clock;
     }
 
     Destination destination() {
@@ -55,242 +74,251 @@ final class DeliveryLane {
 
     /** Queues a part; false when this lane was retired and the caller must route again. */
     boolean offer(PendingPart part) {
-        boolean turnedAway;
-        DeferralReason reason = null;
+        DeferralReason turnedAway = null;
         Optional<Instant> returnAt = Optional.empty();
+        boolean stopping;
         synchronized (this) {
             if (retired) {
                 return false;
             }
-            FlowState state = destination.flowControl().state();
-            if (state.kind() == FlowState.Kind.SUSPENDED) {
-                turnedAway = true;
-            } else {
-                turnedAway = waiting.size() >= engine.settings().laneCapacity();
-            }
-            if (turnedAway) {
-                reason = blockingReason();
-                returnAt = returnSlotFor(reason, engine.nowMillis());
-            } else {
-                part.waitUntil(engine.nowMillis() + engine.settings().maxLaneWait().toMillis());
-                waiting.addLast(part);
+            stopping = stopped;
+            if (!stopping) {
+                if (destination.flowControl().state().kind() == FlowState.Kind.SUSPENDED
+                    || waiting.size() >= settings.laneCapacity()) {
+                    turnedAway = blockingReason();
+                    returnAt = returnSlotFor(turnedAway, nowMillis());
+                } else {
+                    part.waitUntil(ticker.nanos() + settings.maxLaneWait().toNanos());
+                    part.waiting();
+                    waiting.addLast(part);
+                }
             }
         }
-        if (turnedAway) {
-            engine.deferLocally(part, destination, reason, returnAt);
+        if (stopping) {
+            recorder.deferLocally(part, destination, DeferralReason.CONNECTION_QUOTA_REACHED, Optional.empty());
+        } else if (turnedAway != null) {
+            recorder.deferLocally(part, destination, turnedAway, returnAt);
         } else {
             dispatch();
         }
         return true;
     }
 
-    /** Starts sessions for waiting parts as far as the quota, the rate and the idle sessions allow. */
+    /** Hands waiting parts to idle or new sessions as far as the quota, the rate and the idle sessions allow. */
     void dispatch() {
         List<Runnable> starts = new ArrayList<>(0);
-        List<BlockingSmtpSession> evicted = new ArrayList<>(0);
+        List<PooledSession> toClose = new ArrayList<>(0);
         List<PendingPart> suspended = null;
         synchronized (this) {
+            if (stopped) {
+                return;
+            }
             if (destination.flowControl().state().kind() == FlowState.Kind.SUSPENDED) {
                 suspended = new ArrayList<>(waiting);
                 waiting.clear();
             }
+            markClosing(pool.evictOverCap(closing), toClose);
             while (!waiting.isEmpty()) {
                 PendingPart next = waiting.peekFirst();
-                IdleSession reused = takeIdleFor(next);
-                if (reused == null && !destination.tryOpenConnection() && !evictIdleFor(evicted)) {
-                    break;
-                }
-                MessageBudget budget = destination.budget();
-                if (!budget.tryConsume()) {
-                    if (reused != null) {
-                        idle.addFirst(reused);
-                    } else {
-                        destination.connectionClosed();
+                PooledSession reused = overCap() ? null : pool.takeFor(next);
+                ConnectionSlot slot = null;
+                if (reused == null) {
+                    slot = ConnectionSlot.tryAcquire(destination);
+                    if (slot == null) {
+                        // Make room only when no slot is already on its way back.
+                        if (closing == 0) {
+                            PooledSession oldest = pool.evictOldest();
+                            if (oldest != null) {
+                                markClosing(List.of(oldest), toClose);
+                            }
+                        }
+                        break;
                     }
-                    scheduleWake(budget.timeUntilToken());
+                }
+                MessageToken token = MessageToken.tryTake(destination.budget());
+                if (token == null) {
+                    if (reused != null) {
+                        pool.putBack(reused);
+                    } else {
+                        slot.release();
+                    }
+                    scheduleWake(destination.budget().timeUntilToken());
                     break;
                 }
                 waiting.pollFirst();
                 pace.taken();
-                BlockingSmtpSession session = reused == null ? null : reused.session;
-                serving++;
-                starts.add(() -> serve(session, next));
+                busy++;
+                starts.add(start(next, token, reused, slot));
             }
         }
-        for (BlockingSmtpSession session : evicted) {
+        for (PooledSession session : toClose) {
             session.close();
         }
         if (suspended != null) {
             for (PendingPart part : suspended) {
-                engine.deferLocally(part, destination, DeferralReason.SUSPENDED);
+                recorder.deferLocally(part, destination, DeferralReason.SUSPENDED, Optional.empty());
             }
         }
         for (Runnable start : starts) {
-            engine.execute(start);
+            start.run();
         }
     }
 
-    /**
-     * Drives one session: opens it when needed, carries the given part, then keeps taking parts from this
-     * lane while the session may carry more and tokens allow; parks it idle or closes it at the end.
-     */
-    private void serve(BlockingSmtpSession reusedSession, PendingPart firstPart) {
-        BlockingSmtpSession session = reusedSession;
-        PendingPart current = firstPart;
-        DeliveryEngine.Serving work = engine.serving();
-        work.session(session);
-        try {
-            while (current != null) {
-                work.part(current);
-                if (session == null && engine.isClosed()) {
-                    // dispatched before the engine closed: no new connection once it has
-                    destination.connectionClosed();
-                    destination.budget().refund();
-                    engine.stopped(current);
-                    current = null;
-                    break;
-                }
-                if (session == null) {
-                    try {
-                        session = engine.openSession(current, destination);
-                    } catch (SmtpSessionException failure) {
-                        destination.connectionClosed();
-                        destination.budget().refund();
-                        engine.connectionFailed(current, destination, failure, this);
-                        current = null;
-                        break;
-                    }
-                    if (!work.session(session)) {
-                        destination.budget().refund();
-                        engine.connectionFailed(current, destination, new SmtpSessionException(
-                            SmtpSessionException.Stage.GREETING, SmtpSessionException.Kind.CONNECTION_LOST,
-                            "delivery stopped"), this);
-                        current = null;
-                        break;
-                    }
-                }
-                if (!engine.attempt(session, current, destination, this)) {
-                    current = null;
-                    break;
-                }
-                current = nextPartFor(session);
-                if (current == null) {
-                    session = parkOrKeep(session);
-                    work.session(session);
-                }
-            }
-        } catch (RuntimeException | Error unexpected) {
-            if (current != null) {
-                engine.failUnexpectedly(current, destination, unexpected);
-            }
-        } finally {
-            engine.served(work);
-            if (session != null) {
-                session.close();
-                destination.connectionClosed();
-            }
-            synchronized (this) {
-                serving--;
-            }
+    private Runnable start(PendingPart part, MessageToken token, PooledSession reused, ConnectionSlot slot) {
+        if (reused != null) {
+            return () -> runner.transact(this, reused, part, token);
+        }
+        part.opening(null);
+        return () -> runner.open(this, part, slot, token);
+    }
+
+    /** A session opened on {@code slot}: now this lane's, counted against its destination until it is gone. */
+    PooledSession adopt(SecuredSession secured, ConnectionSlot slot) {
+        PooledSession session = new PooledSession(secured, slot, this::connectionGone);
+        inFlight.opened(session);
+        destination.recordSession(secured.security().protection());
+        return session;
+    }
+
+    /** Opening a session failed (its slot and token were given back): other parts may use the room. */
+    void openEnded() {
+        synchronized (this) {
+            busy--;
         }
         dispatch();
     }
 
-    /** When a part turned away now for {@code reason} should come back; empty to leave it to the engine. */
-    private Optional<Instant> returnSlotFor(DeferralReason reason, long nowMillis) {
-        if (reason != DeferralReason.CONNECTION_QUOTA_REACHED) {
-            return Optional.empty();
+    /**
+     * A session finished a transaction and may go on: it carries the next waiting part it may carry, with a token, or
+     * waits idle; it closes when it may carry no more (mails per connection, usability, a cap lowered meanwhile) or
+     * the lane stops.
+     */
+    void sessionFree(PooledSession session) {
+        PendingPart next = null;
+        MessageToken token = null;
+        boolean close = false;
+        boolean parked = false;
+        synchronized (this) {
+            busy--;
+            if (stopped || !session.mayCarryMore(destination.maxMessagesPerConnection()) || overCap()) {
+                close = session.markClosing();
+                if (close) {
+                    closing++;
+                }
+            } else {
+                next = pollFor(session);
+                if (next != null) {
+                    token = MessageToken.tryTake(destination.budget());
+                    if (token == null) {
+                        waiting.addFirst(next);
+                        next = null;
+                        scheduleWake(destination.budget().timeUntilToken());
+                    } else {
+                        pace.taken();
+                        busy++;
+                    }
+                }
+                if (next == null) {
+                    pool.park(session, ticker.nanos());
+                    parked = !waiting.isEmpty();
+                }
+            }
         }
-        OptionalLong slot = pace.takeReturnSlot(nowMillis, waiting.size());
-        return slot.isPresent() ? Optional.of(Instant.ofEpochMilli(slot.getAsLong())) : Optional.empty();
+        if (close) {
+            session.close();
+        } else if (next != null) {
+            runner.transact(this, session, next, token);
+        } else if (parked) {
+            // Parts this session could not carry may need its room.
+            dispatch();
+        }
+    }
+
+    /** A session that carried its last mail for now (a response rule asked to reconnect): it closes. */
+    void sessionSpent(PooledSession session) {
+        synchronized (this) {
+            busy--;
+            if (session.markClosing()) {
+                closing++;
+            }
+        }
+        session.close();
+    }
+
+    /** A session that failed: aborted, its slot back at once. */
+    void sessionBroken(PooledSession session) {
+        synchronized (this) {
+            busy--;
+        }
+        session.abort();
     }
 
     /**
-     * With the connection cap reached and no idle session able to carry the next part (another host, or too weak
-     * a TLS for it), closes the oldest idle session so that a fitting one can be opened in its place. Under the
-     * lane's lock; the session is closed later, outside it.
+     * Retries the part on a fresh session: the one operation for a reused session found stale, a response rule that
+     * asked to reconnect, or a session whose TLS turned out too weak for the part. The part's token is refunded, the
+     * session it used (if any; it counted as busy) closes, and the part goes back to the head of the lane, to be given
+     * a newly opened session. Once per part: false when it had its retry, and then nothing was done.
      */
-    private boolean evictIdleFor(List<BlockingSmtpSession> evicted) {
-        IdleSession oldest = idle.pollFirst();
-        if (oldest == null) {
+    boolean retryOnFreshSession(PendingPart part, MessageToken token, PooledSession used) {
+        if (!part.takeFreshSessionRetry()) {
             return false;
         }
-        evicted.add(oldest.session);
-        destination.connectionClosed();
-        return destination.tryOpenConnection();
-    }
-
-    /** The next part this session may carry now, with its token taken; null when there is none. */
-    private PendingPart nextPartFor(BlockingSmtpSession session) {
-        if (!mayCarryMore(session)) {
-            return null;
-        }
+        token.refund();
+        boolean requeued = false;
+        boolean closeUsed = false;
         synchronized (this) {
-            PendingPart next = pollFor(session);
-            if (next == null) {
-                return null;
+            if (used != null) {
+                busy--;
+                closeUsed = used.markClosing();
+                if (closeUsed) {
+                    closing++;
+                }
             }
-            MessageBudget budget = destination.budget();
-            if (budget.tryConsume()) {
-                pace.taken();
-                return next;
-            }
-            waiting.addFirst(next);
-            scheduleWake(budget.timeUntilToken());
-            return null;
-        }
-    }
-
-    /**
-     * Whether the session may take another mail now: it is usable, below the mails per connection flow control
-     * allows (none while suspended), and its destination is not over the connection cap of a backoff that began.
-     */
-    private boolean mayCarryMore(BlockingSmtpSession session) {
-        return session.isReusable() && session.transactionCount() < destination.maxMessagesPerConnection()
-            && !destination.overConnectionLimit();
-    }
-
-    /** Keeps a usable session idle for the next parts; returns the session when it must be closed instead. */
-    private BlockingSmtpSession parkOrKeep(BlockingSmtpSession session) {
-        if (!mayCarryMore(session)) {
-            return session;
-        }
-        synchronized (this) {
-            if (retired) {
-                return session;
-            }
-            idle.addLast(new IdleSession(session, engine.nowMillis()));
-            return null;
-        }
-    }
-
-    /** Puts a part back at the head of the lane (a reused session turned out to be stale). */
-    void retryFirst(PendingPart part) {
-        synchronized (this) {
-            if (!retired) {
+            if (!stopped && !retired) {
+                part.waiting();
                 waiting.addFirst(part);
-                return;
+                requeued = true;
             }
         }
-        engine.route(part);
+        if (closeUsed) {
+            used.close();
+        }
+        if (!requeued) {
+            recorder.deferLocally(part, destination, DeferralReason.CONNECTION_QUOTA_REACHED, Optional.empty());
+        }
+        dispatch();
+        return true;
+    }
+
+    private void connectionGone(PooledSession session, boolean wasClosing) {
+        synchronized (this) {
+            if (wasClosing) {
+                closing--;
+            }
+        }
+        inFlight.gone(session);
+        dispatch();
     }
 
     /**
-     * Housekeeping from the engine's timer: defers parts that waited too long, closes sessions idle past the
-     * rule's idle timeout, and retires the lane when nothing is left in it.
+     * Housekeeping, from the engine's timer: measures the pace, defers parts that waited too long, closes sessions
+     * idle past the rule's idle timeout, and retires the lane when nothing is left in it.
+     *
+     * @return whether the lane retired
      */
-    boolean sweep(long nowMillis) {
+    boolean sweep() {
+        long nowNanos = ticker.nanos();
+        long nowMillis = nanosToMillis(nowNanos);
         List<PendingPart> expired = new ArrayList<>(0);
         List<Optional<Instant>> returnSlots = new ArrayList<>(0);
-        List<BlockingSmtpSession> toClose = new ArrayList<>(0);
-        long idleLimit = destination.rule().idleTimeout().toMillis();
+        List<PooledSession> toClose = new ArrayList<>(0);
         DeferralReason reason = null;
         boolean retire;
         synchronized (this) {
             pace.sample(nowMillis, !waiting.isEmpty());
             for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
                 PendingPart part = it.next();
-                if (part.deadlineMillis() <= nowMillis) {
+                if (part.deadlineNanos() - nowNanos <= 0) {
                     it.remove();
                     expired.add(part);
                 }
@@ -301,24 +329,17 @@ final class DeliveryLane {
                     returnSlots.add(returnSlotFor(reason, nowMillis));
                 }
             }
-            for (Iterator<IdleSession> it = idle.iterator(); it.hasNext(); ) {
-                IdleSession parked = it.next();
-                if (nowMillis - parked.sinceMillis >= idleLimit || !parked.session.isReusable()) {
-                    it.remove();
-                    toClose.add(parked.session);
-                }
-            }
-            retire = waiting.isEmpty() && idle.isEmpty() && serving == 0 && !wakeScheduled;
+            markClosing(pool.evictExpired(nowNanos, destination.rule().idleTimeout()), toClose);
+            retire = !stopped && waiting.isEmpty() && pool.isEmpty() && busy == 0 && closing == 0 && !wakeScheduled;
             if (retire) {
                 retired = true;
             }
         }
-        for (BlockingSmtpSession session : toClose) {
+        for (PooledSession session : toClose) {
             session.close();
-            destination.connectionClosed();
         }
         for (int i = 0; i < expired.size(); i++) {
-            engine.deferLocally(expired.get(i), destination, reason, returnSlots.get(i));
+            recorder.deferLocally(expired.get(i), destination, reason, returnSlots.get(i));
         }
         if (!retire) {
             dispatch();
@@ -326,22 +347,23 @@ final class DeliveryLane {
         return retire;
     }
 
-    /** Closes idle sessions and hands back every waiting part, for an engine that stops. */
-    List<PendingPart> drain() {
-        List<BlockingSmtpSession> toClose = new ArrayList<>();
+    /**
+     * Stops the lane for an engine that stops: no part is dispatched any more, idle sessions close (QUIT), sessions
+     * in use close after their transaction.
+     *
+     * @return the parts that were waiting, for the engine to defer
+     */
+    List<PendingPart> stop() {
+        List<PooledSession> toClose = new ArrayList<>();
         List<PendingPart> parts;
         synchronized (this) {
-            retired = true;
+            stopped = true;
             parts = new ArrayList<>(waiting);
             waiting.clear();
-            for (IdleSession parked : idle) {
-                toClose.add(parked.session);
-            }
-            idle.clear();
+            markClosing(pool.drain(), toClose);
         }
-        for (BlockingSmtpSession session : toClose) {
+        for (PooledSession session : toClose) {
             session.close();
-            destination.connectionClosed();
         }
         return parts;
     }
@@ -351,7 +373,38 @@ final class DeliveryLane {
     }
 
     synchronized int idleCount() {
-        return idle.size();
+        return pool.size();
+    }
+
+    synchronized int busyCount() {
+        return busy;
+    }
+
+    /**
+     * Whether more of the destination's connections stay open than the cap in force allows now (a reload lowered it,
+     * a backoff began), counting this lane's closing sessions as gone: then no session carries another mail.
+     */
+    private boolean overCap() {
+        return destination.connections().inUse() - closing > destination.flowControl().maxConnections();
+    }
+
+    private void markClosing(List<PooledSession> sessions, List<PooledSession> toClose) {
+        for (PooledSession session : sessions) {
+            if (session.markClosing()) {
+                closing++;
+                toClose.add(session);
+            }
+        }
+    }
+
+    /** When a part turned away now for {@code reason} should come back; empty to leave it to the recorder. */
+    private Optional<Instant> returnSlotFor(DeferralReason reason, long nowMillis) {
+        if (reason != DeferralReason.CONNECTION_QUOTA_REACHED) {
+            return Optional.empty();
+        }
+        OptionalLong slot = pace.takeReturnSlot(nowMillis, waiting.size());
+        return slot.isPresent() ? Optional.of(clock.instant().plusMillis(slot.getAsLong() - nowMillis))
+            : Optional.empty();
     }
 
     /** Why parts could not be served: the flow-control state when it is not normal, else the quota or the rate. */
@@ -368,21 +421,11 @@ final class DeliveryLane {
         }
     }
 
-    private IdleSession takeIdleFor(PendingPart part) {
-        for (Iterator<IdleSession> it = idle.iterator(); it.hasNext(); ) {
-            IdleSession parked = it.next();
-            if (engine.mayCarry(parked.session, part, destination)) {
-                it.remove();
-                return parked;
-            }
-        }
-        return null;
-    }
-
-    private PendingPart pollFor(BlockingSmtpSession session) {
+    /** The first waiting part this session may carry, removed; null when none. */
+    private PendingPart pollFor(PooledSession session) {
         for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
             PendingPart part = it.next();
-            if (engine.mayCarry(session, part, destination)) {
+            if (!part.needsFreshSession() && pool.fits(session, part)) {
                 it.remove();
                 return part;
             }
@@ -395,21 +438,19 @@ final class DeliveryLane {
             return;
         }
         wakeScheduled = true;
-        engine.schedule(() -> {
+        scheduler.schedule(delay.isZero() ? Duration.ofMillis(1) : delay, () -> {
             synchronized (this) {
                 wakeScheduled = false;
             }
             dispatch();
-        }, delay.isZero() ? Duration.ofMillis(1) : delay);
+        });
     }
 
-    private static final class IdleSession {
-        final BlockingSmtpSession session;
-        final long sinceMillis;
+    private long nowMillis() {
+        return nanosToMillis(ticker.nanos());
+    }
 
-        IdleSession(BlockingSmtpSession session, long sinceMillis) {
-            this.session = session;
-            this.sinceMillis = sinceMillis;
-        }
+    private static long nanosToMillis(long nanos) {
+        return Math.floorDiv(nanos, 1_000_000L);
     }
 }

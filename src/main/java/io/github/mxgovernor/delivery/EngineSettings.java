@@ -14,6 +14,8 @@ public final class EngineSettings {
     private final Duration maxLaneWait;
     private final int laneCapacity;
     private final int deliveryThreads;
+    private final int lookupThreads;
+    private final Duration lookupTimeout;
     private final Duration localDeferralDelay;
     private final Optional<SmtpCredentials> gatewayCredentials;
 
@@ -23,6 +25,8 @@ public final class EngineSettings {
         this.maxLaneWait = builder.maxLaneWait;
         this.laneCapacity = builder.laneCapacity;
         this.deliveryThreads = builder.deliveryThreads;
+        this.lookupThreads = builder.lookupThreads;
+        this.lookupTimeout = builder.lookupTimeout;
         this.localDeferralDelay = builder.localDeferralDelay;
         this.gatewayCredentials = builder.gatewayCredentials;
     }
@@ -49,9 +53,25 @@ public final class EngineSettings {
         return laneCapacity;
     }
 
-    /** Threads that drive SMTP sessions (one per session while it transmits; idle sessions hold none). */
+    /**
+     * What RemoteDelivery's {@code deliveryThreads} was set to. The engine does not use it: sessions hold no thread
+     * (their futures drive the lanes), so no number of threads limits delivery below the destinations' caps.
+     */
     public int deliveryThreads() {
         return deliveryThreads;
+    }
+
+    /** Threads for name lookups (MX and address, TLSA, MTA-STS TXT): a lookup blocks one while it runs. */
+    public int lookupThreads() {
+        return lookupThreads;
+    }
+
+    /**
+     * How long a part waits for its domain's MX and address lookup, and a session for its host's TLSA lookup, before
+     * the lookup counts as a temporary DNS failure.
+     */
+    public Duration lookupTimeout() {
+        return lookupTimeout;
     }
 
     /** The base delay before a mail deferred by a connection quota is tried again (jittered by ±50%). */
@@ -71,6 +91,8 @@ public final class EngineSettings {
         private Duration maxLaneWait = Duration.ofSeconds(30);
         private int laneCapacity = 10_000;
         private int deliveryThreads = 64;
+        private int lookupThreads = 32;
+        private Duration lookupTimeout = Duration.ofSeconds(30);
         private Duration localDeferralDelay = Duration.ofSeconds(10);
         private Optional<SmtpCredentials> gatewayCredentials = Optional.empty();
 
@@ -104,11 +126,25 @@ public final class EngineSettings {
             return this;
         }
 
+        /** Accepted, checked and kept for RemoteDelivery's sake; see {@link EngineSettings#deliveryThreads()}. */
         public Builder deliveryThreads(int deliveryThreads) {
             if (deliveryThreads < 1 || deliveryThreads > 10_000) {
                 throw new IllegalArgumentException("deliveryThreads must be from 1 to 10000, was " + deliveryThreads);
             }
             this.deliveryThreads = deliveryThreads;
+            return this;
+        }
+
+        public Builder lookupThreads(int lookupThreads) {
+            if (lookupThreads < 1 || lookupThreads > 1000) {
+                throw new IllegalArgumentException("lookupThreads must be from 1 to 1000, was " + lookupThreads);
+            }
+            this.lookupThreads = lookupThreads;
+            return this;
+        }
+
+        public Builder lookupTimeout(Duration lookupTimeout) {
+            this.lookupTimeout = positive(lookupTimeout, "lookupTimeout");
             return this;
         }
 

@@ -9,32 +9,62 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A part on its way: the endpoints left to try, how long it may still wait in a lane, and the future its
- * sender waits on. Completed exactly once, with one outcome per recipient.
+ * A part on its way: where it stands, the endpoints left to try, how long it may still wait in a lane, and the future
+ * its sender waits on. Completed exactly once (the first completion wins), with one outcome per recipient.
+ *
+ * <p>Handed from thread to thread through futures and lane locks, which order its plain fields; what
+ * {@link DeliveryEngine#close} reads while the part moves (its stage, the opening it may cancel, the session carrying
+ * it) is volatile.
  */
 final class PendingPart {
-    private final DeliveryPart part;
-    private final List<SmtpEndpoint> endpoints;
-    private final CompletableFuture<Map<String, Outcome>> result;
-    private final DomainTlsPolicy tlsPolicy;
-    private int endpointIndex;
-    private long deadlineMillis;
-    private boolean retriedOnFreshSession;
+    /** Where a part stands. */
+    enum Stage {
+        /** Its MX hosts or its domain's MTA-STS policy are being looked up. */
+        ROUTING,
+        /** In its destination's lane, waiting for a connection and a token. */
+        WAITING,
+        /** A session is being opened for it. */
+        OPENING,
+        /** Its transaction runs: the content may be on the wire. */
+        SENDING
+    }
 
-    /** @param endpoints the MX endpoints to try in order, only those the domain's TLS policy admits */
-    PendingPart(DeliveryPart part, List<SmtpEndpoint> endpoints, CompletableFuture<Map<String, Outcome>> result,
-                DomainTlsPolicy tlsPolicy) {
+    private final DeliveryPart part;
+    private final CompletableFuture<Map<String, Outcome>> result;
+    private List<SmtpEndpoint> endpoints = List.of();
+    private DomainTlsPolicy tlsPolicy;
+    private int endpointIndex;
+    private long deadlineNanos;
+    private boolean retriedOnFreshSession;
+    private boolean needsFreshSession;
+    private volatile Stage stage = Stage.ROUTING;
+    private volatile CompletableFuture<?> opening;
+    private volatile PooledSession session;
+
+    PendingPart(DeliveryPart part, CompletableFuture<Map<String, Outcome>> result) {
         this.part = part;
-        this.endpoints = endpoints;
         this.result = result;
-        this.tlsPolicy = tlsPolicy;
     }
 
     DeliveryPart part() {
         return part;
     }
 
-    /** The recipient domain's TLS policy (MTA-STS), as it stood when the part was routed. */
+    CompletableFuture<Map<String, Outcome>> result() {
+        return result;
+    }
+
+    /**
+     * Where the part goes: its MX endpoints in order, only those its domain's TLS policy admits, and that policy as
+     * it stood when the part was routed.
+     */
+    void routeTo(List<SmtpEndpoint> admitted, DomainTlsPolicy policy) {
+        this.endpoints = admitted;
+        this.tlsPolicy = policy;
+        this.endpointIndex = 0;
+    }
+
+    /** The recipient domain's TLS policy (MTA-STS); null before the part was routed. */
     DomainTlsPolicy tlsPolicy() {
         return tlsPolicy;
     }
@@ -62,36 +92,84 @@ final class PendingPart {
         return true;
     }
 
-    long deadlineMillis() {
-        return deadlineMillis;
+    /** When the part's wait in its lane ends, on the engine's ticker. */
+    long deadlineNanos() {
+        return deadlineNanos;
     }
 
-    void waitUntil(long deadlineMillis) {
-        this.deadlineMillis = deadlineMillis;
+    void waitUntil(long deadlineNanos) {
+        this.deadlineNanos = deadlineNanos;
     }
 
-    /** A reused session may have been closed by the server while idle: the part gets one fresh session. */
+    /**
+     * Takes the part's one retry on a fresh session (a reused session turned out stale, or a response rule asked to
+     * reconnect); false when it was taken before. From then on the part goes only on a newly opened session.
+     */
     boolean takeFreshSessionRetry() {
         if (retriedOnFreshSession) {
             return false;
         }
         retriedOnFreshSession = true;
+        needsFreshSession = true;
         return true;
     }
 
-    void complete(Map<String, Outcome> outcomes) {
-        result.complete(outcomes);
+    /** Whether only a newly opened session may carry the part (see {@link #takeFreshSessionRetry()}). */
+    boolean needsFreshSession() {
+        return needsFreshSession;
     }
 
-    void completeAll(Outcome outcome) {
+    Stage stage() {
+        return stage;
+    }
+
+    void waiting() {
+        stage = Stage.WAITING;
+        session = null;
+        opening = null;
+    }
+
+    /** A session is being opened for the part; {@code future} is cancelled if the engine stops meanwhile. */
+    void opening(CompletableFuture<?> future) {
+        opening = future;
+        stage = Stage.OPENING;
+    }
+
+    CompletableFuture<?> openingFuture() {
+        return opening;
+    }
+
+    /** The part's transaction starts on {@code carrier}. */
+    void sending(PooledSession carrier) {
+        session = carrier;
+        opening = null;
+        stage = Stage.SENDING;
+    }
+
+    /** The session carrying the part now, if its transaction runs. */
+    PooledSession session() {
+        return session;
+    }
+
+    /** Completes the part; false when it was completed before (the engine stopping, say). */
+    boolean complete(Map<String, Outcome> outcomes) {
+        return result.complete(outcomes);
+    }
+
+    boolean completeAll(Outcome outcome) {
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
         for (String recipient : part.recipients()) {
             outcomes.put(recipient, outcome);
         }
-        result.complete(outcomes);
+        return result.complete(outcomes);
     }
 
     boolean isDone() {
         return result.isDone();
+    }
+
+    @Override
+    public String toString() {
+        return part.id();
     }
 }

@@ -9,6 +9,7 @@ import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
+import io.github.mxgovernor.time.Ticker;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -53,6 +54,7 @@ public final class Governor {
     private static final Logger LOGGER = LoggerFactory.getLogger(Governor.class);
 
     private final Clock clock;
+    private final Ticker ticker;
     private final DoubleSupplier random;
     private final ConcurrentMap<String, Destination> destinations = new ConcurrentHashMap<>();
     private final List<FlowControlListener> listeners = new CopyOnWriteArrayList<>();
@@ -65,13 +67,24 @@ public final class Governor {
     /** The rules of the last {@link #applyRules}, by identity; empty before any. */
     private volatile Set<MxRule> currentRules = Set.of();
 
+    /** Rates refill by {@link Ticker#SYSTEM}. */
     public Governor(Clock clock) {
-        this(clock, () -> ThreadLocalRandom.current().nextDouble());
+        this(clock, Ticker.SYSTEM, () -> ThreadLocalRandom.current().nextDouble());
     }
 
-    /** @param random numbers in [0, 1) that jitter suspensions and flow-control deferrals */
+    /** Rates refill by {@link Ticker#SYSTEM}. @param random as for {@link #Governor(Clock, Ticker, DoubleSupplier)} */
     public Governor(Clock clock, DoubleSupplier random) {
+        this(clock, Ticker.SYSTEM, random);
+    }
+
+    /**
+     * @param clock the wall clock: flow-control states and their ends, activity, what operators read
+     * @param ticker the monotonic time message rates refill by, and delivery engines measure deadlines with
+     * @param random numbers in [0, 1) that jitter suspensions and flow-control deferrals
+     */
+    public Governor(Clock clock, Ticker ticker, DoubleSupplier random) {
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.random = Objects.requireNonNull(random, "random");
     }
 
@@ -110,14 +123,14 @@ public final class Governor {
     }
 
     private MessageRate rate(MxRule rule, HourlyCount tokensTaken) {
-        return new MessageRate(rule.messagesPerHour(), clock, tokensTaken);
+        return new MessageRate(rule.messagesPerHour(), ticker, clock, tokensTaken);
     }
 
     private FlowControl flowControl(String name, MxRule rule, HourlyCount tokensTaken) {
         DeliveryLimits normal = new DeliveryLimits(rule.maxConnections(), rule.maxMessagesPerConnection(),
             rule.messagesPerHour());
         return new FlowControl(name, rule.flowControl(), normal, clock,
-            perHour -> new MessageRate(OptionalLong.of(perHour), clock, tokensTaken), publisher, random);
+            perHour -> new MessageRate(OptionalLong.of(perHour), ticker, clock, tokensTaken), publisher, random);
     }
 
     private void reconsider(Destination destination, MxRule rule) {
@@ -269,6 +282,11 @@ public final class Governor {
 
     public Clock clock() {
         return clock;
+    }
+
+    /** The monotonic time rates refill by; delivery engines measure their deadlines with it too. */
+    public Ticker ticker() {
+        return ticker;
     }
 
     /** Hears of every change of flow-control state of every destination, after it took effect. */

@@ -5,6 +5,7 @@ import io.github.bucket4j.Bucket;
 import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.local.SynchronizationStrategy;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
+import io.github.mxgovernor.time.Ticker;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -15,6 +16,9 @@ import java.util.OptionalLong;
  * most one minute's share of the hourly rate (at least one token) and refills continuously, so an hour's
  * budget never leaves in one burst. Unlimited when the rule sets no rate. Every token taken (and given back) may
  * also be counted toward its destination's {@link HourlyCount}, so that operators see the rate in use.
+ *
+ * <p>The bucket refills by a monotonic {@link Ticker}, never by the wall clock: a clock step neither empties nor
+ * fills it. The hourly count, which operators read, goes by the wall clock.
  */
 public final class MessageRate implements MessageBudget {
     private static final long SLICES_PER_HOUR = 60;
@@ -24,12 +28,13 @@ public final class MessageRate implements MessageBudget {
     private final Clock clock;
     private final HourlyCount taken;
 
-    public MessageRate(OptionalLong messagesPerHour, Clock clock) {
-        this(messagesPerHour, clock, null);
+    /** A rate whose tokens are counted nowhere. */
+    public MessageRate(OptionalLong messagesPerHour, Ticker ticker) {
+        this(messagesPerHour, ticker, Clock.systemUTC(), null);
     }
 
-    /** @param taken counts the tokens taken, or null */
-    MessageRate(OptionalLong messagesPerHour, Clock clock, HourlyCount taken) {
+    /** @param taken counts the tokens taken (at {@code clock}'s time), or null */
+    MessageRate(OptionalLong messagesPerHour, Ticker ticker, Clock clock, HourlyCount taken) {
         this.messagesPerHour = messagesPerHour;
         this.clock = clock;
         this.taken = taken;
@@ -44,7 +49,7 @@ public final class MessageRate implements MessageBudget {
         long capacity = Math.max(1, perHour / SLICES_PER_HOUR);
         this.bucket = Bucket.builder()
             .addLimit(Bandwidth.builder().capacity(capacity).refillGreedy(perHour, Duration.ofHours(1)).build())
-            .withCustomTimePrecision(new ClockTimeMeter(clock))
+            .withCustomTimePrecision(new TickerTimeMeter(ticker))
             // The lock-free default copies the bucket state for every token (64 bytes a mail); this strategy updates
             // it in place under a lock of the bucket's own. Lanes take tokens under their own lock, so it is
             // hardly ever contended.
@@ -88,21 +93,21 @@ public final class MessageRate implements MessageBudget {
         return messagesPerHour;
     }
 
-    private static final class ClockTimeMeter implements TimeMeter {
-        private final Clock clock;
+    private static final class TickerTimeMeter implements TimeMeter {
+        private final Ticker ticker;
 
-        ClockTimeMeter(Clock clock) {
-            this.clock = clock;
+        TickerTimeMeter(Ticker ticker) {
+            this.ticker = ticker;
         }
 
         @Override
         public long currentTimeNanos() {
-            return Math.multiplyExact(clock.millis(), 1_000_000L);
+            return ticker.nanos();
         }
 
         @Override
         public boolean isWallClockBased() {
-            return true;
+            return false;
         }
     }
 }

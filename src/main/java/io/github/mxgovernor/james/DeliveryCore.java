@@ -2,12 +2,13 @@ package io.github.mxgovernor.james;
 
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
+import io.github.mxgovernor.delivery.EngineThreads;
 import io.github.mxgovernor.delivery.PartDelivery;
 import io.github.mxgovernor.delivery.ReplyClassifier;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.governor.PeriodicTask;
 import io.github.mxgovernor.rules.RuleSet;
-import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
+import io.github.mxgovernor.smtp.NettySmtpSessionFactory;
 import io.github.mxgovernor.tls.DaneLookup;
 import io.github.mxgovernor.tls.DaneVerdict;
 import io.github.mxgovernor.tls.HttpsPolicyFetcher;
@@ -20,6 +21,7 @@ import io.github.mxgovernor.tls.dane.ValidatingTlsaLookup;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -30,7 +32,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The core as one governed mailet runs it, built in this one place from the mailet's configuration: the TLS policy
  * (MTA-STS policies and the threads that fetch them, DANE) and the delivery engine, seen by the edge as a
- * {@link PartDelivery}. The queue runner closes the engine; {@link #close()} then stops the MTA-STS threads.
+ * {@link PartDelivery}, with the threads it runs on and its non-blocking SMTP client. The queue runner closes the
+ * engine; {@link #close()} then stops the SMTP client and every thread.
  */
 final class DeliveryCore implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryCore.class);
@@ -38,39 +41,54 @@ final class DeliveryCore implements AutoCloseable {
     private static final Duration MTA_STS_REFRESH = Duration.ofMinutes(1);
     private static final int MTA_STS_DOMAINS = 100_000;
 
+    /** Threads that read message content for the SMTP sessions (blocking reads of James's message store). */
+    private static final int CONTENT_THREADS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+
     private final DeliveryEngine engine;
     private final DaneLookup daneLookup;
-    private final Optional<ScheduledExecutorService> mtaStsThreads;
+    private final EngineThreads engineThreads;
+    private final NettySmtpSessionFactory sessions;
+    private final ExecutorService contentThreads;
+    private final Optional<ScheduledExecutorService> mtaStsRefresh;
 
-    private DeliveryCore(DeliveryEngine engine, DaneLookup daneLookup, Optional<ScheduledExecutorService> mtaStsThreads) {
+    private DeliveryCore(DeliveryEngine engine, DaneLookup daneLookup, EngineThreads engineThreads,
+                         NettySmtpSessionFactory sessions, ExecutorService contentThreads,
+                         Optional<ScheduledExecutorService> mtaStsRefresh) {
         this.engine = engine;
         this.daneLookup = daneLookup;
-        this.mtaStsThreads = mtaStsThreads;
+        this.engineThreads = engineThreads;
+        this.sessions = sessions;
+        this.contentThreads = contentThreads;
+        this.mtaStsRefresh = mtaStsRefresh;
     }
 
     static DeliveryCore start(DeliveryConfiguration configuration, Governor governor, DNSService dns, Clock clock) {
         TlsConfiguration tls = configuration.tls();
         DaneLookup dane = new LazyDaneLookup(tls.daneResolver(), clock);
         PlaintextFallbacks fallbacks = new PlaintextFallbacks(tls.fallbackMemory(), clock);
-        Optional<ScheduledExecutorService> threads = Optional.empty();
+        EngineThreads threads = EngineThreads.start(configuration.engineSettings());
+        Optional<ScheduledExecutorService> refresh = Optional.empty();
         TlsPolicyResolver policy;
         if (configuration.mtaSts()) {
-            ScheduledExecutorService mtaSts = Executors.newScheduledThreadPool(4,
+            ScheduledExecutorService mtaSts = Executors.newSingleThreadScheduledExecutor(
                 new DaemonThreadFactory("mx-governor-mta-sts"));
             MtaStsPolicyCache policies = new MtaStsPolicyCache(dns::findTXTRecords,
-                new HttpsPolicyFetcher(tls.trust().clientContext(), configuration.mtaStsTimeout()), clock, mtaSts,
-                MTA_STS_RECHECK, MTA_STS_DOMAINS);
+                new HttpsPolicyFetcher(tls.trust().clientContext(), configuration.mtaStsTimeout()), clock,
+                threads.lookups(), MTA_STS_RECHECK, MTA_STS_DOMAINS);
             PeriodicTask.schedule(mtaSts, "MTA-STS background refresh", MTA_STS_REFRESH, policies::refreshExpiring);
-            policy = new TlsPolicyResolver(Optional.of(policies), dane, fallbacks);
-            threads = Optional.of(mtaSts);
+            policy = new TlsPolicyResolver(Optional.of(policies), dane, fallbacks, configuration.mtaStsTimeout());
+            refresh = Optional.of(mtaSts);
         } else {
-            policy = new TlsPolicyResolver(Optional.empty(), dane, fallbacks);
+            policy = new TlsPolicyResolver(Optional.empty(), dane, fallbacks, configuration.mtaStsTimeout());
         }
+        ExecutorService content = Executors.newFixedThreadPool(CONTENT_THREADS,
+            new DaemonThreadFactory("mx-governor-content"));
+        NettySmtpSessionFactory sessions = new NettySmtpSessionFactory(tls.trust().trustManager(), content,
+            NettySmtpSessionFactory.defaultIoThreads());
         DeliveryEngine engine = new DeliveryEngine(governor, configuration.rules(),
-            new JamesMxResolver(dns, configuration.gateways(), configuration.loadBalancing()),
-            new SocketSmtpSessionFactory(tls.trust().trustManager()), new ReplyClassifier(),
-            configuration.engineSettings(), policy);
-        return new DeliveryCore(engine, dane, threads);
+            new JamesMxResolver(dns, configuration.gateways(), configuration.loadBalancing()), sessions,
+            new ReplyClassifier(), configuration.engineSettings(), policy, threads);
+        return new DeliveryCore(engine, dane, threads, sessions, content, refresh);
     }
 
     PartDelivery delivery() {
@@ -91,9 +109,13 @@ final class DeliveryCore implements AutoCloseable {
         return daneLookup;
     }
 
+    /** Stops the threads and the SMTP client; call once the engine was closed (the queue runner closes it). */
     @Override
     public void close() {
-        mtaStsThreads.ifPresent(ScheduledExecutorService::shutdownNow);
+        mtaStsRefresh.ifPresent(ScheduledExecutorService::shutdownNow);
+        sessions.close();
+        contentThreads.shutdownNow();
+        engineThreads.close();
     }
 
     /**

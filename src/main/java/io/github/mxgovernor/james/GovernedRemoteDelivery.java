@@ -57,13 +57,14 @@ import org.slf4j.LoggerFactory;
  * {@code mail.*} (accepted and logged: our SMTP client does not use javax.mail), and {@code outgoingQueue}
  * (found in James's sample configurations; read as {@code outgoing}), {@code gatewayUsername} (or
  * {@code gatewayusername}) and {@code gatewayPassword} (SMTP AUTH PLAIN or LOGIN to the gateways; they need
- * {@code gateway}, and the credentials are only ever sent over TLS, so give the gateways an MX rule with
- * {@code tls} REQUIRED or VERIFY: a gateway session without TLS fails and the mail is deferred).
+ * {@code gateway}, and the credentials are only sent to a gateway whose certificate passed the PKIX and host-name
+ * checks or matched its DANE records, so give the gateways an MX rule with {@code tls} VERIFY: otherwise the mail
+ * is deferred with {@code TLS_POLICY_FAILURE}).
  * {@code sslEnable=true} is refused at start-up: implicit TLS is not supported.
  *
  * <p>Ours: {@code rules} (the MX rules file: a path or a James file URI such as
- * {@code file://conf/mx-rules.xml}; built-in default rule when absent), {@code deliveryThreads} (threads
- * driving SMTP sessions, default 64), {@code maxInFlight} (mails taken from the queue at once, default 512),
+ * {@code file://conf/mx-rules.xml}; built-in default rule when absent), {@code deliveryThreads}
+ * (accepted for RemoteDelivery's sake and without effect: connections hold no thread), {@code maxInFlight} (mails taken from the queue at once, default 512),
  * {@code maxLaneWait} (how long a mail waits for a connection or token before a local deferral, default
  * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default a quarter of {@code maxInFlight};
  * beyond, its mails are deferred at once so that one slow destination never takes every queue slot),

@@ -2,8 +2,8 @@ package io.github.mxgovernor.tls;
 
 /**
  * Looks up what DANE says of an MX host: the TLSA records of {@code _<port>._tcp.<mxHost>} through a
- * DNSSEC-validating resolver. May block (DNS); called on a delivery thread before the connection is opened,
- * only for rules with {@code dane="true"}. Implementations never throw: a failure is a
+ * DNSSEC-validating resolver. May block (DNS); called on a lookup thread (see {@link DaneVerdicts}) before the
+ * connection is opened, only for rules with {@code dane="true"}. Implementations never throw: a failure is a
  * {@linkplain DaneVerdict#unusable(String) unusable} verdict.
  */
 @FunctionalInterface

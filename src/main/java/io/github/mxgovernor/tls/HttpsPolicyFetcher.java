@@ -15,7 +15,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -67,35 +67,69 @@ public final class HttpsPolicyFetcher implements PolicyFetcher {
         return URI.create("https://mta-sts." + host + "/.well-known/mta-sts.txt");
     }
 
+    /** Blocks until {@link #fetchAsync} ends, at most the time limit. */
     @Override
     public String fetch(String domain) throws MtaStsException {
+        try {
+            return fetchAsync(domain).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof MtaStsException) {
+                throw (MtaStsException) e.getCause();
+            }
+            throw new MtaStsException(describe(e.getCause()), e.getCause());
+        }
+    }
+
+    /**
+     * Starts the exchange and returns at once; no thread waits on the server meanwhile. The future completes within
+     * the time limit, body included: past it the exchange is cancelled and the future fails.
+     */
+    @Override
+    public CompletableFuture<String> fetchAsync(String domain) {
         URI uri;
         try {
             uri = location.apply(domain);
         } catch (IllegalArgumentException e) {
-            throw new MtaStsException("no policy location for '" + MtaStsPolicy.shorten(domain) + "': " + e.getMessage());
+            return CompletableFuture.failedFuture(new MtaStsException("no policy location for '"
+                + MtaStsPolicy.shorten(domain) + "': " + e.getMessage()));
         }
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
-        CompletableFuture<HttpResponse<byte[]>> exchange = client.sendAsync(request, HttpsPolicyFetcher::body);
-        HttpResponse<byte[]> response;
+        HttpRequest request;
         try {
-            response = exchange.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            exchange.cancel(true);
-            throw new MtaStsException(uri + ": no complete answer within " + timeout.toMillis() + " ms");
-        } catch (InterruptedException e) {
-            exchange.cancel(true);
-            Thread.currentThread().interrupt();
-            throw new MtaStsException(uri + ": interrupted");
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            for (Throwable t = cause; t != null; t = t.getCause()) {
-                if (t instanceof PolicyTooLarge) {
-                    throw new MtaStsException(uri + ": policy larger than " + MAX_POLICY_BYTES + " bytes");
-                }
-            }
-            throw new MtaStsException(uri + ": " + describe(cause), cause);
+            request = HttpRequest.newBuilder(uri).timeout(timeout).GET().build();
+        } catch (IllegalArgumentException e) {
+            return CompletableFuture.failedFuture(new MtaStsException(uri + ": " + e.getMessage()));
         }
+        CompletableFuture<HttpResponse<byte[]>> exchange = client.sendAsync(request, HttpsPolicyFetcher::body);
+        CompletableFuture<String> result = new CompletableFuture<>();
+        exchange.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((response, error) -> {
+            if (error != null) {
+                exchange.cancel(true);
+                result.completeExceptionally(failure(uri, error));
+                return;
+            }
+            try {
+                result.complete(policyText(uri, response));
+            } catch (MtaStsException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    private MtaStsException failure(URI uri, Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof TimeoutException) {
+            return new MtaStsException(uri + ": no complete answer within " + timeout.toMillis() + " ms");
+        }
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof PolicyTooLarge) {
+                return new MtaStsException(uri + ": policy larger than " + MAX_POLICY_BYTES + " bytes");
+            }
+        }
+        return new MtaStsException(uri + ": " + describe(cause), cause);
+    }
+
+    private static String policyText(URI uri, HttpResponse<byte[]> response) throws MtaStsException {
         int status = response.statusCode();
         if (status >= 300 && status < 400) {
             throw new MtaStsException(uri + ": HTTP " + status + " redirect to "

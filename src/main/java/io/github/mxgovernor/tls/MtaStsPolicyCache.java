@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +34,9 @@ import org.slf4j.LoggerFactory;
  *   <li>A failed refresh (TXT record gone or malformed, fetch failed, policy malformed) keeps the cached policy in
  *       force until it expires, and says so in the status. Without a cached policy, the domain has none: mail goes
  *       by the MX rules' TLS mode, and the status says why.</li>
- *   <li>Each domain is looked up on its own: a domain whose policy host hangs holds one executor thread for the
- *       fetcher's time limit, and nothing else.</li>
+ *   <li>Each domain is looked up on its own, and no thread waits on a policy host: the TXT lookup runs on the
+ *       executor (a DNS lookup), the fetch is asynchronous ({@link PolicyFetcher#fetchAsync}) and bounded by the
+ *       fetcher's time limit. A domain whose policy host hangs holds nothing another domain needs.</li>
  * </ul>
  * Entries are kept for a day after their last use, or until their policy expires if later; at most
  * {@code maxDomains} of them. Thread-safe.
@@ -51,7 +53,7 @@ public final class MtaStsPolicyCache {
     private final Cache<String, Entry> entries;
 
     /**
-     * @param executor where discoveries run (TXT lookup and fetch, both blocking)
+     * @param executor where the (blocking) TXT lookups run: the engine's lookup pool
      * @param recheckInterval how often the TXT record of a domain in use is read again
      * @param maxDomains how many domains are kept at most
      */
@@ -122,17 +124,23 @@ public final class MtaStsPolicyCache {
         entry.running = result;
         try {
             executor.execute(() -> {
-                DomainTlsPolicy found;
+                CompletableFuture<DomainTlsPolicy> discovery;
                 try {
-                    found = discover(entry);
+                    discovery = discover(entry);
                 } catch (RuntimeException e) {
-                    LOGGER.warn("MTA-STS lookup of {} failed", entry.domain, e);
-                    found = settle(entry, clock.instant(), "MTA-STS lookup failed: " + e);
+                    discovery = CompletableFuture.failedFuture(e);
                 }
-                synchronized (entry) {
-                    entry.running = null;
-                }
-                result.complete(found);
+                discovery.whenComplete((found, error) -> {
+                    DomainTlsPolicy policy = found;
+                    if (error != null) {
+                        LOGGER.warn("MTA-STS lookup of {} failed", entry.domain, error);
+                        policy = settle(entry, clock.instant(), "MTA-STS lookup failed: " + error);
+                    }
+                    synchronized (entry) {
+                        entry.running = null;
+                    }
+                    result.complete(policy);
+                });
             });
         } catch (RejectedExecutionException e) {
             entry.running = null;
@@ -141,32 +149,45 @@ public final class MtaStsPolicyCache {
         return result;
     }
 
-    private DomainTlsPolicy discover(Entry entry) {
+    /** Reads the TXT record here (on the lookup executor), then fetches without holding any thread. */
+    private CompletableFuture<DomainTlsPolicy> discover(Entry entry) {
         Instant now = clock.instant();
         Optional<MtaStsTxtRecord> record;
         try {
             record = MtaStsTxtRecord.select(txt.txtRecords("_mta-sts." + entry.domain));
         } catch (MtaStsException e) {
-            return settle(entry, now, "TXT record _mta-sts." + entry.domain + " invalid: " + e.getMessage());
+            return settled(entry, now, "TXT record _mta-sts." + entry.domain + " invalid: " + e.getMessage());
         } catch (RuntimeException e) {
-            return settle(entry, now, "TXT lookup of _mta-sts." + entry.domain + " failed: " + e.getMessage());
+            return settled(entry, now, "TXT lookup of _mta-sts." + entry.domain + " failed: " + e.getMessage());
         }
         if (record.isEmpty()) {
-            return settle(entry, now, "no MTA-STS TXT record");
+            return settled(entry, now, "no MTA-STS TXT record");
         }
         String id = record.get().id();
         synchronized (entry) {
             Cached current = entry.current;
             if (entry.inForce(now) && current.id.equals(id) && now.isBefore(current.refreshAt)) {
-                return settle(entry, now, null);
+                return settled(entry, now, null);
             }
         }
-        String text;
+        CompletableFuture<String> fetch;
         try {
-            text = fetcher.fetch(entry.domain);
-        } catch (MtaStsException e) {
-            return settle(entry, now, "policy fetch failed: " + e.getMessage());
+            fetch = fetcher.fetchAsync(entry.domain);
+        } catch (RuntimeException e) {
+            fetch = CompletableFuture.failedFuture(e);
         }
+        return fetch.handle((text, error) -> {
+            if (error != null) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+                return settle(entry, now, "policy fetch failed: " + (cause instanceof MtaStsException
+                    ? cause.getMessage() : String.valueOf(cause)));
+            }
+            return adopt(entry, now, id, text);
+        });
+    }
+
+    private DomainTlsPolicy adopt(Entry entry, Instant now, String id, String text) {
         MtaStsPolicy policy;
         try {
             policy = MtaStsPolicy.parse(text);
@@ -182,6 +203,10 @@ public final class MtaStsPolicyCache {
         }
         LOGGER.info("MTA-STS policy of {} (id {}): {}", entry.domain, id, policy);
         return settle(entry, now, null);
+    }
+
+    private CompletableFuture<DomainTlsPolicy> settled(Entry entry, Instant now, String problem) {
+        return CompletableFuture.completedFuture(settle(entry, now, problem));
     }
 
     private DomainTlsPolicy settle(Entry entry, Instant now, String problem) {

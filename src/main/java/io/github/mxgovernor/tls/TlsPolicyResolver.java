@@ -30,19 +30,34 @@ import java.util.concurrent.CompletableFuture;
 public final class TlsPolicyResolver {
     /** How long a failed opportunistic handshake is remembered unless configured otherwise. */
     public static final Duration DEFAULT_PLAINTEXT_FALLBACK_MEMORY = Duration.ofHours(1);
+    /** How long mail waits for a domain's MTA-STS discovery unless configured otherwise (the fetch's limit). */
+    public static final Duration DEFAULT_DISCOVERY_WAIT = Duration.ofSeconds(10);
 
     private final Optional<MtaStsPolicyCache> mtaSts;
     private final DaneLookup dane;
     private final PlaintextFallbacks fallbacks;
+    private final Duration discoveryWait;
+
+    /** Mail waits {@link #DEFAULT_DISCOVERY_WAIT} at most for a domain's MTA-STS discovery. */
+    public TlsPolicyResolver(Optional<MtaStsPolicyCache> mtaSts, DaneLookup dane, PlaintextFallbacks fallbacks) {
+        this(mtaSts, dane, fallbacks, DEFAULT_DISCOVERY_WAIT);
+    }
 
     /**
      * @param mtaSts the MTA-STS policies; empty to ignore MTA-STS (as with gateways, where the MX hosts are not the
      *     domain's)
+     * @param discoveryWait how long mail waits for a domain's MTA-STS discovery (its TXT lookup and policy fetch)
+     *     before it goes by its rule, as when the fetch fails; the discovery goes on and serves later mail
      */
-    public TlsPolicyResolver(Optional<MtaStsPolicyCache> mtaSts, DaneLookup dane, PlaintextFallbacks fallbacks) {
+    public TlsPolicyResolver(Optional<MtaStsPolicyCache> mtaSts, DaneLookup dane, PlaintextFallbacks fallbacks,
+                             Duration discoveryWait) {
         this.mtaSts = Objects.requireNonNull(mtaSts, "mtaSts");
         this.dane = Objects.requireNonNull(dane, "dane");
         this.fallbacks = Objects.requireNonNull(fallbacks, "fallbacks");
+        this.discoveryWait = Objects.requireNonNull(discoveryWait, "discoveryWait");
+        if (discoveryWait.isNegative() || discoveryWait.isZero()) {
+            throw new IllegalArgumentException("discoveryWait must be positive, was " + discoveryWait);
+        }
     }
 
     /** The MX rules' modes alone: no MTA-STS, DANE not configured, failed handshakes remembered for an hour. */
@@ -59,7 +74,17 @@ public final class TlsPolicyResolver {
         return mtaSts.get().lookup(domain);
     }
 
-    /** The MX host's DANE verdict; looked up (blocking) only when the rule asks for DANE. */
+    /**
+     * How long mail waits for {@link #domainPolicy} before going by its rule; the discovery goes on meanwhile.
+     */
+    public Duration discoveryWait() {
+        return discoveryWait;
+    }
+
+    /**
+     * The MX host's DANE verdict; looked up (blocking) only when the rule asks for DANE. Called on a lookup thread
+     * ({@link DaneVerdicts}), never a delivery or timer one.
+     */
     public DaneVerdict dane(boolean ruleUsesDane, String mxHost, int port) {
         if (!ruleUsesDane) {
             return DaneVerdict.notAsked();

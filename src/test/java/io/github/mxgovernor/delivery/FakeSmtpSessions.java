@@ -2,60 +2,148 @@ package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.smtp.LocalRefusal;
 import io.github.mxgovernor.smtp.SessionSettings;
+import io.github.mxgovernor.smtp.SmtpCredentials;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpReply;
-import io.github.mxgovernor.smtp.BlockingSmtpSession;
+import io.github.mxgovernor.smtp.SmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
-import io.github.mxgovernor.smtp.BlockingSmtpSessionFactory;
+import io.github.mxgovernor.smtp.SmtpSessionFactory;
 import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.smtp.TlsInfo;
 import io.github.mxgovernor.smtp.TransactionResult;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
-/** In-memory SMTP sessions that count connections exactly and answer as a test scripts them. */
-final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
+/**
+ * In-memory non-blocking SMTP sessions that count connections and transactions exactly and answer as a test scripts
+ * them. By default every future completes at once; {@link #holdTransactions} (or {@link #holdOpens},
+ * {@link #holdCloses}) keeps them pending until the test {@link #release releases} them, or for ever. Thread-safe.
+ */
+final class FakeSmtpSessions implements SmtpSessionFactory {
     final AtomicInteger openNow = new AtomicInteger();
     final AtomicInteger peak = new AtomicInteger();
     final AtomicInteger opened = new AtomicInteger();
-    final AtomicInteger aborted = new AtomicInteger();
+    final AtomicInteger cancelledOpens = new AtomicInteger();
+    final AtomicInteger sendingNow = new AtomicInteger();
+    final AtomicInteger peakSending = new AtomicInteger();
     final List<String> delivered = Collections.synchronizedList(new ArrayList<>());
     final List<Integer> transactionsPerSession = Collections.synchronizedList(new ArrayList<>());
     final List<SmtpTransaction> transactions = Collections.synchronizedList(new ArrayList<>());
+    final List<SessionSettings> settings = Collections.synchronizedList(new ArrayList<>());
+    final List<FakeSession> sessions = Collections.synchronizedList(new ArrayList<>());
+    final List<String> authenticatedHosts = Collections.synchronizedList(new ArrayList<>());
     final Set<String> unreachableHosts = ConcurrentHashMap.newKeySet();
     volatile Function<String, SmtpReply> rcptReplies = recipient -> SmtpReply.of(250, "2.1.5 ok");
-    volatile CountDownLatch gate;
+    volatile boolean holdTransactions;
+    volatile boolean holdOpens;
+    volatile boolean holdCloses;
     volatile boolean staleAfterFirstTransaction;
     volatile LocalRefusal localRefusal;
+    /** What opening throws, at once, instead of returning a future; null for none. */
+    volatile Supplier<Throwable> openThrows;
+    /** What opening's future fails with; null for none. */
+    volatile Supplier<Throwable> openFails;
+    /** What the sessions report of their TLS. */
+    volatile Optional<TlsInfo> tls = Optional.empty();
+    private final Deque<Runnable> held = new ArrayDeque<>();
 
     @Override
-    public BlockingSmtpSession open(SmtpEndpoint endpoint, SessionSettings settings) throws SmtpSessionException {
-        if (unreachableHosts.contains(endpoint.hostName())) {
-            throw new SmtpSessionException(SmtpSessionException.Stage.CONNECT,
-                SmtpSessionException.Kind.CONNECTION_REFUSED, "Connection refused: " + endpoint);
+    public CompletableFuture<SmtpSession> open(SmtpEndpoint endpoint, SessionSettings sessionSettings) {
+        settings.add(sessionSettings);
+        Supplier<Throwable> thrown = openThrows;
+        if (thrown != null) {
+            throwUnchecked(thrown.get());
         }
-        opened.incrementAndGet();
-        peak.accumulateAndGet(openNow.incrementAndGet(), Math::max);
-        return new FakeSession(endpoint);
+        Supplier<Throwable> failure = openFails;
+        if (failure != null) {
+            return CompletableFuture.failedFuture(failure.get());
+        }
+        if (unreachableHosts.contains(endpoint.hostName())) {
+            return CompletableFuture.failedFuture(new SmtpSessionException(SmtpSessionException.Stage.CONNECT,
+                SmtpSessionException.Kind.CONNECTION_REFUSED, "Connection refused: " + endpoint));
+        }
+        CompletableFuture<SmtpSession> result = new CompletableFuture<>();
+        Runnable open = () -> {
+            if (result.isCancelled()) {
+                // as a factory that honours cancelling: the connection is given up
+                cancelledOpens.incrementAndGet();
+                return;
+            }
+            opened.incrementAndGet();
+            peak.accumulateAndGet(openNow.incrementAndGet(), Math::max);
+            FakeSession session = new FakeSession(endpoint);
+            sessions.add(session);
+            result.complete(session);
+        };
+        if (holdOpens) {
+            hold(open);
+        } else {
+            open.run();
+        }
+        return result;
     }
 
-    private final class FakeSession implements BlockingSmtpSession {
+    private static void throwUnchecked(Throwable thrown) {
+        if (thrown instanceof RuntimeException) {
+            throw (RuntimeException) thrown;
+        }
+        throw (Error) thrown;
+    }
+
+    private void hold(Runnable completion) {
+        synchronized (held) {
+            held.addLast(completion);
+        }
+    }
+
+    /** Completes the oldest pending future; false when none is pending. */
+    boolean releaseOne() {
+        Runnable next;
+        synchronized (held) {
+            next = held.pollFirst();
+        }
+        if (next == null) {
+            return false;
+        }
+        next.run();
+        return true;
+    }
+
+    /** Completes the pending futures, those that become pending meanwhile included, until none is left. */
+    int releaseAll() {
+        int released = 0;
+        while (releaseOne()) {
+            released++;
+        }
+        return released;
+    }
+
+    int pending() {
+        synchronized (held) {
+            return held.size();
+        }
+    }
+
+    /** A session of this factory; {@link #calls} lists what was called on it, in order. */
+    final class FakeSession implements SmtpSession {
+        final List<String> calls = Collections.synchronizedList(new ArrayList<>());
         private final SmtpEndpoint endpoint;
-        private int transactions;
-        private boolean usable = true;
-        private boolean closed;
-        private volatile boolean abortedNow;
+        private volatile int transactionCount;
+        private volatile boolean usable = true;
+        private volatile boolean closed;
 
         FakeSession(SmtpEndpoint endpoint) {
             this.endpoint = endpoint;
@@ -73,38 +161,45 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
 
         @Override
         public Optional<TlsInfo> tls() {
-            return Optional.empty();
+            return tls;
         }
 
         @Override
-        public TransactionResult send(SmtpTransaction transaction) throws SmtpSessionException {
-            if (transactions > 0 && staleAfterFirstTransaction) {
+        public CompletableFuture<Void> authenticate(SmtpCredentials credentials) {
+            calls.add("authenticate");
+            authenticatedHosts.add(endpoint.hostName());
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletableFuture<TransactionResult> send(SmtpTransaction transaction) {
+            calls.add("send");
+            if (transactionCount > 0 && staleAfterFirstTransaction) {
                 usable = false;
-                throw new SmtpSessionException(SmtpSessionException.Stage.RSET,
-                    SmtpSessionException.Kind.CONNECTION_LOST, "Connection closed by peer");
+                return CompletableFuture.failedFuture(new SmtpSessionException(SmtpSessionException.Stage.RSET,
+                    SmtpSessionException.Kind.CONNECTION_LOST, "Connection closed by peer"));
             }
-            CountDownLatch wait = gate;
-            if (wait != null) {
-                // as a socket read: an interrupt does not end the wait, an abort does
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (wait.getCount() > 0 && System.nanoTime() < deadline) {
-                    if (abortedNow) {
-                        throw new SmtpSessionException(SmtpSessionException.Stage.MAIL,
-                            SmtpSessionException.Kind.CONNECTION_LOST, "Socket closed");
-                    }
-                    try {
-                        wait.await(5, TimeUnit.MILLISECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.interrupted();
-                    }
-                }
+            peakSending.accumulateAndGet(sendingNow.incrementAndGet(), Math::max);
+            CompletableFuture<TransactionResult> result = new CompletableFuture<>();
+            Runnable answer = () -> {
+                sendingNow.decrementAndGet();
+                result.complete(answer(transaction));
+            };
+            if (holdTransactions) {
+                hold(answer);
+            } else {
+                answer.run();
             }
-            FakeSmtpSessions.this.transactions.add(transaction);
+            return result;
+        }
+
+        private TransactionResult answer(SmtpTransaction transaction) {
+            transactions.add(transaction);
             LocalRefusal refusal = localRefusal;
             if (refusal != null) {
                 return TransactionResult.refusedLocally(refusal);
             }
-            transactions++;
+            transactionCount++;
             Map<String, SmtpReply> replies = new LinkedHashMap<>();
             boolean anyAccepted = false;
             for (String recipient : transaction.recipients()) {
@@ -121,7 +216,7 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
 
         @Override
         public int transactionCount() {
-            return transactions;
+            return transactionCount;
         }
 
         @Override
@@ -130,19 +225,37 @@ final class FakeSmtpSessions implements BlockingSmtpSessionFactory {
         }
 
         @Override
-        public void close() {
-            if (!closed) {
-                closed = true;
-                transactionsPerSession.add(transactions);
-                openNow.decrementAndGet();
+        public CompletableFuture<Void> close() {
+            calls.add("close");
+            CompletableFuture<Void> result = new CompletableFuture<>();
+            Runnable close = () -> {
+                end();
+                result.complete(null);
+            };
+            if (holdCloses) {
+                hold(close);
+            } else {
+                close.run();
             }
+            return result;
         }
 
         @Override
         public void abort() {
-            abortedNow = true;
-            aborted.incrementAndGet();
-            usable = false;
+            calls.add("abort");
+            end();
+        }
+
+        private synchronized void end() {
+            if (!closed) {
+                closed = true;
+                transactionsPerSession.add(transactionCount);
+                openNow.decrementAndGet();
+            }
+        }
+
+        boolean isClosed() {
+            return closed;
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.github.mxgovernor.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.flowcontrol.BackoffLimits;
@@ -14,49 +13,42 @@ import io.github.mxgovernor.flowcontrol.ResponseRule;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
-import io.github.mxgovernor.rules.RuleSet;
-import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.testing.FakeClock;
 
-import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The delivery engine under flow control, with in-memory SMTP sessions and a fake clock. */
+/** The delivery engine under flow control, with in-memory SMTP sessions on fake time. */
 class FlowControlDeliveryTest {
     private static final Duration LANE_WAIT = Duration.ofSeconds(30);
     private static final SmtpReply TSS04 = SmtpReply.of(421, "4.7.0 [TSS04] Messages from 192.0.2.1 temporarily"
         + " deferred due to unexpected volume or user complaints");
 
-    private final FakeClock clock = FakeClock.at("2026-03-01T10:00:00Z");
-    private final FakeSmtpSessions sessions = new FakeSmtpSessions();
-    private final Map<String, MxResolution> dns = new HashMap<>();
-    private Governor governor;
+    private final EngineHarness harness = new EngineHarness();
+    private final FakeSmtpSessions sessions = harness.sessions;
+    private final FakeClock clock = harness.clock;
+    private final Governor governor = harness.governor;
     private DeliveryEngine engine;
 
     @AfterEach
     void stop() {
-        if (engine != null) {
-            engine.close(Duration.ofSeconds(2));
-        }
+        harness.close();
     }
 
     @Test
-    void suspendedDestinationShouldDeferAtOnceUntilTheSuspensionEndsWhileAnotherKeepsDelivering() throws Exception {
+    void suspendedDestinationShouldDeferAtOnceUntilTheSuspensionEndsWhileAnotherKeepsDelivering() {
         start(policy().addResponseRule(new ResponseRule("421 4\\.7\\.0 \\[TSS0[45]\\]", 1, Optional.empty(),
             Reaction.suspend(Duration.ofHours(2)), "mx-rules.xml:12")));
         mx("yahoo.test", "mx1.yahoo.test");
@@ -85,28 +77,28 @@ class FlowControlDeliveryTest {
     }
 
     @Test
-    void suspensionShouldDeferThePartsAlreadyWaitingInTheLane() throws Exception {
+    void suspensionShouldDeferThePartsAlreadyWaitingInTheLane() {
         start(policy());
         mx("example.test", "mx1.example.test");
         CompletableFuture<Map<String, Outcome>> waiting;
-        sessions.gate = new java.util.concurrent.CountDownLatch(1);
+        sessions.holdTransactions = true;
         CompletableFuture<Map<String, Outcome>> busy = engine.deliver(part("example.test", "busy"));
-        await().until(() -> sessions.openNow.get() == 1);
+        assertThat(sessions.openNow.get()).isEqualTo(1);
         governor.backoff("mx1.example.test", clock.instant().plus(Duration.ofHours(1)), "test");
         waiting = engine.deliver(part("example.test", "waiting"));
 
         governor.suspend("mx1.example.test", clock.instant().plus(Duration.ofHours(1)), "abuse desk asked");
-        sessions.gate.countDown();
+        sessions.releaseAll();
 
-        Outcome outcome = waiting.get(5, TimeUnit.SECONDS).get("waiting@example.test");
+        Outcome outcome = EngineHarness.outcome(waiting);
         assertThat(outcome.reason()).contains(DeferralReason.SUSPENDED);
         assertThat(outcome.notBefore().get()).isAfterOrEqualTo(clock.instant().plus(Duration.ofHours(1)));
         assertThat(outcome.message()).contains("an operator suspended: abuse desk asked");
-        assertThat(busy.get(5, TimeUnit.SECONDS).get("busy@example.test").kind()).isEqualTo(Outcome.Kind.DELIVERED);
+        assertThat(EngineHarness.outcome(busy).kind()).isEqualTo(Outcome.Kind.DELIVERED);
     }
 
     @Test
-    void backoffShouldRunAtTheBackoffRateAndDeferTheRestForDynamicFlowControl() throws Exception {
+    void backoffShouldRunAtTheBackoffRateAndDeferTheRestForDynamicFlowControl() {
         start(policy().backoff(new BackoffLimits(OptionalInt.of(1), OptionalInt.empty(), OptionalLong.of(60)))
             .addResponseRule(new ResponseRule("421[- ]4\\.7\\.28 .*unusual rate", 1, Optional.empty(),
                 Reaction.backoff(Optional.of(Duration.ofMinutes(30))), "mx-rules.xml:20")));
@@ -122,11 +114,11 @@ class FlowControlDeliveryTest {
         for (int i = 0; i < 3; i++) {
             futures.add(engine.deliver(part("gmail.test", "user" + i)));
         }
-        await().until(() -> sessions.delivered.size() == 1);
-        clock.advance(LANE_WAIT.plusSeconds(1));
+        assertThat(sessions.delivered).hasSize(1);
+        harness.advance(LANE_WAIT.plusSeconds(1));
         List<Outcome> outcomes = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            outcomes.add(futures.get(i).get(5, TimeUnit.SECONDS).get("user" + i + "@gmail.test"));
+            outcomes.add(EngineHarness.outcome(futures.get(i)));
         }
 
         assertThat(outcomes).filteredOn(outcome -> outcome.kind() == Outcome.Kind.DELIVERED).hasSize(1);
@@ -140,7 +132,7 @@ class FlowControlDeliveryTest {
     }
 
     @Test
-    void oneMxHostsFailuresShouldNotBackOffItsHealthySiblings() throws Exception {
+    void oneMxHostsFailuresShouldNotBackOffItsHealthySiblings() {
         start(policy().errorRate(Optional.of(errorRate(3, 0.4))));
         mx("example.test", "mx1.example.test", "mx2.example.test");
         sessions.unreachableHosts.add("mx1.example.test");
@@ -154,7 +146,7 @@ class FlowControlDeliveryTest {
     }
 
     @Test
-    void sharedDestinationShouldCountTheFailuresOfEveryMxHost() throws Exception {
+    void sharedDestinationShouldCountTheFailuresOfEveryMxHost() {
         // One mail per connection, so that every mail tries the unreachable host first.
         startWith(MxRule.builder("provider").mxMasks("*.example.test").limitScope(LimitScope.SHARED)
             .maxMessagesPerConnection(1)
@@ -172,7 +164,7 @@ class FlowControlDeliveryTest {
     }
 
     @Test
-    void textsOfOurOwnMakingShouldNeverMatchAResponseRule() throws Exception {
+    void textsOfOurOwnMakingShouldNeverMatchAResponseRule() {
         start(policy().addResponseRule(new ResponseRule("Connection refused", 1, Optional.empty(),
             Reaction.suspend(Duration.ofHours(1)), "mx-rules.xml:3")));
         mx("example.test", "mx1.example.test");
@@ -185,7 +177,7 @@ class FlowControlDeliveryTest {
     }
 
     @Test
-    void reconnectRuleShouldRetryTheMailOnAFreshConnection() throws Exception {
+    void reconnectRuleShouldRetryTheMailOnAFreshConnection() {
         start(policy().addResponseRule(new ResponseRule("Max message per connection reached", 1, Optional.empty(),
             Reaction.reconnect(), "mx-rules.xml:5")));
         mx("yahoo.test", "mx1.yahoo.test");
@@ -202,7 +194,7 @@ class FlowControlDeliveryTest {
     }
 
     @Test
-    void resumedDestinationShouldDeliverAgain() throws Exception {
+    void resumedDestinationShouldDeliverAgain() {
         start(policy());
         mx("example.test", "mx1.example.test");
         assertThat(deliver("example.test", "first").kind()).isEqualTo(Outcome.Kind.DELIVERED);
@@ -228,24 +220,15 @@ class FlowControlDeliveryTest {
     }
 
     private void startWith(MxRule.Builder rule) {
-        RuleSet rules = RuleSet.of(MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*").build(), List.of(rule.build()));
-        governor = new Governor(clock, () -> 0.5);
-        engine = new DeliveryEngine(governor, rules, domain -> dns.getOrDefault(domain,
-            MxResolution.noHost("unknown test domain")), sessions, new ReplyClassifier(),
-            EngineSettings.builder().heloName("test.local").maxLaneWait(LANE_WAIT).deliveryThreads(4).build());
+        engine = harness.start(rule).engine;
     }
 
-    private void mx(String domain, String... hosts) throws Exception {
-        List<SmtpEndpoint> endpoints = new ArrayList<>();
-        int address = 2;
-        for (String host : hosts) {
-            endpoints.add(new SmtpEndpoint(host, InetAddress.getByName("127.0.0." + address++), 25));
-        }
-        dns.put(domain, MxResolution.found(endpoints));
+    private void mx(String domain, String... hosts) {
+        harness.mx(domain, hosts);
     }
 
-    private Outcome deliver(String domain, String localPart) throws Exception {
-        return engine.deliver(part(domain, localPart)).get(5, TimeUnit.SECONDS).get(localPart + "@" + domain);
+    private Outcome deliver(String domain, String localPart) {
+        return harness.deliverNow(domain, localPart);
     }
 
     private static DeliveryPart part(String domain, String localPart) {

@@ -9,7 +9,7 @@ import io.github.mxgovernor.governor.TlsOutcome;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
-import io.github.mxgovernor.smtp.SocketSmtpSessionFactory;
+import io.github.mxgovernor.smtp.NettySmtpSessionFactory;
 import io.github.mxgovernor.testing.FakeClock;
 import io.github.mxgovernor.testing.StartTlsServer;
 import io.github.mxgovernor.testing.StartTlsServer.Behaviour;
@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -53,8 +55,11 @@ class TlsPolicyDeliveryTest {
 
     private final FakeClock clock = FakeClock.at("2025-03-01T10:00:00Z");
     private final TestPki pki = TestPki.authority();
+    private final ExecutorService contentThreads = Executors.newFixedThreadPool(2);
+    private NettySmtpSessionFactory sessions;
     private StartTlsServer server;
     private DeliveryEngine engine;
+    private Optional<io.github.mxgovernor.smtp.SmtpCredentials> credentials = Optional.empty();
 
     @AfterEach
     void tearDown() throws Exception {
@@ -64,6 +69,10 @@ class TlsPolicyDeliveryTest {
         if (server != null) {
             server.close();
         }
+        if (sessions != null) {
+            sessions.close();
+        }
+        contentThreads.shutdownNow();
     }
 
     @ParameterizedTest(name = "{0} against {1}/{2}: {3}")
@@ -483,6 +492,34 @@ class TlsPolicyDeliveryTest {
         assertThat(lookups).hasValue(0);
     }
 
+    @ParameterizedTest(name = "{0} gateway with a {1} certificate: AUTH sent {2}")
+    @CsvSource({
+        "OPPORTUNISTIC, self-signed, false",
+        "REQUIRED,      self-signed, false",
+        "OPPORTUNISTIC, wrong-host,  false",
+        "OPPORTUNISTIC, valid,       true",
+        "VERIFY,        valid,       true",
+    })
+    void credentialsShouldGoOnlyToAGatewayWhoseCertificatePassedTheChecks(TlsMode mode, String certificate,
+                                                                        boolean sent) throws Exception {
+        server = StartTlsServer.start(Behaviour.TLS, certificate(certificate));
+        credentials = Optional.of(new io.github.mxgovernor.smtp.SmtpCredentials("relay-user", "relay-secret"));
+        engine = engine(rule(mode), TlsPolicyResolver.rulesOnly(clock));
+
+        Outcome outcome = deliver(part(false));
+
+        if (sent) {
+            assertThat(outcome.kind()).as(outcome.toString()).isEqualTo(Outcome.Kind.DELIVERED);
+            assertThat(server.authLines()).singleElement().satisfies(line -> assertThat(line).startsWith("AUTH "));
+        } else {
+            assertDeferredForTls(outcome, certificate.equals("self-signed") ? TlsProblem.UNTRUSTED_CHAIN
+                : TlsProblem.HOST_NAME_MISMATCH, "SMTP AUTH credentials not sent to " + MX);
+            assertThat(server.commands()).doesNotContain("AUTH");
+            assertThat(server.authLines()).isEmpty();
+            assertThat(server.plaintextReceived()).doesNotContain("relay-secret");
+        }
+    }
+
     private void assertDeferredForTls(Outcome outcome, TlsProblem problem, String policy) {
         assertThat(outcome.kind()).as(outcome.toString()).isEqualTo(Outcome.Kind.DEFERRED);
         assertThat(outcome.reason()).contains(DeferralReason.TLS_POLICY_FAILURE);
@@ -555,10 +592,14 @@ class TlsPolicyDeliveryTest {
     private DeliveryEngine engine(MxRule.Builder rule, TlsPolicyResolver resolver, SmtpEndpoint endpoint)
             throws Exception {
         RuleSet rules = RuleSet.of(MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*").build(), List.of(rule.build()));
+        if (sessions == null) {
+            sessions = new NettySmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA").trustManager(),
+                contentThreads, 1);
+        }
         return new DeliveryEngine(new Governor(clock), rules, domain -> MxResolution.found(List.of(endpoint)),
-            new SocketSmtpSessionFactory(TlsTrust.of(pki.trustStore(), "test CA").trustManager()),
+            sessions,
             new ReplyClassifier(), EngineSettings.builder().heloName("client.test").maxLaneWait(TIMEOUT)
-                .deliveryThreads(4).build(), resolver);
+                .gatewayCredentials(credentials).build(), resolver);
     }
 
     private Destination destination() {

@@ -66,6 +66,7 @@ public final class StartTlsServer implements AutoCloseable {
     private final List<String> serverNames = Collections.synchronizedList(new ArrayList<>());
     private final AtomicInteger connections = new AtomicInteger();
     private final List<String> mailFromLines = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> authLines = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean requireTlsOffered = true;
 
     private StartTlsServer(Behaviour behaviour, SSLContext context) throws IOException {
@@ -119,6 +120,11 @@ public final class StartTlsServer implements AutoCloseable {
     }
 
     /** The MAIL FROM commands received, parameters included. */
+    /** The AUTH commands received (it offers AUTH only over TLS, and accepts any credentials). */
+    public List<String> authLines() {
+        return List.copyOf(authLines);
+    }
+
     public List<String> mailFromLines() {
         return List.copyOf(mailFromLines);
     }
@@ -159,7 +165,8 @@ public final class StartTlsServer implements AutoCloseable {
                     case "EHLO":
                         boolean offer = !tls && behaviour != Behaviour.NO_STARTTLS;
                         write(out, "250-mx.tls.test" + (offer ? "\r\n250-STARTTLS" : "")
-                            + (tls && requireTlsOffered ? "\r\n250-REQUIRETLS" : "") + "\r\n250 8BITMIME");
+                            + (tls && requireTlsOffered ? "\r\n250-REQUIRETLS" : "")
+                            + (tls ? "\r\n250-AUTH PLAIN LOGIN" : "") + "\r\n250 8BITMIME");
                         break;
                     case "STARTTLS":
                         if (tls || behaviour == Behaviour.NO_STARTTLS) {
@@ -192,6 +199,10 @@ public final class StartTlsServer implements AutoCloseable {
                             out = secured.getOutputStream();
                             tls = true;
                         }
+                        break;
+                    case "AUTH":
+                        authLines.add(line);
+                        write(out, "235 2.7.0 accepted");
                         break;
                     case "MAIL":
                         mailFromLines.add(line);

@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -161,6 +162,48 @@ class HttpsPolicyFetcherTest {
         assertThatThrownBy(() -> fetcher.fetch("hanging.test"))
             .isInstanceOf(MtaStsException.class)
             .hasMessage(uri + ": no complete answer within 800 ms");
+    }
+
+    @Test
+    void twelveHangingPolicyHostsShouldNotDelayAnotherDomainsDiscovery() throws Exception {
+        start(pki.issue("localhost"));
+        URI silent = silentServer();
+        ExecutorService txtThreads = Executors.newFixedThreadPool(4);
+        closeables.add(txtThreads::shutdownNow);
+        // A long time limit: the hanging fetches must still run when the other domain's policy is had.
+        HttpsPolicyFetcher fetcher = new HttpsPolicyFetcher(pki.clientContext(), Duration.ofSeconds(60),
+            domain -> domain.startsWith("hanging") ? silent : location(domain));
+        MtaStsPolicyCache cache = new MtaStsPolicyCache(name -> List.of("v=STSv1; id=1;"), fetcher,
+            java.time.Clock.systemUTC(), txtThreads, Duration.ofMinutes(5), 100);
+        List<CompletableFuture<DomainTlsPolicy>> hanging = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            hanging.add(cache.lookup("hanging" + i + ".test"));
+        }
+
+        DomainTlsPolicy good = cache.lookup("good.test").get(5, TimeUnit.SECONDS);
+
+        assertThat(good.enforces()).isTrue();
+        assertThat(hanging).allSatisfy(lookup -> assertThat(lookup).isNotDone());
+    }
+
+    /** A TCP server on loopback that accepts connections and never answers; its URI. */
+    private URI silentServer() throws IOException {
+        ServerSocket silent = new ServerSocket();
+        closeables.add(silent);
+        silent.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        List<Socket> accepted = new ArrayList<>();
+        Thread acceptor = new Thread(() -> {
+            try {
+                while (true) {
+                    accepted.add(silent.accept());
+                }
+            } catch (IOException closed) {
+                // the test is over
+            }
+        });
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return URI.create("https://localhost:" + silent.getLocalPort() + "/.well-known/mta-sts.txt");
     }
 
     @Test

@@ -51,6 +51,36 @@ class MtaStsPolicyCacheTest {
     }
 
     @Test
+    void aFetchInProgressShouldHoldNoThreadOfTheLookupExecutor() {
+        io.github.mxgovernor.testing.ManualExecutor lookups = new io.github.mxgovernor.testing.ManualExecutor();
+        CompletableFuture<String> hangingFetch = new CompletableFuture<>();
+        PolicyFetcher asynchronous = new PolicyFetcher() {
+            @Override
+            public String fetch(String domain) {
+                throw new UnsupportedOperationException("asynchronous only");
+            }
+
+            @Override
+            public CompletableFuture<String> fetchAsync(String domain) {
+                return domain.equals("hanging.example") ? hangingFetch : CompletableFuture.completedFuture(POLICY);
+            }
+        };
+        MtaStsPolicyCache asynchronousCache = new MtaStsPolicyCache(name -> List.of("v=STSv1; id=1;"), asynchronous,
+            clock, lookups, RECHECK, 100);
+
+        CompletableFuture<DomainTlsPolicy> hanging = asynchronousCache.lookup("hanging.example");
+        lookups.runAll();
+        CompletableFuture<DomainTlsPolicy> other = asynchronousCache.lookup("example.com");
+        assertThat(lookups.runAll()).as("only the other domain's TXT lookup").isEqualTo(1);
+
+        assertThat(other).isCompleted();
+        assertThat(other.join().enforces()).isTrue();
+        assertThat(hanging).isNotDone();
+        hangingFetch.complete(POLICY);
+        assertThat(hanging.join().enforces()).isTrue();
+    }
+
+    @Test
     void aPolicyShouldBeFetchedOnceAndServedFromTheCache() {
         publish("example.com", "id1", POLICY);
 
