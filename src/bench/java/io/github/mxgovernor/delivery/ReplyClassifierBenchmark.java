@@ -1,6 +1,8 @@
 package io.github.mxgovernor.delivery;
 
-import io.github.mxgovernor.flowcontrol.FlowControl;
+import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
+import io.github.mxgovernor.governor.AttemptResult;
+import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRulesParser;
 import io.github.mxgovernor.rules.RuleSet;
@@ -29,9 +31,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What one reply means: {@link ReplyClassifier#classify(SmtpTransaction, TransactionResult)} on a one-recipient
- * transaction, and ({@code classifyAndObserve}) that plus what the engine then does with each server reply that
- * was not a success: {@link FlowControl#observeReply} tries the response rules of the destination's shipped rule.
+ * What one reply means: {@link ReplyClassifier#classify(SmtpTransaction, TransactionResult, FlowControlPolicy)} on a
+ * one-recipient transaction, without response rules ({@code classify}), and ({@code classifyAndRecord}) with the
+ * response rules of the destination's shipped rule, each non-2xx reply tried once, then the result recorded on the
+ * destination ({@link Destination#record}: flow control, statistics).
  * {@code reply}:
  * <ul>
  *   <li>{@code ok250}: Gmail's 250 2.0.0 after the content;</li>
@@ -62,7 +65,7 @@ public class ReplyClassifierBenchmark {
     private final ReplyClassifier classifier = new ReplyClassifier();
     private SmtpTransaction transaction;
     private TransactionResult result;
-    private FlowControl flowControl;
+    private Destination destination;
 
     @Setup
     public void setUp() throws RulesFileException {
@@ -98,8 +101,7 @@ public class ReplyClassifierBenchmark {
                     "reply must be ok250, tryLater421, busy451 or noSuchUser550, was " + reply);
         }
         RuleSet rules = new MxRulesParser().parse(SHIPPED_RULES);
-        flowControl = new Governor(Clock.systemUTC()).destination(rules.match(mxHost, "gmail.com"), mxHost)
-            .flowControl();
+        destination = new Governor(Clock.systemUTC()).destination(rules.match(mxHost, "gmail.com"), mxHost);
     }
 
     private static TransactionResult afterContent(SmtpReply contentReply) {
@@ -107,19 +109,13 @@ public class ReplyClassifierBenchmark {
     }
 
     @Benchmark
-    public Map<String, RecipientVerdict> classify() {
-        return classifier.classify(transaction, result);
+    public AttemptResult classify() {
+        return classifier.classify(transaction, result, FlowControlPolicy.builtIn());
     }
 
-    /** The engine's loop over the verdicts of an attempt, without the outcomes and counters that follow it. */
+    /** What the engine does with an attempt's replies, without the outcomes that follow. */
     @Benchmark
-    public boolean classifyAndObserve() {
-        boolean reconnect = false;
-        for (RecipientVerdict verdict : classifier.classify(transaction, result).values()) {
-            if (verdict.kind() != RecipientVerdict.Kind.DELIVERED && !verdict.generatedLocally()) {
-                reconnect |= flowControl.observeReply(verdict.reply().get());
-            }
-        }
-        return reconnect;
+    public boolean classifyAndRecord() {
+        return destination.record(classifier.classify(transaction, result, destination.flowControl().policy()));
     }
 }

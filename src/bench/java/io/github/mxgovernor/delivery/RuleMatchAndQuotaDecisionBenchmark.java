@@ -1,6 +1,6 @@
 package io.github.mxgovernor.delivery;
 
-import io.github.mxgovernor.flowcontrol.AttemptResult;
+import io.github.mxgovernor.flowcontrol.FlowSignal;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
@@ -135,7 +135,7 @@ public class RuleMatchAndQuotaDecisionBenchmark {
         int decision = lane.budget().tryConsume()
             ? lane.maxMessagesPerConnection() - (lane.overConnectionLimit() ? 1 : 0) : -2;
         if (delivered && decision > 0) {
-            lane.flowControl().recordAttempt(AttemptResult.SUCCEEDED);
+            lane.flowControl().recordAttempt(FlowSignal.SUCCEEDED);
         }
         lane.connectionClosed();
         return decision;

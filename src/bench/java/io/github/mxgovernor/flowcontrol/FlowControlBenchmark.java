@@ -71,7 +71,7 @@ public class FlowControlBenchmark {
     @Threads(1)
     public int decisionAndSuccessOneThread() {
         int decision = decision();
-        flowControl.recordAttempt(AttemptResult.SUCCEEDED);
+        flowControl.recordAttempt(FlowSignal.SUCCEEDED);
         return decision;
     }
 
@@ -79,7 +79,7 @@ public class FlowControlBenchmark {
     @Threads(2)
     public int decisionAndSuccessTwoThreads() {
         int decision = decision();
-        flowControl.recordAttempt(AttemptResult.SUCCEEDED);
+        flowControl.recordAttempt(FlowSignal.SUCCEEDED);
         return decision;
     }
 

@@ -8,8 +8,9 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * One deferral of a mail: when, why, against which destination under which rule, and the server's reply when
- * there was one. Immutable; built with {@link #builder(Instant, DeferralReason)}.
+ * One deferral of a mail: when, why, against which destination under which rule, with the operator's sentence and the
+ * server's reply when there was one. A {@link DeferralRecord} holds its latest one and a short history of them.
+ * Immutable; built with {@link #builder(Instant, DeferralReason)}, which checks every field.
  */
 public final class DeferralEvent {
     /** Longest {@link #message()} and {@link #reply()} kept, in characters; longer texts are cut. */
@@ -27,14 +28,21 @@ public final class DeferralEvent {
     private final Optional<String> reply;
 
     private DeferralEvent(Builder builder) {
-        this.at = builder.at;
-        this.reason = builder.reason;
-        this.message = builder.message.orElse(builder.reason.message());
-        this.destination = checkedText(builder.destination, "destination");
-        this.rule = checkedText(builder.rule, "rule");
-        this.smtpCode = builder.smtpCode;
-        this.enhancedCode = builder.enhancedCode;
-        this.reply = builder.reply;
+        this(builder.at, builder.reason, builder.message.orElse(builder.reason.message()),
+            checkedText(builder.destination, "destination"), checkedText(builder.rule, "rule"), builder.smtpCode,
+            builder.enhancedCode, builder.reply);
+    }
+
+    private DeferralEvent(Instant at, DeferralReason reason, String message, String destination, String rule,
+                          Optional<Integer> smtpCode, Optional<String> enhancedCode, Optional<String> reply) {
+        this.at = at;
+        this.reason = reason;
+        this.message = message;
+        this.destination = destination;
+        this.rule = rule;
+        this.smtpCode = smtpCode;
+        this.enhancedCode = enhancedCode;
+        this.reply = reply;
     }
 
     /** Starts an event that happened at {@code at} for {@code reason}. */
@@ -80,6 +88,21 @@ public final class DeferralEvent {
         return reply;
     }
 
+    /** This event, as of {@code when}: a record's latest change that is not a deferral (a delivery) keeps its fields. */
+    public DeferralEvent at(Instant when) {
+        return new DeferralEvent(when, reason, message, destination, rule, smtpCode, enhancedCode, reply);
+    }
+
+    /**
+     * This event retold at {@code when} with another message and the server's reply behind it, if any: how a record
+     * says why its mail bounced, keeping the reason, destination and rule of its last deferral.
+     */
+    public DeferralEvent retold(Instant when, String newMessage, Optional<SmtpReply> serverReply) {
+        return new DeferralEvent(when, reason, checkedMessage(newMessage), destination, rule,
+            serverReply.map(SmtpReply::code), serverReply.flatMap(SmtpReply::enhancedCode).map(Object::toString),
+            checkedReply(serverReply.map(SmtpReply::toString)));
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof DeferralEvent)) {
@@ -101,18 +124,18 @@ public final class DeferralEvent {
         return at + " " + reason + " " + destination + " (rule " + rule + "): " + reply.orElse(message);
     }
 
-    static String checkedText(String value, String name) {
+    private static String checkedText(String value, String name) {
         if (value == null || value.isBlank()) {
             throw new IllegalArgumentException(name + " is required");
         }
         return value;
     }
 
-    static String checkedMessage(String value) {
+    private static String checkedMessage(String value) {
         return capped(checkedText(value, "message"));
     }
 
-    static Optional<Integer> checkedSmtpCode(Optional<Integer> code) {
+    private static Optional<Integer> checkedSmtpCode(Optional<Integer> code) {
         code.ifPresent(value -> {
             if (value < 200 || value > 599) {
                 throw new IllegalArgumentException("smtpCode must be 200..599, was " + value);
@@ -121,7 +144,7 @@ public final class DeferralEvent {
         return code;
     }
 
-    static Optional<String> checkedEnhancedCode(Optional<String> code) {
+    private static Optional<String> checkedEnhancedCode(Optional<String> code) {
         code.ifPresent(value -> {
             if (!ENHANCED_CODE.matcher(value).matches()) {
                 throw new IllegalArgumentException("enhancedCode must look like 4.7.28, was '" + value + "'");
@@ -130,11 +153,11 @@ public final class DeferralEvent {
         return code;
     }
 
-    static Optional<String> checkedReply(Optional<String> reply) {
+    private static Optional<String> checkedReply(Optional<String> reply) {
         return reply.map(text -> capped(checkedText(text, "reply")));
     }
 
-    static String capped(String text) {
+    private static String capped(String text) {
         if (text.length() <= MAX_TEXT_LENGTH) {
             return text;
         }

@@ -9,10 +9,11 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Why a mail waits: one record per mail, carried with it from deferral to deferral until it is delivered or
- * bounced. The top-level fields describe the latest deferral (or, once {@link Status#BOUNCED}, why the mail
- * bounced); the counters add up every deferral; {@link #history()} keeps the newest {@value #MAX_HISTORY}
- * deferrals, oldest first. Immutable: every operation returns a new record.
+ * Why a mail waits: one record per mail, carried with it from deferral to deferral until it is delivered or bounced.
+ * It is the latest event, counters and a short history: {@link #latest()} is the latest deferral (once
+ * {@link Status#BOUNCED}, retold to say why the mail bounced; once {@link Status#DELIVERED}, dated at the delivery);
+ * the counters add up every deferral; {@link #history()} keeps the newest {@value #MAX_HISTORY} deferrals, oldest
+ * first. Immutable: every operation returns a new record.
  */
 public final class DeferralRecord {
     /** How many deferrals {@link #history()} keeps; older ones are dropped. */
@@ -22,97 +23,55 @@ public final class DeferralRecord {
     public enum Status { DEFERRED, DELIVERED, BOUNCED }
 
     private final Status status;
-    private final DeferralReason reason;
-    private final String message;
-    private final String destination;
-    private final String rule;
-    private final Optional<Integer> smtpCode;
-    private final Optional<String> enhancedCode;
-    private final Optional<String> reply;
+    private final DeferralEvent latest;
     private final int localDeferrals;
     private final int failedAttempts;
     private final int dnsFailures;
     private final Instant firstDeferredAt;
     private final Optional<Instant> nextAttemptAt;
-    private final Instant updatedAt;
     private final List<DeferralEvent> history;
 
     private DeferralRecord(Builder builder) {
         this.status = present(builder.status, "status");
-        this.reason = present(builder.reason, "reason");
-        this.message = DeferralEvent.checkedMessage(builder.message);
-        this.destination = DeferralEvent.checkedText(builder.destination, "destination");
-        this.rule = DeferralEvent.checkedText(builder.rule, "rule");
-        this.smtpCode = builder.smtpCode;
-        this.enhancedCode = builder.enhancedCode;
-        this.reply = builder.reply;
+        this.latest = present(builder.latest, "latest");
         this.localDeferrals = builder.localDeferrals;
         this.failedAttempts = builder.failedAttempts;
         this.dnsFailures = builder.dnsFailures;
         this.firstDeferredAt = present(builder.firstDeferredAt, "firstDeferredAt");
         this.nextAttemptAt = builder.nextAttemptAt;
-        this.updatedAt = present(builder.updatedAt, "updatedAt");
         this.history = builder.history;
     }
 
     /** The record of a mail's first deferral. */
     public static DeferralRecord first(DeferralEvent event, Optional<Instant> nextAttemptAt) {
-        return builder()
-            .latest(event)
-            .firstDeferredAt(event.at())
-            .nextAttemptAt(nextAttemptAt)
-            .localDeferrals(event.reason().isLocal() ? 1 : 0)
-            .failedAttempts(event.reason().isLocal() ? 0 : 1)
-            .dnsFailures(event.reason() == DeferralReason.DNS_TEMPORARY_FAILURE ? 1 : 0)
-            .history(List.of(event))
-            .build();
+        return builder().firstDeferredAt(event.at()).counting(event, nextAttemptAt, List.of());
     }
 
     /**
-     * This record after one more deferral: the event becomes the latest, and it counts as a local deferral
-     * when its reason {@link DeferralReason#isLocal() is local}, as a failed attempt otherwise (and as a DNS
-     * failure too when the reason is {@link DeferralReason#DNS_TEMPORARY_FAILURE}).
+     * This record after one more deferral: the event becomes the latest, and it counts as a local deferral when its
+     * reason {@link DeferralReason#isLocal() is local}, as a failed attempt otherwise (and as a DNS failure too when
+     * the reason is {@link DeferralReason#DNS_TEMPORARY_FAILURE}).
      */
     public DeferralRecord deferredAgain(DeferralEvent event, Optional<Instant> nextAttemptAt) {
-        List<DeferralEvent> longer = new ArrayList<>(history);
-        longer.add(event);
-        return toBuilder()
-            .latest(event)
-            .nextAttemptAt(nextAttemptAt)
-            .localDeferrals(localDeferrals + (event.reason().isLocal() ? 1 : 0))
-            .failedAttempts(failedAttempts + (event.reason().isLocal() ? 0 : 1))
-            .dnsFailures(dnsFailures + (event.reason() == DeferralReason.DNS_TEMPORARY_FAILURE ? 1 : 0))
-            .history(longer)
-            .build();
+        return toBuilder().counting(event, nextAttemptAt, history);
     }
 
     /** This record once the mail was delivered: counters, latest deferral and history are kept. */
     public DeferralRecord delivered(Instant at) {
-        return toBuilder()
-            .status(Status.DELIVERED)
-            .updatedAt(at)
-            .nextAttemptAt(Optional.empty())
-            .build();
+        return toBuilder().status(Status.DELIVERED).latest(latest.at(at)).nextAttemptAt(Optional.empty()).build();
     }
 
     /**
-     * This record once the mail bounced. {@link #reason()}, {@link #destination()} and {@link #rule()} stay
-     * those of the last deferral (a bounce is not a deferral and has no deferral reason); {@link #message()}
-     * and the reply fields say why the mail bounced. Counters and history are kept.
+     * This record once the mail bounced. The reason, destination and rule stay those of the last deferral (a bounce
+     * is not a deferral and has no deferral reason); the message and the reply fields say why the mail bounced.
+     * Counters and history are kept.
      *
      * @param message why the mail bounced, for operators
      * @param serverReply the server's reply that ended it, if a server reply did
      */
     public DeferralRecord bounced(Instant at, String message, Optional<SmtpReply> serverReply) {
-        return toBuilder()
-            .status(Status.BOUNCED)
-            .message(message)
-            .smtpCode(serverReply.map(SmtpReply::code))
-            .enhancedCode(serverReply.flatMap(SmtpReply::enhancedCode).map(Object::toString))
-            .reply(serverReply.map(SmtpReply::toString))
-            .updatedAt(at)
-            .nextAttemptAt(Optional.empty())
-            .build();
+        return toBuilder().status(Status.BOUNCED).latest(latest.retold(at, message, serverReply))
+            .nextAttemptAt(Optional.empty()).build();
     }
 
     /** A builder for any record, for example one read back from storage. */
@@ -124,35 +83,17 @@ public final class DeferralRecord {
         return status;
     }
 
+    /**
+     * The latest deferral: reason, operator sentence, destination, rule and the server's reply (once bounced, why it
+     * bounced); its time is {@link #updatedAt()}.
+     */
+    public DeferralEvent latest() {
+        return latest;
+    }
+
     /** The reason of the latest deferral. */
     public DeferralReason reason() {
-        return reason;
-    }
-
-    /** The operator-facing sentence: the latest deferral's, or why the mail bounced. */
-    public String message() {
-        return message;
-    }
-
-    public String destination() {
-        return destination;
-    }
-
-    public String rule() {
-        return rule;
-    }
-
-    public Optional<Integer> smtpCode() {
-        return smtpCode;
-    }
-
-    public Optional<String> enhancedCode() {
-        return enhancedCode;
-    }
-
-    /** The server's reply as it was sent, at most {@link DeferralEvent#MAX_TEXT_LENGTH} characters. */
-    public Optional<String> reply() {
-        return reply;
+        return latest.reason();
     }
 
     /** Deferrals that were our own decision (quota, rate, flow control, suspension): no attempt was made. */
@@ -179,8 +120,9 @@ public final class DeferralRecord {
         return nextAttemptAt;
     }
 
+    /** The last change: the latest deferral, the delivery or the bounce. */
     public Instant updatedAt() {
-        return updatedAt;
+        return latest.at();
     }
 
     /** The newest {@value #MAX_HISTORY} deferrals, oldest first. */
@@ -194,25 +136,23 @@ public final class DeferralRecord {
             return false;
         }
         DeferralRecord that = (DeferralRecord) o;
-        return status == that.status && reason == that.reason && message.equals(that.message)
-            && destination.equals(that.destination) && rule.equals(that.rule) && smtpCode.equals(that.smtpCode)
-            && enhancedCode.equals(that.enhancedCode) && reply.equals(that.reply)
-            && localDeferrals == that.localDeferrals && failedAttempts == that.failedAttempts
-            && dnsFailures == that.dnsFailures && firstDeferredAt.equals(that.firstDeferredAt)
-            && nextAttemptAt.equals(that.nextAttemptAt) && updatedAt.equals(that.updatedAt)
+        return status == that.status && latest.equals(that.latest) && localDeferrals == that.localDeferrals
+            && failedAttempts == that.failedAttempts && dnsFailures == that.dnsFailures
+            && firstDeferredAt.equals(that.firstDeferredAt) && nextAttemptAt.equals(that.nextAttemptAt)
             && history.equals(that.history);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(status, reason, message, destination, rule, smtpCode, enhancedCode, reply,
-            localDeferrals, failedAttempts, dnsFailures, firstDeferredAt, nextAttemptAt, updatedAt, history);
+        return Objects.hash(status, latest, localDeferrals, failedAttempts, dnsFailures, firstDeferredAt,
+            nextAttemptAt, history);
     }
 
     @Override
     public String toString() {
-        return status + " " + reason + " " + destination + " (rule " + rule + ", " + failedAttempts
-            + " failed attempts, " + localDeferrals + " local deferrals): " + reply.orElse(message);
+        return status + " " + latest.reason() + " " + latest.destination() + " (rule " + latest.rule() + ", "
+            + failedAttempts + " failed attempts, " + localDeferrals + " local deferrals): "
+            + latest.reply().orElse(latest.message());
     }
 
     private static <T> T present(T value, String name) {
@@ -225,41 +165,27 @@ public final class DeferralRecord {
     private Builder toBuilder() {
         return builder()
             .status(status)
-            .reason(reason)
-            .message(message)
-            .destination(destination)
-            .rule(rule)
-            .smtpCode(smtpCode)
-            .enhancedCode(enhancedCode)
-            .reply(reply)
+            .latest(latest)
             .localDeferrals(localDeferrals)
             .failedAttempts(failedAttempts)
             .dnsFailures(dnsFailures)
             .firstDeferredAt(firstDeferredAt)
             .nextAttemptAt(nextAttemptAt)
-            .updatedAt(updatedAt)
             .history(history);
     }
 
     /**
-     * Builds a {@link DeferralRecord}. Required: status, reason, message, destination, rule, firstDeferredAt and
-     * updatedAt. Counters default to 0, optional values to empty, history to none.
+     * Builds a {@link DeferralRecord}. Required: status, latest and firstDeferredAt. Counters default to 0, the next
+     * attempt to none, history to none.
      */
     public static final class Builder {
         private Status status;
-        private DeferralReason reason;
-        private String message;
-        private String destination;
-        private String rule;
-        private Optional<Integer> smtpCode = Optional.empty();
-        private Optional<String> enhancedCode = Optional.empty();
-        private Optional<String> reply = Optional.empty();
+        private DeferralEvent latest;
         private int localDeferrals;
         private int failedAttempts;
         private int dnsFailures;
         private Instant firstDeferredAt;
         private Optional<Instant> nextAttemptAt = Optional.empty();
-        private Instant updatedAt;
         private List<DeferralEvent> history = List.of();
 
         private Builder() {
@@ -270,38 +196,8 @@ public final class DeferralRecord {
             return this;
         }
 
-        public Builder reason(DeferralReason reason) {
-            this.reason = Objects.requireNonNull(reason, "reason");
-            return this;
-        }
-
-        public Builder message(String message) {
-            this.message = DeferralEvent.checkedMessage(message);
-            return this;
-        }
-
-        public Builder destination(String destination) {
-            this.destination = DeferralEvent.checkedText(destination, "destination");
-            return this;
-        }
-
-        public Builder rule(String rule) {
-            this.rule = DeferralEvent.checkedText(rule, "rule");
-            return this;
-        }
-
-        public Builder smtpCode(Optional<Integer> smtpCode) {
-            this.smtpCode = DeferralEvent.checkedSmtpCode(Objects.requireNonNull(smtpCode, "smtpCode"));
-            return this;
-        }
-
-        public Builder enhancedCode(Optional<String> enhancedCode) {
-            this.enhancedCode = DeferralEvent.checkedEnhancedCode(Objects.requireNonNull(enhancedCode, "enhancedCode"));
-            return this;
-        }
-
-        public Builder reply(Optional<String> reply) {
-            this.reply = DeferralEvent.checkedReply(Objects.requireNonNull(reply, "reply"));
+        public Builder latest(DeferralEvent latest) {
+            this.latest = Objects.requireNonNull(latest, "latest");
             return this;
         }
 
@@ -330,11 +226,6 @@ public final class DeferralRecord {
             return this;
         }
 
-        public Builder updatedAt(Instant updatedAt) {
-            this.updatedAt = Objects.requireNonNull(updatedAt, "updatedAt");
-            return this;
-        }
-
         /** The deferrals, oldest first; only the newest {@value #MAX_HISTORY} are kept. */
         public Builder history(List<DeferralEvent> history) {
             List<DeferralEvent> copy = List.copyOf(history);
@@ -346,17 +237,20 @@ public final class DeferralRecord {
             return new DeferralRecord(this);
         }
 
-        /** Makes the event the latest deferral: status, reason, message, destination, rule, reply, time. */
-        private Builder latest(DeferralEvent event) {
+        /** One more deferral, after {@code earlier} ones: the latest event, counted, and its place in the history. */
+        private DeferralRecord counting(DeferralEvent event, Optional<Instant> next, List<DeferralEvent> earlier) {
+            boolean local = event.reason().isLocal();
+            List<DeferralEvent> longer = new ArrayList<>(earlier.size() + 1);
+            longer.addAll(earlier);
+            longer.add(event);
             return status(Status.DEFERRED)
-                .reason(event.reason())
-                .message(event.message())
-                .destination(event.destination())
-                .rule(event.rule())
-                .smtpCode(event.smtpCode())
-                .enhancedCode(event.enhancedCode())
-                .reply(event.reply())
-                .updatedAt(event.at());
+                .latest(event)
+                .nextAttemptAt(next)
+                .localDeferrals(localDeferrals + (local ? 1 : 0))
+                .failedAttempts(failedAttempts + (local ? 0 : 1))
+                .dnsFailures(dnsFailures + (event.reason() == DeferralReason.DNS_TEMPORARY_FAILURE ? 1 : 0))
+                .history(longer)
+                .build();
         }
 
         private static int notNegative(int value, String name) {

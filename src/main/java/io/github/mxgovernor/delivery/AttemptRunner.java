@@ -1,6 +1,9 @@
 package io.github.mxgovernor.delivery;
 
+import io.github.mxgovernor.flowcontrol.FlowSignal;
+import io.github.mxgovernor.governor.AttemptResult;
 import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.smtp.TransactionResult;
@@ -8,6 +11,7 @@ import io.github.mxgovernor.tls.SecuredSession;
 import io.github.mxgovernor.tls.SessionOpener;
 import io.github.mxgovernor.tls.TlsPolicyResolver;
 
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -19,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the attempts lanes dispatch, on futures: opens a session for a part (through the {@link SessionOpener}) or
  * takes the idle one it was given, sends its transaction, and, when the future completes, has the
- * {@link AttemptRecorder} judge and record it and the lane decide what the session does next. No thread waits
- * meanwhile: continuations run on the engine's work executor.
+ * {@link ReplyClassifier} say what the attempt means, the destination {@linkplain Destination#record record} it, the
+ * {@link AttemptRecorder} end the part, and the lane decide what the session does next. No thread waits meanwhile:
+ * continuations run on the engine's work executor.
  *
  * <p>Every path gives back what it took exactly once: a session that could not be opened releases its slot and
  * refunds its token whatever the failure (an {@link SmtpSessionException}, any other exception or an
@@ -30,6 +35,7 @@ final class AttemptRunner {
     private static final Logger LOGGER = LoggerFactory.getLogger(AttemptRunner.class);
 
     private final SessionOpener opener;
+    private final ReplyClassifier classifier;
     private final AttemptRecorder recorder;
     private final TlsPolicyResolver tlsPolicy;
     private final InFlight inFlight;
@@ -37,9 +43,10 @@ final class AttemptRunner {
     private final Consumer<PendingPart> nextMx;
 
     /** @param nextMx routes a part again after it moved to its next MX host */
-    AttemptRunner(SessionOpener opener, AttemptRecorder recorder, TlsPolicyResolver tlsPolicy, InFlight inFlight,
-                  Executor work, Consumer<PendingPart> nextMx) {
+    AttemptRunner(SessionOpener opener, ReplyClassifier classifier, AttemptRecorder recorder,
+                  TlsPolicyResolver tlsPolicy, InFlight inFlight, Executor work, Consumer<PendingPart> nextMx) {
         this.opener = opener;
+        this.classifier = classifier;
         this.recorder = recorder;
         this.tlsPolicy = tlsPolicy;
         this.inFlight = inFlight;
@@ -53,7 +60,7 @@ final class AttemptRunner {
         CompletableFuture<SecuredSession> opening;
         try {
             opening = opener.open(part.currentEndpoint(), destination.rule(), part.tlsPolicy(),
-                part.part().requireTls());
+                part.part().transaction().requireTls());
         } catch (Throwable thrown) {
             opening = CompletableFuture.failedFuture(thrown);
         }
@@ -73,7 +80,7 @@ final class AttemptRunner {
         token.refund();
         try {
             if (inFlight.closing()) {
-                part.completeAll(recorder.stopping(part.part(), lane.destination().rule()));
+                recorder.stopping(part, lane.destination().rule());
             } else if (!part.isDone()) {
                 judgeFailure(lane, part, token, failure);
             }
@@ -98,24 +105,23 @@ final class AttemptRunner {
         Destination destination = lane.destination();
         SecuredSession secured = session.secured();
         if (!tlsPolicy.admits(secured.security(), part.tlsPolicy(), destination.rule().tlsMode(),
-            part.part().requireTls())) {
+            part.part().transaction().requireTls())) {
             // Lanes never hand such a pair out; should one slip through, nothing is sent on it.
             LOGGER.warn("Session {} does not meet the TLS policy of {}: not used for it", secured, part);
             if (!lane.retryOnFreshSession(part, token, session)) {
-                recorder.failInternally(part, destination, new IllegalStateException(
-                    "no session meeting the TLS policy of " + part + " after a retry"));
+                recorder.failInternally(part, Optional.of(destination), destination.rule(),
+                    new IllegalStateException("no session meeting the TLS policy of " + part + " after a retry"));
                 lane.sessionFree(session);
             }
             return;
         }
-        SmtpTransaction transaction = new SmtpTransaction(part.part().reversePath(), part.part().recipients(),
-            part.part().content(), part.part().partialDelivery(), part.part().dsn(), part.part().requireTls());
+        SmtpTransaction transaction = part.part().transaction();
         boolean reused = session.session().transactionCount() > 0;
         part.sending(session);
         // After the stage is written: either the engine's close sees it sending, or this sees the engine closing.
         if (inFlight.closing() || part.isDone()) {
             token.refund();
-            part.completeAll(recorder.stopping(part.part(), destination.rule()));
+            recorder.stopping(part, destination.rule());
             lane.sessionFree(session);
             return;
         }
@@ -129,29 +135,32 @@ final class AttemptRunner {
             if (error != null) {
                 sendFailed(lane, session, part, token, reused, unwrap(error));
             } else {
-                sent(lane, session, part, token, transaction, result);
+                sent(lane, session, part, token, result);
             }
         }), work);
     }
 
     private void sent(DeliveryLane lane, PooledSession session, PendingPart part, MessageToken token,
-                      SmtpTransaction transaction, TransactionResult result) {
+                      TransactionResult replies) {
         if (part.isDone()) {
             // Completed meanwhile by an engine that stopped: it was deferred, the session ends.
             LOGGER.warn("{} ended after delivery stopped (MAIL FROM {}): it was deferred and may be sent again",
-                part, result.mailFromReply().map(reply -> String.valueOf(reply.code())).orElse("not sent"));
+                part, replies.mailFromReply().map(SmtpReply::toString).orElse("not sent"));
             lane.sessionBroken(session);
             return;
         }
         Destination destination = lane.destination();
-        AttemptRecorder.Review review = recorder.review(destination, transaction, result);
-        if (review.wantsFreshSession() && lane.retryOnFreshSession(part, token, session)) {
+        AttemptResult result = classifier.classify(part.part().transaction(), replies,
+            destination.flowControl().policy());
+        boolean reconnect = destination.record(result);
+        // The server took nothing and deferred: the part may go again, freshly, once.
+        if (reconnect && result.signal() == FlowSignal.THROTTLED && lane.retryOnFreshSession(part, token, session)) {
             LOGGER.info("A response rule asked to reconnect to {}: {} goes again on a fresh connection",
                 session.hostName(), part);
             return;
         }
-        recorder.complete(review, part, destination, session.secured());
-        if (review.reconnect) {
+        recorder.complete(result, part, destination, Optional.of(session.secured()));
+        if (reconnect) {
             lane.sessionSpent(session);
         } else {
             lane.sessionFree(session);
@@ -176,22 +185,29 @@ final class AttemptRunner {
         }
     }
 
-    /** After a session failure: the part goes again freshly, to its next MX host, or ends. */
+    /**
+     * After a session failure: what it means, recorded on the destination; then the part goes again freshly, to its
+     * next MX host, or ends. A failure of our own making (not an {@link SmtpSessionException}) teaches nothing.
+     */
     private void judgeFailure(DeliveryLane lane, PendingPart part, MessageToken token, Throwable failure) {
         Destination destination = lane.destination();
-        AttemptRecorder.Failure review = recorder.review(destination, part, failure);
-        if (review == null) {
-            recorder.failInternally(part, destination, failure);
+        if (!(failure instanceof SmtpSessionException)) {
+            recorder.failInternally(part, Optional.of(destination), destination.rule(), failure);
             return;
         }
-        if (review.reconnect && lane.retryOnFreshSession(part, token, null)) {
+        AttemptResult result = classifier.classify((SmtpSessionException) failure, part.part().recipients(),
+            destination.flowControl().policy());
+        boolean reconnect = destination.record(result);
+        LOGGER.info("Delivery of {} via {} failed: {}", part.part().id(), part.currentEndpoint(),
+            failure.getMessage());
+        if (reconnect && lane.retryOnFreshSession(part, token, null)) {
             return;
         }
-        if (review.verdict.triesNextMx() && part.advanceEndpoint()) {
+        if (result.triesNextMx() && part.advanceEndpoint()) {
             nextMx.accept(part);
             return;
         }
-        recorder.complete(review, part, destination);
+        recorder.complete(result, part, destination, Optional.empty());
     }
 
     /** A failure of the engine's own code still ends the part, rather than vanish in a future. */
@@ -199,7 +215,7 @@ final class AttemptRunner {
         try {
             step.run();
         } catch (RuntimeException | Error unexpected) {
-            recorder.failInternally(part, destination, unexpected);
+            recorder.failInternally(part, Optional.of(destination), destination.rule(), unexpected);
         }
     }
 

@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
  *   <li>a lane hands parts to sessions as the destination's quota, rate and flow-control state allow: an idle one of
  *       its {@link SmtpSessionPool} that fits, or a new one opened by the {@link SessionOpener} (TLS as the policies
  *       require, AUTH only to verified servers);</li>
- *   <li>the {@link AttemptRunner} runs each transaction on the session's futures, and the {@link AttemptRecorder}
- *       turns the replies into one {@link Outcome} per recipient, feeding flow control;</li>
+ *   <li>the {@link AttemptRunner} runs each transaction on the session's futures; the {@link ReplyClassifier} says
+ *       what its replies mean, the destination records that (flow control, statistics), and the
+ *       {@link AttemptRecorder} ends the part with one {@link Outcome} per recipient, deferrals coming back as the
+ *       {@link ReturnSchedule} says;</li>
  *   <li>the {@link SessionWatchdog} puts the engine's own deadline on every session future, aborting a session that
  *       overruns, whatever the session implementation does.</li>
  * </ul>
@@ -97,8 +99,7 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         this.ownsThreads = ownsThreads;
         Scheduler scheduler = threads.scheduler();
         this.watchdog = new SessionWatchdog(Objects.requireNonNull(sessions, "sessions"), scheduler);
-        this.recorder = new AttemptRecorder(Objects.requireNonNull(classifier, "classifier"), tlsPolicy, settings,
-            governor.clock());
+        this.recorder = new AttemptRecorder(ReturnSchedule.of(settings, governor.clock()), tlsPolicy, governor);
         SessionOpener opener = new SessionOpener(watchdog, tlsPolicy, new DaneVerdicts(tlsPolicy, threads.lookups(),
             scheduler, settings.lookupTimeout()), settings.heloName(), settings.bindAddress(),
             settings.gatewayCredentials());
@@ -106,7 +107,8 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
             threads.lookups(), scheduler, governor.ticker(), settings.lookupTimeout(), settings.laneCapacity()),
             tlsPolicy, recorder, inFlight, scheduler, governor.ticker(), settings.laneCapacity(), threads.work(),
             this::newLane);
-        this.runner = new AttemptRunner(opener, recorder, tlsPolicy, inFlight, threads.work(), router::reroute);
+        this.runner = new AttemptRunner(opener, Objects.requireNonNull(classifier, "classifier"), recorder, tlsPolicy,
+            inFlight, threads.work(), router::reroute);
         scheduleSweep();
     }
 
@@ -126,15 +128,13 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         PendingPart pending = new PendingPart(part, result);
         inFlight.track(pending);
         if (inFlight.closing()) {
-            pending.completeAll(recorder.stopping(part, router.rules().defaultRule()));
+            recorder.stopping(pending, router.rules().defaultRule());
             return result;
         }
         try {
             router.route(pending);
         } catch (RuntimeException e) {
-            LOGGER.error("Unexpected failure while routing {}", part.id(), e);
-            pending.completeAll(Outcome.deferred(DeferralReason.CONNECTION_FAILED, "Internal error while delivering: "
-                + e, Optional.empty(), part.recipientDomain(), router.rules().defaultRule().name(), Optional.empty()));
+            recorder.failInternally(pending, Optional.empty(), router.rules().defaultRule(), e);
         }
         return result;
     }
@@ -224,7 +224,7 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         MxRule defaultRule = router.rules().defaultRule();
         for (PendingPart part : inFlight.parts()) {
             if (part.stage() != PendingPart.Stage.SENDING) {
-                part.completeAll(recorder.stopping(part.part(), defaultRule));
+                recorder.stopping(part, defaultRule);
             }
         }
         boolean quiet;
@@ -237,8 +237,7 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         if (!quiet) {
             // Parts first, so that the failures the aborts cause are not taken for the servers' doing.
             for (PendingPart part : inFlight.parts()) {
-                if (part.completeAll(recorder.stopping(part.part(), defaultRule))
-                    && part.stage() == PendingPart.Stage.SENDING) {
+                if (recorder.stopping(part, defaultRule) && part.stage() == PendingPart.Stage.SENDING) {
                     LOGGER.warn("Delivery stopped during the transaction of {} via {}: deferred, although the server"
                         + " may have it already (a possible duplicate, kept rather than lost)", part,
                         Optional.ofNullable(part.session()).map(PooledSession::hostName).orElse("its MX host"));

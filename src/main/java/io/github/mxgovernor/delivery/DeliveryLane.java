@@ -176,7 +176,7 @@ final class DeliveryLane {
     PooledSession adopt(SecuredSession secured, ConnectionSlot slot) {
         PooledSession session = new PooledSession(secured, slot, this::connectionGone);
         inFlight.opened(session);
-        destination.recordSession(secured.security().protection());
+        destination.stats().recordSession(secured.security().protection());
         return session;
     }
 

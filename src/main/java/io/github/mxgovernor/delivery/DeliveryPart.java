@@ -1,75 +1,36 @@
 package io.github.mxgovernor.delivery;
 
-import io.github.mxgovernor.smtp.DsnRequest;
-import io.github.mxgovernor.smtp.MessageContent;
+import io.github.mxgovernor.deferral.DeferralRecord;
+import io.github.mxgovernor.smtp.SmtpTransaction;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
- * The recipients of one mail that share a recipient domain, and what to send them: the unit the engine
- * delivers. {@code dnsProblemRetryAllowed} says whether a domain without any host is deferred (true) or
- * bounced (false), as RemoteDelivery's {@code maxDnsProblemRetries} decides. The DSN request holds the
- * sender's RET and ENVID and the NOTIFY and ORCPT of this part's recipients.
+ * The recipients of one mail that share a recipient domain, and what to send them: the unit the engine delivers. Its
+ * {@link SmtpTransaction} is what every attempt sends (envelope, content, {@code sendpartial}, the DSN request of
+ * these recipients, REQUIRETLS). {@code dnsProblemRetryAllowed} says whether a domain without any host is deferred
+ * (true) or bounced (false), as RemoteDelivery's {@code maxDnsProblemRetries} decides; the mail's deferral record so
+ * far says how long it has waited and how many retries it has spent. Immutable.
  */
 public final class DeliveryPart {
     private final String id;
     private final String recipientDomain;
-    private final String reversePath;
-    private final List<String> recipients;
-    private final MessageContent content;
-    private final boolean partialDelivery;
+    private final SmtpTransaction transaction;
     private final boolean dnsProblemRetryAllowed;
-    private final DsnRequest dsn;
-    private final boolean requireTls;
+    private final Optional<DeferralRecord> previous;
 
-    /** A part without DSN parameters. */
-    public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
-                        MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed) {
-        this(id, recipientDomain, reversePath, recipients, content, partialDelivery, dnsProblemRetryAllowed,
-            DsnRequest.NONE);
-    }
-
-    /** A part without REQUIRETLS. */
-    public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
-                        MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed,
-                        DsnRequest dsn) {
-        this(id, recipientDomain, reversePath, recipients, content, partialDelivery, dnsProblemRetryAllowed, dsn,
-            false);
-    }
-
-    /** @param requireTls whether the sender asked for REQUIRETLS (RFC 8689): verified TLS on every hop */
-    public DeliveryPart(String id, String recipientDomain, String reversePath, List<String> recipients,
-                        MessageContent content, boolean partialDelivery, boolean dnsProblemRetryAllowed,
-                        DsnRequest dsn, boolean requireTls) {
-        this.requireTls = requireTls;
+    /**
+     * @param previous the mail's deferral record so far; empty for a mail never deferred
+     */
+    public DeliveryPart(String id, String recipientDomain, SmtpTransaction transaction,
+                        boolean dnsProblemRetryAllowed, Optional<DeferralRecord> previous) {
         this.id = Objects.requireNonNull(id, "id");
         this.recipientDomain = Objects.requireNonNull(recipientDomain, "recipientDomain");
-        this.reversePath = Objects.requireNonNull(reversePath, "reversePath");
-        this.recipients = List.copyOf(recipients);
-        if (this.recipients.isEmpty()) {
-            throw new IllegalArgumentException("a delivery part needs at least one recipient");
-        }
-        this.content = Objects.requireNonNull(content, "content");
-        this.partialDelivery = partialDelivery;
+        this.transaction = Objects.requireNonNull(transaction, "transaction");
         this.dnsProblemRetryAllowed = dnsProblemRetryAllowed;
-        this.dsn = Objects.requireNonNull(dsn, "dsn");
-        for (String address : dsn.recipients().keySet()) {
-            if (!this.recipients.contains(address)) {
-                throw new IllegalArgumentException("DSN parameters for " + address
-                    + ", which is not a recipient of the part " + this.recipients);
-            }
-        }
-    }
-
-    /** What the sender asked of delivery status notifications for this part's recipients. */
-    public DsnRequest dsn() {
-        return dsn;
-    }
-
-    /** Whether the sender asked for REQUIRETLS: the part goes only over verified TLS (or DANE). */
-    public boolean requireTls() {
-        return requireTls;
+        this.previous = Objects.requireNonNull(previous, "previous");
     }
 
     /** A name for logs, typically the mail's name and the recipient domain. */
@@ -81,24 +42,27 @@ public final class DeliveryPart {
         return recipientDomain;
     }
 
-    /** Envelope sender without angle brackets; empty for the null reverse-path. */
-    public String reversePath() {
-        return reversePath;
+    /** What every attempt of this part sends. */
+    public SmtpTransaction transaction() {
+        return transaction;
     }
 
+    /** The transaction's recipients, in order. */
     public List<String> recipients() {
-        return recipients;
-    }
-
-    public MessageContent content() {
-        return content;
-    }
-
-    public boolean partialDelivery() {
-        return partialDelivery;
+        return transaction.recipients();
     }
 
     public boolean dnsProblemRetryAllowed() {
         return dnsProblemRetryAllowed;
+    }
+
+    /** The mail's deferral record before this delivery; empty when it was never deferred. */
+    public Optional<DeferralRecord> previous() {
+        return previous;
+    }
+
+    @Override
+    public String toString() {
+        return id;
     }
 }

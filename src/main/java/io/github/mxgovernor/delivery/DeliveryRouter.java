@@ -100,25 +100,24 @@ final class DeliveryRouter {
             return;
         }
         DeliveryPart delivery = part.part();
-        String defaultRule = rules.defaultRule().name();
+        MxRule defaultRule = rules.defaultRule();
         switch (resolution.status()) {
             case FOUND:
                 admit(part, resolution.endpoints());
                 return;
             case TEMPORARY_FAILURE:
-                part.completeAll(Outcome.deferred(DeferralReason.DNS_TEMPORARY_FAILURE,
-                    "Temporary problem looking up mail server for " + delivery.recipientDomain() + ": "
-                        + resolution.explanation(), Optional.empty(), delivery.recipientDomain(), defaultRule,
-                    Optional.empty()));
+                recorder.deferUnrouted(part, DeferralReason.DNS_TEMPORARY_FAILURE, "Temporary problem looking up"
+                    + " mail server for " + delivery.recipientDomain() + ": " + resolution.explanation(), defaultRule);
                 return;
             case NO_HOST:
             default:
                 String explanation = "There are no DNS entries for the host name " + delivery.recipientDomain()
                     + ": " + resolution.explanation();
-                part.completeAll(delivery.dnsProblemRetryAllowed()
-                    ? Outcome.deferred(DeferralReason.DNS_TEMPORARY_FAILURE, explanation, Optional.empty(),
-                        delivery.recipientDomain(), defaultRule, Optional.empty())
-                    : Outcome.bounced(explanation, Optional.empty(), delivery.recipientDomain(), defaultRule));
+                if (delivery.dnsProblemRetryAllowed()) {
+                    recorder.deferUnrouted(part, DeferralReason.DNS_TEMPORARY_FAILURE, explanation, defaultRule);
+                } else {
+                    recorder.bounceUnrouted(part, explanation, defaultRule);
+                }
         }
     }
 
@@ -192,11 +191,10 @@ final class DeliveryRouter {
         }
         String domain = part.part().recipientDomain();
         if (admitted.isEmpty()) {
-            part.completeAll(Outcome.deferred(DeferralReason.TLS_POLICY_FAILURE, "TLS policy not met for " + domain
-                    + ": its MTA-STS enforce policy (" + policy.status() + ") lists "
-                    + policy.mtaSts().orElseThrow().mxPatterns() + "; " + TlsProblem.MX_NOT_IN_POLICY.description()
-                    + ": " + String.join(", ", refused), Optional.empty(), domain, rules.defaultRule().name(),
-                Optional.empty()));
+            recorder.deferUnrouted(part, DeferralReason.TLS_POLICY_FAILURE, "TLS policy not met for " + domain
+                + ": its MTA-STS enforce policy (" + policy.status() + ") lists "
+                + policy.mtaSts().orElseThrow().mxPatterns() + "; " + TlsProblem.MX_NOT_IN_POLICY.description()
+                + ": " + String.join(", ", refused), rules.defaultRule());
             return;
         }
         part.routeTo(admitted, policy);
@@ -235,7 +233,7 @@ final class DeliveryRouter {
             return true;
         }
         if (inFlight.closing()) {
-            part.completeAll(recorder.stopping(part.part(), rules.defaultRule()));
+            recorder.stopping(part, rules.defaultRule());
             return true;
         }
         return false;
@@ -255,10 +253,7 @@ final class DeliveryRouter {
         try {
             step.run();
         } catch (RuntimeException | Error unexpected) {
-            LOGGER.error("Unexpected failure while routing {}", part, unexpected);
-            part.completeAll(Outcome.deferred(DeferralReason.CONNECTION_FAILED, "Internal error while delivering: "
-                + unexpected, Optional.empty(), part.part().recipientDomain(), rules.defaultRule().name(),
-                Optional.empty()));
+            recorder.failInternally(part, Optional.empty(), rules.defaultRule(), unexpected);
         }
     }
 }

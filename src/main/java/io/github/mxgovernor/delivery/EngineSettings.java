@@ -18,6 +18,8 @@ public final class EngineSettings {
     private final Duration lookupTimeout;
     private final Duration localDeferralDelay;
     private final Optional<SmtpCredentials> gatewayCredentials;
+    private final RetrySchedule retrySchedule;
+    private final Duration maxAge;
 
     private EngineSettings(Builder builder) {
         this.heloName = builder.heloName;
@@ -29,6 +31,8 @@ public final class EngineSettings {
         this.lookupTimeout = builder.lookupTimeout;
         this.localDeferralDelay = builder.localDeferralDelay;
         this.gatewayCredentials = builder.gatewayCredentials;
+        this.retrySchedule = builder.retrySchedule;
+        this.maxAge = builder.maxAge;
     }
 
     public static Builder builder() {
@@ -84,6 +88,16 @@ public final class EngineSettings {
         return gatewayCredentials;
     }
 
+    /** How long a mail waits after each failed attempt, and how many it may have (RemoteDelivery's). */
+    public RetrySchedule retrySchedule() {
+        return retrySchedule;
+    }
+
+    /** How long a mail may keep being deferred, from its first deferral, before it bounces. */
+    public Duration maxAge() {
+        return maxAge;
+    }
+
     /** Validating builder; every setter says which value was wrong. */
     public static final class Builder {
         private String heloName = "localhost";
@@ -95,6 +109,8 @@ public final class EngineSettings {
         private Duration lookupTimeout = Duration.ofSeconds(30);
         private Duration localDeferralDelay = Duration.ofSeconds(10);
         private Optional<SmtpCredentials> gatewayCredentials = Optional.empty();
+        private RetrySchedule retrySchedule = RetrySchedule.parse(Optional.empty(), Optional.empty());
+        private Duration maxAge = Duration.ofDays(5);
 
         private Builder() {
         }
@@ -155,6 +171,16 @@ public final class EngineSettings {
 
         public Builder gatewayCredentials(Optional<SmtpCredentials> gatewayCredentials) {
             this.gatewayCredentials = Objects.requireNonNull(gatewayCredentials, "gatewayCredentials");
+            return this;
+        }
+
+        public Builder retrySchedule(RetrySchedule retrySchedule) {
+            this.retrySchedule = Objects.requireNonNull(retrySchedule, "retrySchedule");
+            return this;
+        }
+
+        public Builder maxAge(Duration maxAge) {
+            this.maxAge = positive(maxAge, "maxAge");
             return this;
         }
 

@@ -1,6 +1,7 @@
 package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.smtp.SmtpReply;
 import io.github.mxgovernor.tls.TlsReport;
 
@@ -9,60 +10,59 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * How one attempt ended for one recipient: delivered, deferred (with the reason and, for local deferrals,
- * the earliest useful next attempt), or bounced. Produced by the engine from the one reply classification.
+ * How one recipient's part of a mail ended, final: delivered, deferred (with the mail's updated deferral record,
+ * which says why and when it comes back) or bounced (refused for good, or out of retries or time). Made by the engine
+ * from the one reply classification and the {@link ReturnSchedule}; the edge only carries it out. Immutable.
  */
 public final class Outcome {
     /** The three ends of an attempt. */
     public enum Kind { DELIVERED, DEFERRED, BOUNCED }
 
     private final Kind kind;
-    private final Optional<DeferralReason> reason;
     private final String message;
     private final Optional<SmtpReply> reply;
     private final String destination;
     private final String rule;
-    private final Optional<Instant> notBefore;
+    private final Optional<DeferralRecord> record;
     private final Optional<TlsReport> tls;
 
-    private Outcome(Kind kind, Optional<DeferralReason> reason, String message, Optional<SmtpReply> reply,
-                    String destination, String rule, Optional<Instant> notBefore) {
-        this(kind, reason, message, reply, destination, rule, notBefore, Optional.empty());
-    }
-
-    private Outcome(Kind kind, Optional<DeferralReason> reason, String message, Optional<SmtpReply> reply,
-                    String destination, String rule, Optional<Instant> notBefore, Optional<TlsReport> tls) {
+    private Outcome(Kind kind, String message, Optional<SmtpReply> reply, String destination, String rule,
+                    Optional<DeferralRecord> record, Optional<TlsReport> tls) {
         this.kind = kind;
-        this.reason = reason;
         this.message = Objects.requireNonNull(message, "message");
         this.reply = Objects.requireNonNull(reply, "reply");
         this.destination = Objects.requireNonNull(destination, "destination");
         this.rule = Objects.requireNonNull(rule, "rule");
-        this.notBefore = Objects.requireNonNull(notBefore, "notBefore");
+        this.record = Objects.requireNonNull(record, "record");
         this.tls = Objects.requireNonNull(tls, "tls");
     }
 
-    public static Outcome delivered(Optional<SmtpReply> reply, String destination, String rule) {
-        return new Outcome(Kind.DELIVERED, Optional.empty(), "Delivered", reply, destination, rule, Optional.empty());
-    }
-
-    /** Delivered, with how the session was protected and which TLS policy applied. */
-    public static Outcome delivered(Optional<SmtpReply> reply, String destination, String rule, TlsReport tls) {
-        return new Outcome(Kind.DELIVERED, Optional.empty(), "Delivered", reply, destination, rule, Optional.empty(),
-            Optional.of(tls));
+    /**
+     * @param tls    how the session was protected and which TLS policy applied, when known
+     * @param record the mail's record, marked delivered, when it had been deferred before
+     */
+    public static Outcome delivered(Optional<SmtpReply> reply, String destination, String rule,
+                                    Optional<TlsReport> tls, Optional<DeferralRecord> record) {
+        return new Outcome(Kind.DELIVERED, "Delivered", reply, destination, rule, record, tls);
     }
 
     /**
-     * @param notBefore for local deferrals, when the destination can take the mail again; empty to let the
-     *     retry schedule decide
+     * Deferred as {@code record}'s latest deferral says, due again at its {@link DeferralRecord#nextAttemptAt()}.
+     *
+     * @param reply the server's reply behind the deferral, if any
      */
-    public static Outcome deferred(DeferralReason reason, String message, Optional<SmtpReply> reply,
-                                   String destination, String rule, Optional<Instant> notBefore) {
-        return new Outcome(Kind.DEFERRED, Optional.of(reason), message, reply, destination, rule, notBefore);
+    public static Outcome deferred(DeferralRecord record, Optional<SmtpReply> reply) {
+        if (record.status() != DeferralRecord.Status.DEFERRED || record.nextAttemptAt().isEmpty()) {
+            throw new IllegalArgumentException("a deferral needs a deferred record with its next attempt, was " + record);
+        }
+        return new Outcome(Kind.DEFERRED, record.latest().message(), reply, record.latest().destination(),
+            record.latest().rule(), Optional.of(record), Optional.empty());
     }
 
-    public static Outcome bounced(String message, Optional<SmtpReply> reply, String destination, String rule) {
-        return new Outcome(Kind.BOUNCED, Optional.empty(), message, reply, destination, rule, Optional.empty());
+    /** @param record the mail's record, marked bounced, when it had been deferred before (or is by this end) */
+    public static Outcome bounced(String message, Optional<SmtpReply> reply, String destination, String rule,
+                                  Optional<DeferralRecord> record) {
+        return new Outcome(Kind.BOUNCED, message, reply, destination, rule, record, Optional.empty());
     }
 
     public Kind kind() {
@@ -71,9 +71,10 @@ public final class Outcome {
 
     /** Present for deferrals only. */
     public Optional<DeferralReason> reason() {
-        return reason;
+        return kind == Kind.DEFERRED ? record.map(DeferralRecord::reason) : Optional.empty();
     }
 
+    /** For operators: "Delivered", why the mail waits, or why it bounced. */
     public String message() {
         return message;
     }
@@ -92,8 +93,17 @@ public final class Outcome {
         return rule;
     }
 
-    public Optional<Instant> notBefore() {
-        return notBefore;
+    /**
+     * The mail's deferral record after this end: always for a deferral; for a delivery or a bounce, when the mail
+     * had been deferred before or bounced for its retries or age.
+     */
+    public Optional<DeferralRecord> record() {
+        return record;
+    }
+
+    /** For a deferral: when the mail is due again. */
+    public Optional<Instant> nextAttemptAt() {
+        return kind == Kind.DEFERRED ? record.flatMap(DeferralRecord::nextAttemptAt) : Optional.empty();
     }
 
     /** For a delivered recipient: the session's TLS (protocol, cipher suite, protection) and the policy applied. */
@@ -108,19 +118,19 @@ public final class Outcome {
             return false;
         }
         Outcome that = (Outcome) o;
-        return kind == that.kind && reason.equals(that.reason) && message.equals(that.message)
-            && reply.equals(that.reply) && destination.equals(that.destination) && rule.equals(that.rule)
-            && notBefore.equals(that.notBefore) && tls.equals(that.tls);
+        return kind == that.kind && message.equals(that.message) && reply.equals(that.reply)
+            && destination.equals(that.destination) && rule.equals(that.rule) && record.equals(that.record)
+            && tls.equals(that.tls);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, reason, message, reply, destination, rule, notBefore, tls);
+        return Objects.hash(kind, message, reply, destination, rule, record, tls);
     }
 
     @Override
     public String toString() {
-        return kind + reason.map(r -> " " + r).orElse("") + " via " + destination + ": " + message
+        return kind + reason().map(r -> " " + r).orElse("") + " via " + destination + ": " + message
             + reply.map(r -> " [" + r + "]").orElse("");
     }
 }

@@ -3,14 +3,14 @@ package io.github.mxgovernor.delivery;
 import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.tls.DomainTlsPolicy;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A part on its way: where it stands, the endpoints left to try, how long it may still wait in a lane, and the future
- * its sender waits on. Completed exactly once (the first completion wins), with one outcome per recipient.
+ * its sender waits on. Ended exactly once (the first to claim its end wins), with one outcome per recipient.
  *
  * <p>Handed from thread to thread through futures and lane locks, which order its plain fields; what
  * {@link DeliveryEngine#close} reads while the part moves (its stage, the opening it may cancel, the session carrying
@@ -31,6 +31,7 @@ final class PendingPart {
 
     private final DeliveryPart part;
     private final CompletableFuture<Map<String, Outcome>> result;
+    private final AtomicBoolean ended = new AtomicBoolean();
     private List<SmtpEndpoint> endpoints = List.of();
     private DomainTlsPolicy tlsPolicy;
     private int endpointIndex;
@@ -151,21 +152,22 @@ final class PendingPart {
         return session;
     }
 
-    /** Completes the part; false when it was completed before (the engine stopping, say). */
-    boolean complete(Map<String, Outcome> outcomes) {
-        return result.complete(outcomes);
+    /**
+     * Takes the part's one end: true for the first caller, who then counts the outcomes and {@linkplain #finish
+     * finishes} the part; false when it ended before (the engine stopping, say).
+     */
+    boolean claimEnd() {
+        return ended.compareAndSet(false, true);
     }
 
-    boolean completeAll(Outcome outcome) {
-        Map<String, Outcome> outcomes = new LinkedHashMap<>();
-        for (String recipient : part.recipients()) {
-            outcomes.put(recipient, outcome);
-        }
-        return result.complete(outcomes);
+    /** Completes the part's future, once its end was {@linkplain #claimEnd() claimed}. */
+    void finish(Map<String, Outcome> outcomes) {
+        result.complete(outcomes);
     }
 
+    /** Whether the part's end was claimed: nothing more is to be done for it. */
     boolean isDone() {
-        return result.isDone();
+        return ended.get();
     }
 
     @Override

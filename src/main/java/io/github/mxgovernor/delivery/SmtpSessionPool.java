@@ -37,7 +37,7 @@ final class SmtpSessionPool {
      */
     boolean fits(PooledSession session, PendingPart part) {
         return part.acceptsHost(session.hostName()) && tlsPolicy.admits(session.security(), part.tlsPolicy(),
-            destination.rule().tlsMode(), part.part().requireTls());
+            destination.rule().tlsMode(), part.part().transaction().requireTls());
     }
 
     /**

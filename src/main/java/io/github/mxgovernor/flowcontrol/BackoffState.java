@@ -27,15 +27,15 @@ final class BackoffState extends FlowState {
     }
 
     /** Counts an attempt toward recovery; true when this success completes the probes. */
-    boolean probe(AttemptResult result) {
+    boolean probe(FlowSignal signal) {
         if (probesNeeded == 0) {
             return false;
         }
-        if (result == AttemptResult.FAILED) {
+        if (signal.isFailure()) {
             probes.set(0);
             return false;
         }
-        return result == AttemptResult.SUCCEEDED && probes.incrementAndGet() == probesNeeded;
+        return signal == FlowSignal.SUCCEEDED && probes.incrementAndGet() == probesNeeded;
     }
 
     int probesSucceeded() {

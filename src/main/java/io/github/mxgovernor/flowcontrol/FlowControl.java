@@ -28,15 +28,14 @@ import org.slf4j.LoggerFactory;
  * up gives way to the next one the first time anyone looks at it.
  *
  * <p>The delivery path asks {@link #maxConnections()}, {@link #maxMessagesPerConnection()} and
- * {@link #budget(MessageBudget)}, and reports each attempt with {@link #recordAttempt(AttemptResult)} and each
- * server reply that was not a success with {@link #observeReply(SmtpReply)}. In NORMAL state none of these
- * allocates. Thread-safe and lock-free.
+ * {@link #budget(MessageBudget)}, and reports each attempt with {@link #recordAttempt(FlowSignal)} and each response
+ * rule a server reply of it matched with {@link #observe(ResponseRule, SmtpReply)} (the reply classifier matches the
+ * rules, once per reply). In NORMAL state none of these allocates. Thread-safe and lock-free.
  */
 public final class FlowControl {
     private static final Logger LOGGER = LoggerFactory.getLogger(FlowControl.class);
-    /** A suspension's end, and deferred mail's next attempt, are spread over this share of the duration. */
+    /** A suspension's end is spread over this share of its duration. */
     static final double JITTER_SHARE = 0.1;
-    static final Duration MAX_SPREAD = Duration.ofMinutes(15);
 
     /** Why a state changes; each kind of change may only go where {@link #isAllowed} says. */
     enum Transition {
@@ -124,10 +123,10 @@ public final class FlowControl {
      * Counts one attempt: toward the error-rate trigger, toward recovery probes during a backoff, and for
      * adaptive concurrency. Does not allocate unless the state changes.
      */
-    public void recordAttempt(AttemptResult result) {
+    public void recordAttempt(FlowSignal signal) {
         if (errorWindow != null) {
             long now = clock.millis();
-            errorWindow.add(now, result == AttemptResult.FAILED);
+            errorWindow.add(now, signal.isFailure());
             long totals = errorWindow.totals(now);
             ErrorRateTrigger trigger = policy.errorRate().get();
             if (trigger.firesAt(SlidingCounts.events(totals), SlidingCounts.failures(totals))) {
@@ -136,66 +135,61 @@ public final class FlowControl {
             }
         }
         FlowState current = state.get();
-        if (current instanceof BackoffState && ((BackoffState) current).probe(result)) {
+        if (current instanceof BackoffState && ((BackoffState) current).probe(signal)) {
             transition(current, new NormalState(clock.millis(), FlowCause.of(FlowCause.Kind.PROBES,
                 ((BackoffState) current).probesNeeded + " successful deliveries in a row"), FlowState.Origin.AUTOMATIC),
                 Transition.PROBES);
         }
         if (adaptive != null) {
-            if (result == AttemptResult.SUCCEEDED) {
+            if (signal == FlowSignal.SUCCEEDED) {
                 adaptive.increase();
-            } else if (result == AttemptResult.FAILED) {
+            } else if (signal.isFailure()) {
                 adaptive.decrease();
             }
         }
     }
 
     /**
-     * Tries the response rules on a server reply; the first rule that matches counts it, and fires when its
-     * threshold is reached. Positive replies are ignored. The caller must never pass a text of its own making.
+     * Counts a server reply that {@code rule} matched ({@link FlowControlPolicy#match}), and fires the rule's reaction
+     * when its threshold is reached. A rule that is not this destination's policy's (the rules were reloaded since the
+     * reply was matched) counts nothing.
      *
      * @return true when a {@code reconnect} rule fired: the connection that got the reply must be closed
      */
-    public boolean observeReply(SmtpReply reply) {
+    public boolean observe(ResponseRule rule, SmtpReply reply) {
         ResponseRule[] rules = policy.responseRuleArray();
-        if (rules.length == 0 || reply.isPositiveCompletion()) {
+        int index = indexOf(rules, rule);
+        if (index < 0) {
             return false;
         }
-        String text = reply.toString();
-        for (int i = 0; i < rules.length; i++) {
-            ResponseRule rule = rules[i];
-            if (!rule.matches(text)) {
-                continue;
+        if (rule.threshold() > 1) {
+            SlidingCounts counts = responseCounts(index, rules);
+            long now = clock.millis();
+            counts.add(now, true);
+            if (SlidingCounts.events(counts.totals(now)) < rule.threshold()) {
+                return false;
             }
-            if (rule.threshold() > 1) {
-                SlidingCounts counts = responseCounts(i, rules);
-                long now = clock.millis();
-                counts.add(now, true);
-                if (SlidingCounts.events(counts.totals(now)) < rule.threshold()) {
-                    return false;
-                }
-                counts.clear();
-            }
-            String description = rule.threshold() == 1 ? "a reply matching '" + rule.match() + "'"
-                : rule.threshold() + " replies matching '" + rule.match() + "' within " + rule.window().orElseThrow();
-            trip(rule.reaction(), new FlowCause(FlowCause.Kind.RESPONSE_RULE, description, rule.source(), text));
-            return rule.reaction().action() == FlowAction.RECONNECT;
+            counts.clear();
         }
-        return false;
+        String description = rule.threshold() == 1 ? "a reply matching '" + rule.match() + "'"
+            : rule.threshold() + " replies matching '" + rule.match() + "' within " + rule.window().orElseThrow();
+        trip(rule.reaction(), new FlowCause(FlowCause.Kind.RESPONSE_RULE, description, rule.source(),
+            reply.toString()));
+        return rule.reaction().action() == FlowAction.RECONNECT;
     }
 
-    /**
-     * When mail held back by the given state should be tried again: the state's end, spread at random over a
-     * tenth of its length (at most 15 minutes) so that deferred mail does not come back all at once; empty when the
-     * state has no end in time.
-     */
-    public Optional<Instant> notBefore(FlowState held) {
-        if (held.endMillis == FlowState.OPEN_ENDED) {
-            return Optional.empty();
+    private static int indexOf(ResponseRule[] rules, ResponseRule rule) {
+        for (int i = 0; i < rules.length; i++) {
+            if (rules[i] == rule) {
+                return i;
+            }
         }
-        long length = Math.max(0, held.endMillis - held.sinceMillis);
-        long spread = Math.min(MAX_SPREAD.toMillis(), (long) (length * JITTER_SHARE));
-        return Optional.of(Instant.ofEpochMilli(held.endMillis + (long) (random.getAsDouble() * spread)));
+        for (int i = 0; i < rules.length; i++) {
+            if (rules[i].equals(rule)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

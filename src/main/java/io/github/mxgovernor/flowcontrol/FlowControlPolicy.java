@@ -22,7 +22,6 @@ public final class FlowControlPolicy {
     private final Optional<ErrorRateTrigger> errorRate;
     private final List<ResponseRule> responseRules;
     private final ResponseRule[] responseRuleArray;
-    private final boolean defersAnyMail;
     private final Recovery recovery;
     private final AdaptiveConcurrency adaptive;
 
@@ -31,7 +30,6 @@ public final class FlowControlPolicy {
         this.errorRate = builder.errorRate;
         this.responseRules = List.copyOf(builder.responseRules);
         this.responseRuleArray = responseRules.toArray(new ResponseRule[0]);
-        this.defersAnyMail = responseRules.stream().anyMatch(ResponseRule::defersMail);
         this.recovery = builder.recovery;
         this.adaptive = builder.adaptive;
     }
@@ -82,21 +80,20 @@ public final class FlowControlPolicy {
     }
 
     /**
-     * Whether the first response rule that matches a server's reply (not a success) {@linkplain
-     * ResponseRule#defersMail() defers mail}: the mail that got it then waits rather than bounces. The caller must
-     * never pass a text of its own making.
+     * The first response rule that matches a server's reply, tried on {@code code text} of replies whose code is not
+     * 2xx; empty when none does (always for a 2xx reply). The caller must never pass a text of its own making.
      */
-    public boolean defersMail(SmtpReply reply) {
-        if (!defersAnyMail || reply.isPositiveCompletion()) {
-            return false;
+    public Optional<ResponseRule> match(SmtpReply reply) {
+        if (responseRuleArray.length == 0 || reply.isPositiveCompletion()) {
+            return Optional.empty();
         }
         String text = reply.toString();
         for (ResponseRule rule : responseRuleArray) {
             if (rule.matches(text)) {
-                return rule.defersMail();
+                return Optional.of(rule);
             }
         }
-        return false;
+        return Optional.empty();
     }
 
     ResponseRule[] responseRuleArray() {

@@ -1,24 +1,21 @@
 package io.github.mxgovernor.governor;
 
-import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.flowcontrol.FlowControl;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
+import io.github.mxgovernor.flowcontrol.ResponseRule;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.smtp.SmtpReply;
-import io.github.mxgovernor.tls.SessionSecurity;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
-import java.util.Objects;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * What limits are counted against: one MX host under the rule that matched it, or every MX host of a rule
@@ -48,22 +45,18 @@ public final class Destination {
     private final Clock clock;
     private final ConnectionQuota connections = new ConnectionQuota();
     private final HourlyCount tokensTaken;
-    private final AtomicLong delivered = new AtomicLong();
-    private final AtomicLong deferred = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
+    private final DestinationStats stats;
     private volatile Binding binding;
     /** The rules version whose rule this destination took (see {@link Governor#destination}). */
     private volatile long rulesVersion;
     /** Read and written through {@link #LAST_ACTIVITY}. */
     private volatile long lastActivityMillis;
     private volatile ObservedReply lastReply;
-    private volatile AtomicLongArray tlsOutcomes;
-    /** Deferred recipients by {@link DeferralReason} ordinal; created at the first deferral. */
-    private volatile AtomicLongArray deferredByReason;
 
     Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl, HourlyCount tokensTaken,
-                long rulesVersion, Clock clock) {
+                long rulesVersion, Clock clock, DestinationStats totals) {
         this.name = name;
+        this.stats = DestinationStats.of(totals);
         this.clock = clock;
         this.tokensTaken = tokensTaken;
         this.binding = new Binding(rule, rate, flowControl);
@@ -142,69 +135,28 @@ public final class Destination {
         touch(clock.millis());
     }
 
-    public void recordDelivered(int recipients) {
-        delivered.addAndGet(recipients);
-    }
-
-    /** Counts recipients deferred at this destination, by the reason of their deferral. */
-    public void recordDeferred(DeferralReason reason, int recipients) {
-        Objects.requireNonNull(reason, "reason");
-        AtomicLongArray counts = deferredByReason;
-        if (counts == null) {
-            synchronized (this) {
-                counts = deferredByReason;
-                if (counts == null) {
-                    counts = new AtomicLongArray(DeferralReason.values().length);
-                    deferredByReason = counts;
-                }
-            }
+    /**
+     * What one attempt against this destination meant, fed to its flow control (the attempt's signal, and each
+     * response rule its replies matched) and its statistics (a failed attempt by cause, the last reply). The recipients'
+     * ends are counted by whoever decides them, on {@link #stats()}.
+     *
+     * @return true when a {@code reconnect} response rule fired: the connection that carried the attempt must close
+     */
+    public boolean record(AttemptResult result) {
+        FlowControl flowControl = binding.flowControl;
+        boolean reconnect = false;
+        for (Map.Entry<SmtpReply, ResponseRule> match : result.ruleMatches().entrySet()) {
+            reconnect |= flowControl.observe(match.getValue(), match.getKey());
         }
-        counts.addAndGet(reason.ordinal(), recipients);
-        deferred.addAndGet(recipients);
+        flowControl.recordAttempt(result.signal());
+        result.failure().ifPresent(stats::recordFailedAttempt);
+        result.lastReply().ifPresent(reply -> lastReply = new ObservedReply(reply, clock.instant()));
+        return reconnect;
     }
 
-    public void recordFailed(int recipients) {
-        failed.addAndGet(recipients);
-    }
-
-    /** Counts a session opened to this destination, by how well it is protected. */
-    public void recordSession(SessionSecurity.Protection protection) {
-        switch (protection) {
-            case PLAINTEXT:
-                recordTls(TlsOutcome.PLAINTEXT);
-                break;
-            case ENCRYPTED:
-                recordTls(TlsOutcome.ENCRYPTED);
-                break;
-            default:
-                recordTls(TlsOutcome.VERIFIED);
-                break;
-        }
-    }
-
-    /** Counts an attempt that ended because a TLS policy could not be met. */
-    public void recordTlsPolicyFailure() {
-        recordTls(TlsOutcome.FAILED);
-    }
-
-    public long deliveredCount() {
-        return delivered.get();
-    }
-
-    /** Recipients deferred for any reason. */
-    public long deferredCount() {
-        return deferred.get();
-    }
-
-    /** Recipients deferred for {@code reason}. */
-    public long deferredCount(DeferralReason reason) {
-        Objects.requireNonNull(reason, "reason");
-        AtomicLongArray counts = deferredByReason;
-        return counts == null ? 0 : counts.get(reason.ordinal());
-    }
-
-    public long failedCount() {
-        return failed.get();
+    /** This destination's counters (see {@link DestinationStats} for what each means); they count in the governor's. */
+    public DestinationStats stats() {
+        return stats;
     }
 
     /** Messages that took a token within about the last hour (between the last 50 and 60 minutes). */
@@ -212,34 +164,9 @@ public final class Destination {
         return tokensTaken.total(clock.millis());
     }
 
-    /** Notes the last reply the destination's server gave. */
-    public void recordReply(SmtpReply reply, Instant at) {
-        lastReply = new ObservedReply(reply, at);
-    }
-
+    /** The last reply the destination's servers gave an attempt, and when. */
     public Optional<ObservedReply> lastReply() {
         return Optional.ofNullable(lastReply);
-    }
-
-    /** Counts how the TLS of one session ended. */
-    public void recordTls(TlsOutcome outcome) {
-        Objects.requireNonNull(outcome, "outcome");
-        AtomicLongArray counts = tlsOutcomes;
-        if (counts == null) {
-            synchronized (this) {
-                counts = tlsOutcomes;
-                if (counts == null) {
-                    counts = new AtomicLongArray(TlsOutcome.values().length);
-                    tlsOutcomes = counts;
-                }
-            }
-        }
-        counts.incrementAndGet(outcome.ordinal());
-    }
-
-    public long tlsCount(TlsOutcome outcome) {
-        AtomicLongArray counts = tlsOutcomes;
-        return counts == null ? 0 : counts.get(outcome.ordinal());
     }
 
     /** When mail was last routed to this destination or one of its connections closed. */

@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * {@link #cancelAutomatic} lifts an automatic backoff or suspension. These take the destination's name as
  * {@link Destination#name()} gives it and return open, serialisable values, ready for JMX. A rules reload reaches
  * the destinations through {@link #applyRules}; {@link #forgetIdle} drops destinations unused for long (every minute
- * once {@link #startHousekeeping} runs it), and {@link #totals()} counts how every recipient ended whatever was
+ * once {@link #startHousekeeping} runs it), and {@link #stats()} counts how every recipient ended whatever was
  * forgotten.
  */
 public final class Governor {
@@ -59,7 +59,7 @@ public final class Governor {
     private final ConcurrentMap<String, Destination> destinations = new ConcurrentHashMap<>();
     private final List<FlowControlListener> listeners = new CopyOnWriteArrayList<>();
     private final FlowControlListener publisher = this::publish;
-    private final DeliveryTotals totals = new DeliveryTotals();
+    private final DestinationStats stats = DestinationStats.totals();
     /** Shared destinations' names by rule name, so that routing a mail to one does not build its name again. */
     private final ConcurrentMap<String, String> sharedNames = new ConcurrentHashMap<>();
     /** Bumped by every {@link #applyRules}; a destination remembers the version of the rule it took. */
@@ -119,7 +119,7 @@ public final class Governor {
     private Destination create(String name, MxRule rule) {
         HourlyCount tokensTaken = new HourlyCount();
         return new Destination(name, rule, rate(rule, tokensTaken), flowControl(name, rule, tokensTaken),
-            tokensTaken, rulesVersion, clock);
+            tokensTaken, rulesVersion, clock, stats);
     }
 
     private MessageRate rate(MxRule rule, HourlyCount tokensTaken) {
@@ -275,9 +275,21 @@ public final class Governor {
         return Collections.unmodifiableCollection(destinations.values());
     }
 
-    /** How every recipient handed to delivery ended, since this governor was created. */
-    public DeliveryTotals totals() {
-        return totals;
+    /**
+     * Every destination's counts added up, whatever was forgotten since, with what happened before any destination
+     * (a failed MX lookup, say): since this governor was created. See {@link DestinationStats} for what each means.
+     */
+    public DestinationStats stats() {
+        return stats;
+    }
+
+    /** Hears every recipient's end the governor counts, as it counts it (James's metrics mirror the totals so). */
+    public void addEndListener(DestinationStats.EndListener listener) {
+        stats.addListener(listener);
+    }
+
+    public void removeEndListener(DestinationStats.EndListener listener) {
+        stats.removeListener(listener);
     }
 
     public Clock clock() {

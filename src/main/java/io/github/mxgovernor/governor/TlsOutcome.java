@@ -1,18 +1,18 @@
 package io.github.mxgovernor.governor;
 
 /**
- * How the TLS of one SMTP session to a destination ended, as counted by {@link Destination#recordTls(TlsOutcome)};
- * and what MTA-STS {@code testing} policies would have refused on it.
- * Counted by the SMTP sessions' TLS handling; every count stays zero until that handling records them.
+ * How the TLS of a destination's sessions ended, as {@link DestinationStats#tlsCount(TlsOutcome)} counts it: sessions
+ * opened, by protection; attempts that could not meet the TLS policy; and what MTA-STS {@code testing} policies would
+ * have refused.
  */
 public enum TlsOutcome {
     /** Encrypted, and the certificate was verified (PKIX and host name, or DANE). */
     VERIFIED,
     /** Encrypted without verifying the certificate. */
     ENCRYPTED,
-    /** The session carried mail in plaintext (TLS not offered, or disabled by the rule). */
+    /** The session carries mail in plaintext (TLS not offered, or disabled by the rule). */
     PLAINTEXT,
-    /** The TLS policy could not be met: no mail was sent on the session. */
+    /** The TLS policy could not be met: no mail was sent on the session (a failed attempt, cause TLS_POLICY_FAILURE). */
     FAILED,
     /**
      * The session carried mail to a recipient domain whose MTA-STS {@code testing} policy {@code enforce} would have

@@ -65,8 +65,7 @@ public final class DeferralAttributes {
     public static void write(Mail mail, DeferralRecord record) {
         Map<String, AttributeValue<?>> map = new LinkedHashMap<>();
         map.put(STATUS, AttributeValue.of(record.status().name()));
-        putDeferral(map, record.reason(), record.message(), record.destination(), record.rule(), record.smtpCode(),
-            record.enhancedCode(), record.reply());
+        putEvent(map, record.latest());
         map.put(LOCAL_DEFERRALS, AttributeValue.of(record.localDeferrals()));
         map.put(FAILED_ATTEMPTS, AttributeValue.of(record.failedAttempts()));
         map.put(DNS_FAILURES, AttributeValue.of(record.dnsFailures()));
@@ -76,7 +75,10 @@ public final class DeferralAttributes {
 
         List<AttributeValue<?>> history = new ArrayList<>();
         for (DeferralEvent event : record.history()) {
-            history.add(AttributeValue.of(eventMap(event)));
+            Map<String, AttributeValue<?>> entry = new LinkedHashMap<>();
+            entry.put(AT, time(event.at()));
+            putEvent(entry, event);
+            history.add(AttributeValue.of(entry));
         }
         mail.setAttribute(new Attribute(DEFERRAL, AttributeValue.of(map)));
         mail.setAttribute(new Attribute(HISTORY, AttributeValue.of(history)));
@@ -96,19 +98,12 @@ public final class DeferralAttributes {
             Fields fields = Fields.of(attribute.get().getValue(), DEFERRAL_NAME);
             return Optional.of(DeferralRecord.builder()
                 .status(fields.enumValue(STATUS, DeferralRecord.Status.class))
-                .reason(fields.enumValue(REASON, DeferralReason.class))
-                .message(fields.string(MESSAGE))
-                .destination(fields.string(DESTINATION))
-                .rule(fields.string(RULE))
-                .smtpCode(fields.optionalInteger(SMTP_CODE))
-                .enhancedCode(fields.optionalString(ENHANCED_CODE))
-                .reply(fields.optionalString(REPLY))
+                .latest(event(fields, UPDATED_AT))
                 .localDeferrals(fields.integer(LOCAL_DEFERRALS))
                 .failedAttempts(fields.integer(FAILED_ATTEMPTS))
                 .dnsFailures(fields.integer(DNS_FAILURES))
                 .firstDeferredAt(fields.time(FIRST_DEFERRED_AT))
                 .nextAttemptAt(fields.optionalTime(NEXT_ATTEMPT_AT))
-                .updatedAt(fields.time(UPDATED_AT))
                 .history(readHistory(mail))
                 .build());
         } catch (RuntimeException malformed) {
@@ -141,7 +136,7 @@ public final class DeferralAttributes {
                 if (!(entry instanceof AttributeValue)) {
                     throw new IllegalArgumentException(HISTORY_NAME + "[" + index + "] is not an attribute value");
                 }
-                history.add(event(Fields.of((AttributeValue<?>) entry, HISTORY_NAME + "[" + index + "]")));
+                history.add(event(Fields.of((AttributeValue<?>) entry, HISTORY_NAME + "[" + index + "]"), AT));
                 index++;
             }
             return history;
@@ -152,29 +147,20 @@ public final class DeferralAttributes {
         }
     }
 
-    private static Map<String, AttributeValue<?>> eventMap(DeferralEvent event) {
-        Map<String, AttributeValue<?>> map = new LinkedHashMap<>();
-        map.put(AT, time(event.at()));
-        putDeferral(map, event.reason(), event.message(), event.destination(), event.rule(), event.smtpCode(),
-            event.enhancedCode(), event.reply());
-        return map;
+    /** The fields a record's latest deferral and each history entry share, in the same keys and order. */
+    private static void putEvent(Map<String, AttributeValue<?>> map, DeferralEvent event) {
+        map.put(REASON, AttributeValue.of(event.reason().name()));
+        map.put(MESSAGE, AttributeValue.of(event.message()));
+        map.put(DESTINATION, AttributeValue.of(event.destination()));
+        map.put(RULE, AttributeValue.of(event.rule()));
+        event.smtpCode().ifPresent(code -> map.put(SMTP_CODE, AttributeValue.of(code)));
+        event.enhancedCode().ifPresent(code -> map.put(ENHANCED_CODE, AttributeValue.of(code)));
+        event.reply().ifPresent(text -> map.put(REPLY, AttributeValue.of(text)));
     }
 
-    /** The fields a record and each history entry share, in the same keys and order. */
-    private static void putDeferral(Map<String, AttributeValue<?>> map, DeferralReason reason, String message,
-                                    String destination, String rule, Optional<Integer> smtpCode,
-                                    Optional<String> enhancedCode, Optional<String> reply) {
-        map.put(REASON, AttributeValue.of(reason.name()));
-        map.put(MESSAGE, AttributeValue.of(message));
-        map.put(DESTINATION, AttributeValue.of(destination));
-        map.put(RULE, AttributeValue.of(rule));
-        smtpCode.ifPresent(code -> map.put(SMTP_CODE, AttributeValue.of(code)));
-        enhancedCode.ifPresent(code -> map.put(ENHANCED_CODE, AttributeValue.of(code)));
-        reply.ifPresent(text -> map.put(REPLY, AttributeValue.of(text)));
-    }
-
-    private static DeferralEvent event(Fields fields) {
-        return DeferralEvent.builder(fields.time(AT), fields.enumValue(REASON, DeferralReason.class))
+    /** An event from its fields, dated by the key {@code at} ({@value #AT} in the history, the record's update time). */
+    private static DeferralEvent event(Fields fields, String at) {
+        return DeferralEvent.builder(fields.time(at), fields.enumValue(REASON, DeferralReason.class))
             .message(fields.string(MESSAGE))
             .destination(fields.string(DESTINATION))
             .rule(fields.string(RULE))

@@ -334,6 +334,7 @@ final class DeliveryConfiguration {
         parameters.optionalDuration(MAX_LANE_WAIT).ifPresent(builder::maxLaneWait);
         parameters.optionalDuration(LOCAL_DEFERRAL_DELAY).ifPresent(builder::localDeferralDelay);
         builder.gatewayCredentials(gatewayCredentials(parameters, config));
+        builder.retrySchedule(retrySchedule).maxAge(maxAge);
         return builder.build();
     }
 

@@ -1,7 +1,8 @@
 package io.github.mxgovernor.james;
 
 import io.github.mxgovernor.deferral.DeferralReason;
-import io.github.mxgovernor.governor.DeliveryTotals;
+import io.github.mxgovernor.governor.DestinationStats;
+import io.github.mxgovernor.governor.Governor;
 
 import java.util.EnumMap;
 import java.util.Map;
@@ -11,8 +12,9 @@ import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.metrics.api.TimeMetric;
 
 /**
- * How recipients end, counted twice: in James's metrics ({@link MetricFactory}, exported wherever James exports
- * its own) and in the governor's {@link DeliveryTotals} (shown over JMX). Counts are recipients.
+ * James's metrics ({@link MetricFactory}, exported wherever James exports its own) of mx-governor. The counters mirror
+ * the governor's totals ({@link Governor#stats()}, shown over JMX): they hear each end as the governor counts it (one
+ * listener per governor, see {@link SharedGovernor}), so they have the same meaning. Counts are recipients.
  *
  * <ul>
  *   <li>{@value #DELIVERED}, {@value #BOUNCED}: counters;</li>
@@ -22,22 +24,20 @@ import org.apache.james.metrics.api.TimeMetric;
  *       outcome (lane wait included).</li>
  * </ul>
  */
-final class DeliveryMetrics {
+final class DeliveryMetrics implements DestinationStats.EndListener {
     static final String DELIVERED = "mxgovernor.delivered";
     static final String DEFERRED = "mxgovernor.deferred";
     static final String BOUNCED = "mxgovernor.bounced";
     static final String ATTEMPT = "mxgovernor.attempt";
 
     private final MetricFactory factory;
-    private final DeliveryTotals totals;
     private final Metric delivered;
     private final Metric deferred;
     private final Metric bounced;
     private final Map<DeferralReason, Metric> deferredByReason = new EnumMap<>(DeferralReason.class);
 
-    DeliveryMetrics(MetricFactory factory, DeliveryTotals totals) {
+    DeliveryMetrics(MetricFactory factory) {
         this.factory = factory;
-        this.totals = totals;
         this.delivered = factory.generate(DELIVERED);
         this.deferred = factory.generate(DEFERRED);
         this.bounced = factory.generate(BOUNCED);
@@ -50,19 +50,19 @@ final class DeliveryMetrics {
         return factory.timer(ATTEMPT);
     }
 
-    void delivered(int recipients) {
+    @Override
+    public void delivered(int recipients) {
         delivered.add(recipients);
-        totals.recordDelivered(recipients);
     }
 
-    void deferred(DeferralReason reason, int recipients) {
+    @Override
+    public void deferred(DeferralReason reason, int recipients) {
         deferred.add(recipients);
         deferredByReason.get(reason).add(recipients);
-        totals.recordDeferred(reason, recipients);
     }
 
-    void bounced(int recipients) {
+    @Override
+    public void bounced(int recipients) {
         bounced.add(recipients);
-        totals.recordBounced(recipients);
     }
 }

@@ -2,15 +2,12 @@ package io.github.mxgovernor.james;
 
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.Outcome;
-import io.github.mxgovernor.delivery.RetryPolicy;
-import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.tls.TlsReport;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,9 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Gives each recipient of a taken queue item its end, then completes the item: delivered recipients get the
- * {@code onSuccess} copy, deferred ones go back on the queue as a copy of their own with the updated deferral record
- * (or bounce when they may not wait any longer), refused ones bounce.
+ * Carries out the end the core gave each recipient of a taken queue item, then completes the item: delivered
+ * recipients get the {@code onSuccess} copy, deferred ones go back on the queue as a copy of their own with their
+ * updated deferral record, until their next attempt, bounced ones bounce. What each end is, and when a deferral comes
+ * back, is the core's to decide ({@link io.github.mxgovernor.delivery.ReturnSchedule}), and it is counted there.
  *
  * <p>The order makes every failure safe. First what happened is recorded, where nothing can fail: delivered
  * recipients are taken off the mail (James's memory queue gives this very object back) and written in the
@@ -45,9 +43,6 @@ final class Disposer {
     private static final Logger LOGGER = LoggerFactory.getLogger(Disposer.class);
 
     private final DisposalStep.Targets targets;
-    private final RetryPolicy retryPolicy;
-    private final Governor governor;
-    private final DeliveryMetrics metrics;
     private final DeliveryLedger ledger;
     private final Backoff backoff;
     private final Executor executor;
@@ -58,13 +53,9 @@ final class Disposer {
     private final DelayedTasks delayed;
     private volatile boolean stopping;
 
-    Disposer(DisposalStep.Targets targets, RetryPolicy retryPolicy, Governor governor, DeliveryMetrics metrics,
-             DeliveryLedger ledger, Backoff backoff, ScheduledExecutorService timer, Executor executor,
-             DoubleSupplier random, boolean debug) {
+    Disposer(DisposalStep.Targets targets, DeliveryLedger ledger, Backoff backoff, ScheduledExecutorService timer,
+             Executor executor, DoubleSupplier random, boolean debug) {
         this.targets = Objects.requireNonNull(targets, "targets");
-        this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
-        this.governor = Objects.requireNonNull(governor, "governor");
-        this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.backoff = Objects.requireNonNull(backoff, "backoff");
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -134,6 +125,7 @@ final class Disposer {
         delayed.runAllNow();
     }
 
+    /** The steps the outcomes call for; each outcome is final (the core decided whether a deferral may wait). */
     private void plan(TakenItem item, Map<String, Outcome> outcomes) {
         Map<Outcome.Kind, Map<String, Outcome>> byKind = new LinkedHashMap<>();
         for (Map.Entry<String, Outcome> entry : outcomes.entrySet()) {
@@ -141,54 +133,32 @@ final class Disposer {
                 .put(entry.getKey(), entry.getValue());
         }
         Map<String, Outcome> delivered = byKind.getOrDefault(Outcome.Kind.DELIVERED, Map.of());
-        Map<String, Outcome> bounced = byKind.getOrDefault(Outcome.Kind.BOUNCED, Map.of());
-        Map<String, Outcome> deferred = byKind.getOrDefault(Outcome.Kind.DEFERRED, Map.of());
-        Optional<DeferralRecord> previous = DeferralAttributes.read(item.mail());
-        Instant now = clock.instant();
         if (debug) {
             LOGGER.debug("Mail {}: {}", item.name(), outcomes);
             delivered.forEach((recipient, outcome) -> LOGGER.debug("Mail {} delivered to {} via {}: {}", item.name(),
                 recipient, outcome.destination(), outcome.tls().map(TlsReport::fields).orElse(Map.of())));
         }
-        noteReplies(outcomes, now);
-        metrics.delivered(delivered.size());
         item.progress().delivered(delivered.keySet());
 
         List<DisposalStep> steps = new ArrayList<>();
-        for (Map.Entry<Optional<TlsReport>, List<String>> group : groupBy(delivered, Outcome::tls).entrySet()) {
-            if (targets.onSuccess.isEmpty()) {
-                break;
-            }
-            steps.add(new DisposalStep.DeliveredCopy(group.getValue(),
-                previous.map(record -> record.delivered(now)), group.getKey()));
+        if (targets.onSuccess.isPresent()) {
+            // one copy per way the mail travelled, with the record as the first of them left it
+            groupBy(delivered, Outcome::tls).forEach((tls, recipients) -> steps.add(new DisposalStep.DeliveredCopy(
+                recipients, delivered.get(recipients.get(0)).record(), tls)));
         }
-        for (Map.Entry<Outcome, List<String>> group : groupBy(deferred, outcome -> outcome).entrySet()) {
-            RetryPolicy.Decision decision = retryPolicy.onDeferred(previous, group.getKey());
-            List<String> recipients = group.getValue();
-            if (decision.retries()) {
-                DeferralRecord record = decision.record();
-                LOGGER.info("Mail {} to {} deferred for {}: {} ({})", item.name(), recipients, decision.delay(),
-                    record.message(), record.destination());
-                steps.add(new DisposalStep.Requeue(recipients, Optional.of(record), now.plus(decision.delay()),
-                    !record.reason().isLocal()));
-                metrics.deferred(record.reason(), recipients.size());
-            } else {
-                for (String recipient : recipients) {
-                    LOGGER.info("Mail {} to {} bounced: {}", item.name(), recipient, decision.bounceMessage());
-                    steps.add(new DisposalStep.Bounce(List.of(recipient), decision.bounceMessage(),
-                        group.getKey().reply(), Optional.of(decision.record().bounced(now, decision.bounceMessage(),
-                            group.getKey().reply()))));
-                }
-                metrics.bounced(recipients.size());
-            }
-        }
-        for (Map.Entry<Outcome, List<String>> group : groupBy(bounced, outcome -> outcome).entrySet()) {
-            Outcome outcome = group.getKey();
-            LOGGER.info("Mail {} to {} bounced: {}", item.name(), group.getValue(), outcome.message());
-            steps.add(new DisposalStep.Bounce(group.getValue(), outcome.message(), outcome.reply(),
-                previous.map(record -> record.bounced(now, outcome.message(), outcome.reply()))));
-            metrics.bounced(group.getValue().size());
-        }
+        Map<String, Outcome> deferred = byKind.getOrDefault(Outcome.Kind.DEFERRED, Map.of());
+        groupBy(deferred, outcome -> outcome).forEach((outcome, recipients) -> {
+            DeferralRecord record = outcome.record().orElseThrow();
+            Instant next = outcome.nextAttemptAt().orElseThrow();
+            LOGGER.info("Mail {} to {} deferred until {}: {} ({})", item.name(), recipients, next,
+                record.latest().message(), record.latest().destination());
+            steps.add(new DisposalStep.Requeue(recipients, Optional.of(record), next, !record.reason().isLocal()));
+        });
+        Map<String, Outcome> bounced = byKind.getOrDefault(Outcome.Kind.BOUNCED, Map.of());
+        groupBy(bounced, outcome -> outcome).forEach((outcome, recipients) -> {
+            LOGGER.info("Mail {} to {} bounced: {}", item.name(), recipients, outcome.message());
+            steps.add(new DisposalStep.Bounce(recipients, outcome.message(), outcome.reply(), outcome.record()));
+        });
         add(item, steps);
     }
 
@@ -312,14 +282,6 @@ final class Disposer {
             executor.execute(guarded);
         } catch (RejectedExecutionException e) {
             guarded.run();
-        }
-    }
-
-    /** Each destination's last reply, for operators: one per distinct outcome, the servers' own replies only. */
-    private void noteReplies(Map<String, Outcome> outcomes, Instant now) {
-        for (Outcome outcome : new HashSet<>(outcomes.values())) {
-            outcome.reply().ifPresent(reply -> governor.find(outcome.destination())
-                .ifPresent(destination -> destination.recordReply(reply, now)));
         }
     }
 

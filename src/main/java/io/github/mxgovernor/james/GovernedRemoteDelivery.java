@@ -2,7 +2,7 @@ package io.github.mxgovernor.james;
 
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
-import io.github.mxgovernor.delivery.RetryPolicy;
+import io.github.mxgovernor.delivery.ReturnSchedule;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.DequeueRow;
 import io.github.mxgovernor.tls.DaneLookup;
@@ -169,6 +169,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private final DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
 
     private DeliveryConfiguration configuration;
+    private DeliveryMetrics metrics;
     private MailQueue queue;
     private Governor governor;
     private DeliveryCore core;
@@ -202,7 +203,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         configuration = DeliveryConfiguration.read(getMailetConfig(), fileSystem, this::defaultHeloName, clock);
         queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
             MailQueueFactory.prefetchCount(configuration.maxInFlight()));
-        governor = SharedGovernor.acquire();
+        metrics = new DeliveryMetrics(metricFactory);
+        governor = SharedGovernor.acquire(metrics);
         try {
             startDelivery();
         } catch (RuntimeException e) {
@@ -216,15 +218,14 @@ public class GovernedRemoteDelivery extends GenericMailet {
         core = DeliveryCore.start(configuration, governor, dns, clock);
         rulesSource = new RulesSource(configuration.rulesFile(), configuration.parser(), core::useRules);
         SharedGovernor.addRulesSource(rulesSource);
-        DeliveryMetrics metrics = new DeliveryMetrics(metricFactory, governor.totals());
         timer = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory("mx-governor-recovery"));
         dispositions = Executors.newFixedThreadPool(DISPOSITION_THREADS,
             new DaemonThreadFactory("mx-governor-disposition"));
         Disposer disposer = new Disposer(new DisposalStep.Targets(queue, getMailetContext(),
             configuration.bounceProcessor(), configuration.onSuccess(), configuration.usePriority(), clock),
-            new RetryPolicy(configuration.retrySchedule(), configuration.maxAge(), clock), governor, metrics, ledger,
-            timing.steps(), timer, dispositions, random, configuration.debug());
-        runner = new QueueRunner(queue, core.delivery(), disposer, ledger, QueueRunner.releasedBy(governor), metrics,
+            ledger, timing.steps(), timer, dispositions, random, configuration.debug());
+        runner = new QueueRunner(queue, core.delivery(), disposer, ledger,
+            ReturnSchedule.of(configuration.engineSettings(), clock), governor, metrics,
             new QueueRunner.Parts(configuration.maxInFlight(), configuration.sendPartial(),
                 configuration.maxDnsProblemRetries()), timing, timer, dispositions, clock, random);
         SharedGovernor.addQueueRunner(runner);

@@ -1,14 +1,16 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.deferral.DeferralEvent;
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DeliveryPart;
 import io.github.mxgovernor.delivery.Outcome;
 import io.github.mxgovernor.delivery.PartDelivery;
-import io.github.mxgovernor.flowcontrol.FlowState;
+import io.github.mxgovernor.delivery.ReturnSchedule;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.DequeueRow;
 import io.github.mxgovernor.rules.MxRule;
+import io.github.mxgovernor.smtp.SmtpTransaction;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -25,7 +27,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.DoubleSupplier;
-import java.util.function.Predicate;
 
 import javax.mail.MessagingException;
 
@@ -66,7 +67,6 @@ import reactor.core.scheduler.Schedulers;
  */
 final class QueueRunner {
     private static final Logger LOGGER = LoggerFactory.getLogger(QueueRunner.class);
-    private static final Duration EARLY_TOLERANCE = Duration.ofSeconds(1);
     /** How long {@link #stop} waits, after the core closed, for the disposer to end the outcomes. */
     private static final Duration DRAIN = Duration.ofSeconds(30);
 
@@ -74,7 +74,8 @@ final class QueueRunner {
     private final PartDelivery delivery;
     private final Disposer disposer;
     private final DeliveryLedger ledger;
-    private final Predicate<DeferralRecord> releasedByFlowControl;
+    private final ReturnSchedule returns;
+    private final Governor governor;
     private final DeliveryMetrics metrics;
     private final RecoveryTiming timing;
     private final DelayedTasks delayed;
@@ -117,18 +118,20 @@ final class QueueRunner {
     }
 
     /**
-     * @param releasedByFlowControl whether a mail held back by flow control may go before its next attempt time
-     *                              (its destination is NORMAL again)
+     * @param returns  says whether a mail the queue gives back before its next attempt must wait again (the same
+     *                 schedule the core defers by)
+     * @param governor where flow control and the totals are
      */
     QueueRunner(MailQueue queue, PartDelivery delivery, Disposer disposer, DeliveryLedger ledger,
-                Predicate<DeferralRecord> releasedByFlowControl, DeliveryMetrics metrics, Parts parts,
+                ReturnSchedule returns, Governor governor, DeliveryMetrics metrics, Parts parts,
                 RecoveryTiming timing, ScheduledExecutorService timer, Executor executor, Clock clock,
                 DoubleSupplier random) {
         this.queue = Objects.requireNonNull(queue, "queue");
         this.delivery = Objects.requireNonNull(delivery, "delivery");
         this.disposer = Objects.requireNonNull(disposer, "disposer");
         this.ledger = Objects.requireNonNull(ledger, "ledger");
-        this.releasedByFlowControl = Objects.requireNonNull(releasedByFlowControl, "releasedByFlowControl");
+        this.returns = Objects.requireNonNull(returns, "returns");
+        this.governor = Objects.requireNonNull(governor, "governor");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.parts = Objects.requireNonNull(parts, "parts");
         this.timing = Objects.requireNonNull(timing, "timing");
@@ -138,19 +141,6 @@ final class QueueRunner {
         this.random = Objects.requireNonNull(random, "random");
         this.warnings = new RateLimitedLog(LOGGER, clock, Duration.ofMinutes(1));
         this.since = clock.instant();
-    }
-
-    /**
-     * Whether a mail held back by flow control (SUSPENDED, DYNAMIC_FLOW_CONTROL) may go before its next attempt time
-     * because its destination is NORMAL again (an operator resumed it, say): it goes when the queue hands it back,
-     * at once if the queue is flushed.
-     */
-    static Predicate<DeferralRecord> releasedBy(Governor governor) {
-        return record -> (record.reason() == DeferralReason.SUSPENDED
-            || record.reason() == DeferralReason.DYNAMIC_FLOW_CONTROL)
-            && governor.find(record.destination())
-                .map(destination -> destination.flowControl().state().kind() == FlowState.Kind.NORMAL)
-                .orElse(true);
     }
 
     /** Subscribes to the queue. */
@@ -399,11 +389,10 @@ final class QueueRunner {
             return;
         }
         Optional<DeferralRecord> previous = DeferralAttributes.read(mail);
-        Optional<Instant> notBefore = previous.flatMap(DeferralRecord::nextAttemptAt);
-        if (notBefore.isPresent() && notBefore.get().isAfter(clock.instant().plus(EARLY_TOLERANCE))
-            && !releasedByFlowControl.test(previous.get())) {
+        Optional<Instant> heldUntil = previous.flatMap(record -> returns.heldUntil(record, governor));
+        if (heldUntil.isPresent()) {
             // The queue did not honour the delay (RabbitMQ ignores it): wait again without an attempt.
-            disposer.postpone(item, addresses(toDeliver), notBefore.get());
+            disposer.postpone(item, addresses(toDeliver), heldUntil.get());
             return;
         }
         MimeMessageContent content;
@@ -413,7 +402,7 @@ final class QueueRunner {
             unreadable(item, readFailures + 1, addresses(toDeliver), e);
             return;
         }
-        deliver(item, toDeliver, content, previous.map(DeferralRecord::dnsFailures).orElse(0));
+        deliver(item, toDeliver, content, previous);
     }
 
     private void unreadable(TakenItem item, int failures, List<String> recipients, Exception e) {
@@ -428,7 +417,9 @@ final class QueueRunner {
             + " tries): " + e);
     }
 
-    private void deliver(TakenItem item, List<MailAddress> recipients, MimeMessageContent content, int dnsFailures) {
+    private void deliver(TakenItem item, List<MailAddress> recipients, MimeMessageContent content,
+                         Optional<DeferralRecord> previous) {
+        int dnsFailures = previous.map(DeferralRecord::dnsFailures).orElse(0);
         Mail mail = item.mail();
         boolean requireTls = GovernedRemoteDelivery.requiresTls(mail);
         String reversePath = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
@@ -438,21 +429,19 @@ final class QueueRunner {
         }
         List<CompletableFuture<Map<String, Outcome>>> outcomes = new ArrayList<>();
         for (Map.Entry<String, List<MailAddress>> domain : byDomain.entrySet()) {
-            List<String> addresses = addresses(domain.getValue());
             DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + domain.getKey(), domain.getKey(),
-                reversePath, addresses, content, parts.sendPartial, dnsFailures < parts.maxDnsProblemRetries,
-                MailDsn.forRecipients(mail, domain.getValue()), requireTls);
+                new SmtpTransaction(reversePath, addresses(domain.getValue()), content, parts.sendPartial,
+                    MailDsn.forRecipients(mail, domain.getValue()), requireTls),
+                dnsFailures < parts.maxDnsProblemRetries, previous);
             TimeMetric attempt = metrics.startAttempt();
             CompletableFuture<Map<String, Outcome>> outcome;
             try {
                 outcome = delivery.deliver(part);
             } catch (RuntimeException e) {
-                LOGGER.error("Delivery of {} failed unexpectedly", part.id(), e);
-                outcome = CompletableFuture.completedFuture(internalError(addresses, domain.getKey(), e));
+                outcome = CompletableFuture.failedFuture(e);
             }
             outcome.whenComplete((ignored, error) -> attempt.stopAndPublish());
-            outcomes.add(outcome.handle((done, error) -> done != null ? done
-                : internalError(addresses, domain.getKey(), error)));
+            outcomes.add(outcome.handle((done, error) -> done != null ? done : internalError(part, error)));
         }
         CompletableFuture.allOf(outcomes.toArray(new CompletableFuture[0])).whenComplete((ignored, error) -> {
             Map<String, Outcome> merged = new LinkedHashMap<>();
@@ -461,11 +450,23 @@ final class QueueRunner {
         });
     }
 
-    private static Map<String, Outcome> internalError(List<String> recipients, String domain, Throwable error) {
-        Outcome deferred = Outcome.deferred(DeferralReason.CONNECTION_FAILED, "Internal error while delivering: "
-            + error, Optional.empty(), domain, MxRule.DEFAULT_RULE_NAME, Optional.empty());
+    /**
+     * The core broke its promise to end every part (it threw, or failed the future): the part is deferred as the
+     * core would defer an internal error, and counted on the governor.
+     */
+    private Map<String, Outcome> internalError(DeliveryPart part, Throwable error) {
+        LOGGER.error("Delivery of {} failed unexpectedly", part.id(), error);
+        Instant now = clock.instant();
+        Outcome outcome = returns.defer(part.previous(), DeferralEvent.builder(now, DeferralReason.CONNECTION_FAILED)
+            .message("Internal error while delivering: " + error).destination(part.recipientDomain())
+            .rule(MxRule.DEFAULT_RULE_NAME).build(), Optional.empty(), now);
+        if (outcome.kind() == Outcome.Kind.DEFERRED) {
+            governor.stats().recordDeferred(DeferralReason.CONNECTION_FAILED, part.recipients().size());
+        } else {
+            governor.stats().recordBounced(part.recipients().size());
+        }
         Map<String, Outcome> outcomes = new LinkedHashMap<>();
-        recipients.forEach(recipient -> outcomes.put(recipient, deferred));
+        part.recipients().forEach(recipient -> outcomes.put(recipient, outcome));
         return outcomes;
     }
 

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * (tests) starts from clean counters.
  *
  * <p>With the governor live, its housekeeping runs on a thread of its own ({@link Governor#startHousekeeping}), its JMX
- * beans are registered on the platform MBean server ({@link GovernorBeans}), the mailets' rules sources are gathered
+ * beans are registered on the platform MBean server ({@link GovernorBeans}), James's metrics hear every end it counts
+ * ({@link DeliveryMetrics}), the mailets' rules sources are gathered
  * so that one {@code reloadRules} reaches every mailet, and their queue runners so that the Governor bean shows how
  * each takes mail from its queue. {@link #current()} lets tools in the same JVM (the demo, the benchmark) read the
  * live counters.
@@ -38,10 +39,16 @@ public final class SharedGovernor {
     private SharedGovernor() {
     }
 
-    static synchronized Governor acquire() {
+    /**
+     * The governor, created by the first mailet, whose metrics then mirror its totals in James's metrics.
+     *
+     * @param metrics the acquiring mailet's metrics; only the first mailet's are registered, once
+     */
+    static synchronized Governor acquire(DeliveryMetrics metrics) {
         if (governor == null) {
             Clock clock = Clock.systemUTC();
             governor = new Governor(clock);
+            governor.addEndListener(metrics);
             housekeeping = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory(
                 "mx-governor-housekeeping"));
             governor.startHousekeeping(housekeeping);

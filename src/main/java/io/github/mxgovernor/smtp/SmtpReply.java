@@ -5,8 +5,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One complete SMTP reply: the three-digit code, the enhanced status code when the server gave one
- * (parsed from the first line), and the text of every line without the code prefix.
+ * One complete SMTP reply as the server sent it: the three-digit code, the enhanced status code when the server gave
+ * one (parsed from the first line, kept even when its class disagrees with the reply code: what that means is the
+ * reply classifier's to decide), and the text of every line without the code prefix.
  */
 public final class SmtpReply {
     private final int code;
@@ -22,8 +23,7 @@ public final class SmtpReply {
         }
         this.code = code;
         this.lines = List.copyOf(lines);
-        this.enhancedCode = EnhancedStatusCode.parseLeading(this.lines.get(0))
-            .filter(enhanced -> enhanced.codeClass() == code / 100);
+        this.enhancedCode = EnhancedStatusCode.parseLeading(this.lines.get(0));
     }
 
     public static SmtpReply of(int code, String text) {
@@ -34,6 +34,7 @@ public final class SmtpReply {
         return code;
     }
 
+    /** The RFC 3463 code at the start of the first line, whatever its class. */
     public Optional<EnhancedStatusCode> enhancedCode() {
         return enhancedCode;
     }
@@ -66,7 +67,7 @@ public final class SmtpReply {
 
     /** 421: the server is closing the transmission channel. */
     public boolean isServiceClosing() {
-        return code == 421;
+        return code == SmtpCodes.SERVICE_CLOSING;
     }
 
     @Override

@@ -36,9 +36,9 @@ class DeferralRecordTest {
 
         assertThat(record.status()).isEqualTo(DeferralRecord.Status.DEFERRED);
         assertThat(record.reason()).isEqualTo(DeferralReason.RATE_LIMITED);
-        assertThat(record.message()).isEqualTo("Messages queued (message rate reached)");
-        assertThat(record.destination()).isEqualTo("mx1.example.com");
-        assertThat(record.rule()).isEqualTo("gmail");
+        assertThat(record.latest().message()).isEqualTo("Messages queued (message rate reached)");
+        assertThat(record.latest().destination()).isEqualTo("mx1.example.com");
+        assertThat(record.latest().rule()).isEqualTo("gmail");
         assertThat(record.localDeferrals()).isEqualTo(1);
         assertThat(record.failedAttempts()).isZero();
         assertThat(record.dnsFailures()).isZero();
@@ -60,9 +60,9 @@ class DeferralRecordTest {
 
         assertThat(record.failedAttempts()).isEqualTo(1);
         assertThat(record.localDeferrals()).isZero();
-        assertThat(record.smtpCode()).contains(421);
-        assertThat(record.enhancedCode()).contains("4.7.28");
-        assertThat(record.reply()).contains("421 4.7.28 unusual rate");
+        assertThat(record.latest().smtpCode()).contains(421);
+        assertThat(record.latest().enhancedCode()).contains("4.7.28");
+        assertThat(record.latest().reply()).contains("421 4.7.28 unusual rate");
         assertThat(record.nextAttemptAt()).isEmpty();
     }
 
@@ -105,9 +105,9 @@ class DeferralRecordTest {
         DeferralRecord record = DeferralRecord.first(withReply, in(1))
             .deferredAgain(event(1, DeferralReason.RATE_LIMITED), in(2));
 
-        assertThat(record.smtpCode()).isEmpty();
-        assertThat(record.enhancedCode()).isEmpty();
-        assertThat(record.reply()).isEmpty();
+        assertThat(record.latest().smtpCode()).isEmpty();
+        assertThat(record.latest().enhancedCode()).isEmpty();
+        assertThat(record.latest().reply()).isEmpty();
     }
 
     @Test
@@ -146,12 +146,12 @@ class DeferralRecordTest {
             Optional.of(SmtpReply.of(550, "5.1.1 no such user")));
 
         assertThat(bounced.status()).isEqualTo(DeferralRecord.Status.BOUNCED);
-        assertThat(bounced.message()).isEqualTo("Recipient refused");
-        assertThat(bounced.smtpCode()).contains(550);
-        assertThat(bounced.enhancedCode()).contains("5.1.1");
-        assertThat(bounced.reply()).contains("550 5.1.1 no such user");
+        assertThat(bounced.latest().message()).isEqualTo("Recipient refused");
+        assertThat(bounced.latest().smtpCode()).contains(550);
+        assertThat(bounced.latest().enhancedCode()).contains("5.1.1");
+        assertThat(bounced.latest().reply()).contains("550 5.1.1 no such user");
         assertThat(bounced.reason()).isEqualTo(DeferralReason.RATE_LIMITED);
-        assertThat(bounced.destination()).isEqualTo("mx1.example.com");
+        assertThat(bounced.latest().destination()).isEqualTo("mx1.example.com");
         assertThat(bounced.localDeferrals()).isEqualTo(1);
         assertThat(bounced.nextAttemptAt()).isEmpty();
         assertThat(bounced.updatedAt()).isEqualTo(T0.plus(Duration.ofMinutes(11)));
@@ -169,9 +169,9 @@ class DeferralRecordTest {
         DeferralRecord bounced = DeferralRecord.first(withReply, in(10))
             .bounced(T0.plus(Duration.ofDays(5)), "Too many retries", Optional.empty());
 
-        assertThat(bounced.smtpCode()).isEmpty();
-        assertThat(bounced.enhancedCode()).isEmpty();
-        assertThat(bounced.reply()).isEmpty();
+        assertThat(bounced.latest().smtpCode()).isEmpty();
+        assertThat(bounced.latest().enhancedCode()).isEmpty();
+        assertThat(bounced.latest().reply()).isEmpty();
         assertThat(bounced.failedAttempts()).isEqualTo(1);
     }
 
@@ -182,7 +182,7 @@ class DeferralRecordTest {
             .deferredAgain(event(20, DeferralReason.RATE_LIMITED), in(30));
 
         assertThat(record.status()).isEqualTo(DeferralRecord.Status.DEFERRED);
-        assertThat(record.message()).isEqualTo("Messages queued (message rate reached)");
+        assertThat(record.latest().message()).isEqualTo("Messages queued (message rate reached)");
     }
 
     @Test
@@ -197,12 +197,8 @@ class DeferralRecordTest {
     private static DeferralRecord.Builder complete() {
         return DeferralRecord.builder()
             .status(DeferralRecord.Status.DEFERRED)
-            .reason(DeferralReason.RATE_LIMITED)
-            .message("Messages queued (message rate reached)")
-            .destination("mx1.example.com")
-            .rule("gmail")
-            .firstDeferredAt(T0)
-            .updatedAt(T0);
+            .latest(event(0, DeferralReason.RATE_LIMITED))
+            .firstDeferredAt(T0);
     }
 
     @Test
@@ -214,13 +210,13 @@ class DeferralRecordTest {
         assertThat(record.dnsFailures()).isZero();
         assertThat(record.nextAttemptAt()).isEmpty();
         assertThat(record.history()).isEmpty();
+        assertThat(record.updatedAt()).isEqualTo(T0);
     }
 
     @Test
     void builderShouldRejectAMissingStatus() {
         DeferralRecord.Builder builder = DeferralRecord.builder()
-            .reason(DeferralReason.RATE_LIMITED).message("m").destination("d").rule("r")
-            .firstDeferredAt(T0).updatedAt(T0);
+            .latest(event(0, DeferralReason.RATE_LIMITED)).firstDeferredAt(T0);
 
         assertThatThrownBy(builder::build)
             .isInstanceOf(IllegalArgumentException.class)
@@ -228,25 +224,23 @@ class DeferralRecordTest {
     }
 
     @Test
-    void builderShouldRejectAMissingUpdatedAt() {
+    void builderShouldRejectAMissingLatestDeferral() {
         DeferralRecord.Builder builder = DeferralRecord.builder()
-            .status(DeferralRecord.Status.DEFERRED).reason(DeferralReason.RATE_LIMITED).message("m")
-            .destination("d").rule("r").firstDeferredAt(T0);
+            .status(DeferralRecord.Status.DEFERRED).firstDeferredAt(T0);
 
         assertThatThrownBy(builder::build)
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("updatedAt is required");
+            .hasMessage("latest is required");
     }
 
     @Test
-    void builderShouldRejectAMissingMessage() {
+    void builderShouldRejectAMissingFirstDeferral() {
         DeferralRecord.Builder builder = DeferralRecord.builder()
-            .status(DeferralRecord.Status.DEFERRED).reason(DeferralReason.RATE_LIMITED)
-            .destination("d").rule("r").firstDeferredAt(T0).updatedAt(T0);
+            .status(DeferralRecord.Status.DEFERRED).latest(event(0, DeferralReason.RATE_LIMITED));
 
         assertThatThrownBy(builder::build)
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("message is required");
+            .hasMessage("firstDeferredAt is required");
     }
 
     @Test
@@ -271,5 +265,16 @@ class DeferralRecordTest {
         DeferralRecord record = complete().history(events).build();
 
         assertThat(record.history()).containsExactlyElementsOf(events.subList(2, 12));
+    }
+
+    @Test
+    void theLatestDeferralShouldBeTheNewestHistoryEntryUntilTheMailEnds() {
+        DeferralEvent second = event(5, DeferralReason.SUSPENDED);
+        DeferralRecord record = DeferralRecord.first(event(0, DeferralReason.RATE_LIMITED), in(5))
+            .deferredAgain(second, in(10));
+
+        assertThat(record.latest()).isEqualTo(second).isEqualTo(record.history().get(1));
+        assertThat(record.delivered(T0.plus(Duration.ofMinutes(11))).latest())
+            .isEqualTo(second.at(T0.plus(Duration.ofMinutes(11))));
     }
 }

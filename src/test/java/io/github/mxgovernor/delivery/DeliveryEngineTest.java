@@ -7,6 +7,7 @@ import static io.github.mxgovernor.delivery.EngineHarness.part;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
@@ -126,8 +127,8 @@ class DeliveryEngineTest {
         assertThat(outcome.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
         assertThat(outcome.message()).isEqualTo("Messages queued (connection quotas reached)");
         assertThat(outcome.destination()).isEqualTo("mx1.example.com");
-        assertThat(outcome.notBefore().get()).isAfter(harness.clock.instant());
-        assertThat(harness.destination("mx1.example.com").deferredCount(DeferralReason.CONNECTION_QUOTA_REACHED))
+        assertThat(outcome.nextAttemptAt().get()).isAfter(harness.clock.instant());
+        assertThat(harness.destination("mx1.example.com").stats().deferred(DeferralReason.CONNECTION_QUOTA_REACHED))
             .isEqualTo(1);
         sessions.releaseAll();
         assertThat(outcome(busy).kind()).isEqualTo(Outcome.Kind.DELIVERED);
@@ -161,7 +162,7 @@ class DeliveryEngineTest {
         Outcome surplus = outcome(harness.deliver("example.com", "third"));
 
         assertThat(surplus.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
-        assertThat(surplus.notBefore()).isPresent();
+        assertThat(surplus.nextAttemptAt()).isPresent();
         assertThat(waiting).isNotDone();
         sessions.holdTransactions = false;
         sessions.releaseAll();
@@ -195,8 +196,8 @@ class DeliveryEngineTest {
 
         // The 4 waiting parts go out within 800 ms, then one return slot every 200 ms.
         assertThat(first.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
-        assertThat(first.notBefore()).contains(harness.clock.instant().plusMillis(800));
-        assertThat(second.notBefore()).contains(harness.clock.instant().plusMillis(1000));
+        assertThat(first.nextAttemptAt()).contains(harness.clock.instant().plusMillis(800));
+        assertThat(second.nextAttemptAt()).contains(harness.clock.instant().plusMillis(1000));
         sessions.releaseAll();
         assertThat(accepted).allSatisfy(future -> assertThat(kinds(future.join())).containsOnly(Outcome.Kind.DELIVERED));
     }
@@ -212,7 +213,7 @@ class DeliveryEngineTest {
         Outcome outcome = outcome(waiting);
 
         assertThat(outcome.reason()).contains(DeferralReason.RATE_LIMITED);
-        assertThat(outcome.notBefore().get()).isAfterOrEqualTo(harness.clock.instant().plusSeconds(28));
+        assertThat(outcome.nextAttemptAt().get()).isAfterOrEqualTo(harness.clock.instant().plusSeconds(28));
         assertThat(sessions.delivered).containsExactly("first@example.com");
     }
 
@@ -257,7 +258,9 @@ class DeliveryEngineTest {
         assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DEFERRED);
         assertThat(outcome.reason()).contains(DeferralReason.CONNECTION_FAILED);
         assertThat(outcome.message()).contains("No MX host of example.com could be reached");
-        assertThat(outcome.notBefore()).isEmpty();
+        assertThat(outcome.nextAttemptAt()).as("a failed attempt waits as delayTime says (6 hours by default)")
+            .contains(harness.clock.instant().plus(Duration.ofHours(6)));
+        assertThat(outcome.record().orElseThrow().failedAttempts()).isEqualTo(1);
     }
 
     @Test
@@ -282,9 +285,9 @@ class DeliveryEngineTest {
             ? SmtpReply.of(550, "5.1.1 no such user")
             : recipient.startsWith("busy") ? SmtpReply.of(451, "4.7.500 Server busy") : SmtpReply.of(250, "ok");
 
-        Map<String, Outcome> outcomes = harness.deliver(new DeliveryPart("m1", "example.com", "sender@local.test",
-            List.of("ok@example.com", "gone@example.com", "busy@example.com"), out -> out.write('x'), true, false))
-            .join();
+        Map<String, Outcome> outcomes = harness.deliver(EngineHarness.part("m1", "example.com", new SmtpTransaction(
+            "sender@local.test", List.of("ok@example.com", "gone@example.com", "busy@example.com"),
+            out -> out.write('x'), true), false)).join();
 
         assertThat(outcomes.get("ok@example.com").kind()).isEqualTo(Outcome.Kind.DELIVERED);
         assertThat(outcomes.get("gone@example.com").kind()).isEqualTo(Outcome.Kind.BOUNCED);
@@ -297,10 +300,10 @@ class DeliveryEngineTest {
         harness.start(rule("all", "*"));
         harness.dns.put("nowhere.test", MxResolution.noHost("no MX or A record"));
 
-        Outcome bounced = outcome(harness.deliver(new DeliveryPart("m1", "nowhere.test", "", List.of("a@nowhere.test"),
-            out -> out.write('x'), false, false)));
-        Outcome deferred = outcome(harness.deliver(new DeliveryPart("m2", "nowhere.test", "",
-            List.of("a@nowhere.test"), out -> out.write('x'), false, true)));
+        Outcome bounced = outcome(harness.deliver(EngineHarness.part("m1", "nowhere.test", new SmtpTransaction("",
+            List.of("a@nowhere.test"), out -> out.write('x'), false), false)));
+        Outcome deferred = outcome(harness.deliver(EngineHarness.part("m2", "nowhere.test", new SmtpTransaction("",
+            List.of("a@nowhere.test"), out -> out.write('x'), false), true)));
 
         assertThat(bounced.kind()).isEqualTo(Outcome.Kind.BOUNCED);
         assertThat(bounced.message()).contains("There are no DNS entries for the host name nowhere.test");
@@ -339,8 +342,8 @@ class DeliveryEngineTest {
             .recipient("a@example.com", new DsnRequest.Recipient(Set.of(DsnRequest.Notify.FAILURE), Optional.empty()))
             .build();
 
-        harness.deliver(new DeliveryPart("m-to-example.com", "example.com", "sender@local.test",
-            List.of("a@example.com"), out -> out.write('x'), false, false, dsn)).join();
+        harness.deliver(EngineHarness.part("m-to-example.com", "example.com", new SmtpTransaction(
+            "sender@local.test", List.of("a@example.com"), out -> out.write('x'), false, dsn), false)).join();
 
         assertThat(sessions.transactions).singleElement().satisfies(transaction ->
             assertThat(transaction.dsn()).isEqualTo(dsn));
@@ -366,10 +369,10 @@ class DeliveryEngineTest {
         DsnRequest dsn = DsnRequest.builder()
             .recipient("z@example.com", new DsnRequest.Recipient(Set.of(), Optional.of("z@old.test"))).build();
 
-        assertThatThrownBy(() -> new DeliveryPart("m", "example.com", "", List.of("a@example.com"), out -> { },
-            false, false, dsn))
+        assertThatThrownBy(() -> new SmtpTransaction("", List.of("a@example.com"), out -> { }, false, dsn))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("DSN parameters for z@example.com, which is not a recipient of the part [a@example.com]");
+            .hasMessage("DSN parameters for z@example.com, which is not a recipient of the transaction"
+                + " [a@example.com]");
     }
 
     @Test
@@ -405,7 +408,7 @@ class DeliveryEngineTest {
         assertThat(harness.engine.waitingParts()).isZero();
         sessions.releaseAll();
         assertThat(futures).allSatisfy(future -> assertThat(outcome(future).kind()).isEqualTo(Outcome.Kind.DELIVERED));
-        assertThat(harness.destination("mx1.example.com").deferredCount()).isZero();
+        assertThat(harness.destination("mx1.example.com").stats().deferred()).isZero();
     }
 
     private static MxRule.Builder rule(String name, String mask) {

@@ -59,7 +59,7 @@ class DeliveryLaneTest {
 
         Outcome outcome = outcome(waiting);
         assertThat(outcome.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
-        assertThat(outcome.notBefore()).as("pace not measured yet: back in 0.8 s")
+        assertThat(outcome.nextAttemptAt()).as("pace not measured yet: back in 0.8 s")
             .contains(fixture.clock.instant().plusMillis(LanePace.UNMEASURED_RETURN_MILLIS));
     }
 
@@ -173,7 +173,7 @@ class DeliveryLaneTest {
 
         assertThat(outcome(offered).reason()).contains(DeferralReason.SUSPENDED);
         assertThat(outcome(waiting).reason()).contains(DeferralReason.SUSPENDED);
-        assertThat(outcome(waiting).notBefore().get()).isAfterOrEqualTo(fixture.clock.instant()
+        assertThat(outcome(waiting).nextAttemptAt().get()).isAfterOrEqualTo(fixture.clock.instant()
             .plus(Duration.ofHours(1)));
     }
 

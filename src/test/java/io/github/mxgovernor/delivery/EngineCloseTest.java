@@ -64,7 +64,7 @@ class EngineCloseTest {
         assertThat(deferredAtOnce).allSatisfy(outcome -> {
             assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DEFERRED);
             assertThat(outcome.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
-            assertThat(outcome.notBefore()).isPresent();
+            assertThat(outcome.nextAttemptAt()).isPresent();
         });
         assertThat(sessions.cancelledOpens).as("the opening in progress was cancelled").hasValue(1);
         assertThat(sessions.sessions).allSatisfy(session -> assertThat(session.calls).endsWith("close"));

@@ -2,6 +2,7 @@ package io.github.mxgovernor.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRule;
@@ -16,6 +17,7 @@ import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -85,9 +87,14 @@ final class EngineHarness implements AutoCloseable {
     }
 
     static DeliveryPart part(String domain, String localPart) {
-        return new DeliveryPart(localPart + "-to-" + domain, domain, "sender@local.test",
-            List.of(localPart + "@" + domain), out -> out.write("Subject: test\r\n\r\nhello\r\n".getBytes()), false,
+        return part(localPart + "-to-" + domain, domain, new SmtpTransaction("sender@local.test",
+            List.of(localPart + "@" + domain), out -> out.write("Subject: test\r\n\r\nhello\r\n".getBytes()), false),
             false);
+    }
+
+    /** A part never deferred before. */
+    static DeliveryPart part(String id, String domain, SmtpTransaction transaction, boolean dnsProblemRetryAllowed) {
+        return new DeliveryPart(id, domain, transaction, dnsProblemRetryAllowed, Optional.empty());
     }
 
     CompletableFuture<Map<String, Outcome>> deliver(DeliveryPart part) {

@@ -65,7 +65,7 @@ class FlowControlDeliveryTest {
         Instant end = clock.instant().plus(Duration.ofHours(2));
         assertThat(held.kind()).isEqualTo(Outcome.Kind.DEFERRED);
         assertThat(held.reason()).contains(DeferralReason.SUSPENDED);
-        assertThat(held.notBefore().get()).isAfterOrEqualTo(end)
+        assertThat(held.nextAttemptAt().get()).isAfterOrEqualTo(end)
             .isBeforeOrEqualTo(end.plus(Duration.ofMinutes(12)).plus(Duration.ofMinutes(15)));
         assertThat(held.message()).startsWith("Messages queued (destination suspended): mx1.yahoo.test in SUSPENDED"
             + " until ").endsWith("(a reply matching '421 4\\.7\\.0 \\[TSS0[45]\\]', mx-rules.xml:12)");
@@ -92,7 +92,7 @@ class FlowControlDeliveryTest {
 
         Outcome outcome = EngineHarness.outcome(waiting);
         assertThat(outcome.reason()).contains(DeferralReason.SUSPENDED);
-        assertThat(outcome.notBefore().get()).isAfterOrEqualTo(clock.instant().plus(Duration.ofHours(1)));
+        assertThat(outcome.nextAttemptAt().get()).isAfterOrEqualTo(clock.instant().plus(Duration.ofHours(1)));
         assertThat(outcome.message()).contains("an operator suspended: abuse desk asked");
         assertThat(EngineHarness.outcome(busy).kind()).isEqualTo(Outcome.Kind.DELIVERED);
     }
@@ -127,7 +127,7 @@ class FlowControlDeliveryTest {
                 assertThat(outcome.reason()).contains(DeferralReason.DYNAMIC_FLOW_CONTROL);
                 assertThat(outcome.message()).startsWith("Messages queued (dynamic flow control): mx1.gmail.test in"
                     + " BACKOFF until " + end);
-                assertThat(outcome.notBefore().get()).isAfterOrEqualTo(end);
+                assertThat(outcome.nextAttemptAt().get()).isAfterOrEqualTo(end);
             });
     }
 
@@ -232,8 +232,6 @@ class FlowControlDeliveryTest {
     }
 
     private static DeliveryPart part(String domain, String localPart) {
-        return new DeliveryPart(localPart + "-to-" + domain, domain, "sender@local.test",
-            List.of(localPart + "@" + domain), out -> out.write("Subject: test\r\n\r\nhello\r\n".getBytes()), false,
-            false);
+        return EngineHarness.part(domain, localPart);
     }
 }

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.delivery;
 
+import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRule;
@@ -48,11 +49,13 @@ final class LaneFixture {
 
     LaneFixture(EngineSettings settings) {
         this.settings = settings;
-        this.recorder = new AttemptRecorder(new ReplyClassifier(), tlsPolicy, settings, clock);
+        this.recorder = new AttemptRecorder(new ReturnSchedule(settings.retrySchedule(), settings.maxAge(),
+            settings.localDeferralDelay(), clock, () -> 0.5), tlsPolicy, governor);
         SessionOpener opener = new SessionOpener(new SessionWatchdog(sessions, time), tlsPolicy,
             new DaneVerdicts(tlsPolicy, Runnable::run, time, settings.lookupTimeout()), settings.heloName(),
             Optional.empty(), Optional.empty());
-        this.runner = new AttemptRunner(opener, recorder, tlsPolicy, inFlight, Runnable::run, rerouted::add);
+        this.runner = new AttemptRunner(opener, new ReplyClassifier(), recorder, tlsPolicy, inFlight, Runnable::run,
+            rerouted::add);
     }
 
     Destination destination(MxRule rule, String host) {
@@ -72,9 +75,9 @@ final class LaneFixture {
 
     /** A routed part to {@code hosts}, in the order given, without MTA-STS. */
     static PendingPart part(String localPart, boolean requireTls, String... hosts) {
-        DeliveryPart part = new DeliveryPart(localPart + "-to-example.com", "example.com", "sender@local.test",
-            List.of(localPart + "@example.com"), out -> out.write('x'), false, false,
-            io.github.mxgovernor.smtp.DsnRequest.NONE, requireTls);
+        DeliveryPart part = EngineHarness.part(localPart + "-to-example.com", "example.com", new SmtpTransaction(
+            "sender@local.test", List.of(localPart + "@example.com"), out -> out.write('x'), false,
+            io.github.mxgovernor.smtp.DsnRequest.NONE, requireTls), false);
         PendingPart pending = new PendingPart(part, new CompletableFuture<>());
         List<SmtpEndpoint> endpoints = new ArrayList<>();
         for (String host : hosts) {

@@ -2,6 +2,7 @@ package io.github.mxgovernor.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.mxgovernor.smtp.SmtpTransaction;
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
@@ -133,7 +134,7 @@ class TlsPolicyDeliveryTest {
         } else {
             TlsProblem problem = TlsProblem.valueOf(expected);
             assertDeferredForTls(outcome, problem, "rule '" + RULE + "'");
-            assertThat(destination().tlsCount(TlsOutcome.FAILED)).isEqualTo(1);
+            assertThat(destination().stats().tlsCount(TlsOutcome.FAILED)).isEqualTo(1);
         }
         if (mode == TlsMode.DISABLED) {
             assertThat(server.commands()).doesNotContain("STARTTLS");
@@ -148,9 +149,9 @@ class TlsPolicyDeliveryTest {
         deliver(part(false));
 
         Destination destination = destination();
-        assertThat(destination.tlsCount(TlsOutcome.VERIFIED)).isEqualTo(1);
-        assertThat(destination.tlsCount(TlsOutcome.ENCRYPTED)).isZero();
-        assertThat(destination.tlsCount(TlsOutcome.PLAINTEXT)).isZero();
+        assertThat(destination.stats().tlsCount(TlsOutcome.VERIFIED)).isEqualTo(1);
+        assertThat(destination.stats().tlsCount(TlsOutcome.ENCRYPTED)).isZero();
+        assertThat(destination.stats().tlsCount(TlsOutcome.PLAINTEXT)).isZero();
         assertThat(server.serverNames()).containsExactly(MX);
     }
 
@@ -356,10 +357,10 @@ class TlsPolicyDeliveryTest {
         if (recorded == null) {
             assertThat(report).doesNotContainKey("mtaStsTesting")
                 .containsEntry("certificate", "valid (PKIX chain, validity dates and host name)");
-            assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
+            assertThat(destination().stats().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
         } else {
             assertThat(report.get("mtaStsTesting")).startsWith(recorded);
-            assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(1);
+            assertThat(destination().stats().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(1);
         }
         assertThat(server.messages()).hasSize(1);
     }
@@ -377,8 +378,8 @@ class TlsPolicyDeliveryTest {
         assertThat(server.connections()).isEqualTo(2);
         assertThat(outcomes).allSatisfy(outcome -> assertThat(outcome.tls().orElseThrow().fields().get(
             "mtaStsTesting")).startsWith("MTA-STS testing: certificate does not name the MX host: "));
-        assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(2);
-        assertThat(destination().tlsCount(TlsOutcome.ENCRYPTED)).isEqualTo(2);
+        assertThat(destination().stats().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isEqualTo(2);
+        assertThat(destination().stats().tlsCount(TlsOutcome.ENCRYPTED)).isEqualTo(2);
     }
 
     @Test
@@ -390,7 +391,7 @@ class TlsPolicyDeliveryTest {
 
         assertThat(report.get("certificate")).startsWith("certificate chain not trusted: ");
         assertThat(report).doesNotContainKey("mtaStsTesting");
-        assertThat(destination().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
+        assertThat(destination().stats().tlsCount(TlsOutcome.MTA_STS_TESTING_FAILED)).isZero();
     }
 
     @Test
@@ -608,8 +609,9 @@ class TlsPolicyDeliveryTest {
 
     private static DeliveryPart part(boolean requireTls) {
         byte[] content = ("Subject: tls test\r\n\r\n" + MARKER + "\r\n").getBytes(StandardCharsets.US_ASCII);
-        return new DeliveryPart("mail-to-" + DOMAIN, DOMAIN, "sender@local.test", List.of("rcpt@" + DOMAIN),
-            out -> out.write(content), false, false, io.github.mxgovernor.smtp.DsnRequest.NONE, requireTls);
+        return EngineHarness.part("mail-to-" + DOMAIN, DOMAIN, new SmtpTransaction("sender@local.test",
+            List.of("rcpt@" + DOMAIN), out -> out.write(content), false, io.github.mxgovernor.smtp.DsnRequest.NONE,
+            requireTls), false);
     }
 
     private Outcome deliver(DeliveryPart part) throws Exception {

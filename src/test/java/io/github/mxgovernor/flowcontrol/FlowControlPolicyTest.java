@@ -40,19 +40,19 @@ class FlowControlPolicyTest {
     }
 
     @Test
-    void theFirstMatchingResponseRuleShouldDecideWhetherAPermanentReplyDefersTheMail() {
-        FlowControlPolicy policy = FlowControlPolicy.builder()
-            .addResponseRule(new ResponseRule("550 5\\.7\\.1 .*policy", 1, Optional.empty(),
-                Reaction.backoff(HOUR), "mx-rules.xml:8"))
-            .addResponseRule(new ResponseRule("frequency limited", 1, Optional.empty(), Reaction.backoff(HOUR),
-                "mx-rules.xml:9", true))
+    void theFirstResponseRuleMatchingCodeAndTextOfANon2xxReplyShouldBeTheMatch() {
+        ResponseRule policyRule = new ResponseRule("550 5\\.7\\.1 .*policy", 1, Optional.empty(),
+            Reaction.backoff(HOUR), "mx-rules.xml:8");
+        ResponseRule frequency = new ResponseRule("frequency limited", 1, Optional.empty(), Reaction.backoff(HOUR),
+            "mx-rules.xml:9", true);
+        FlowControlPolicy policy = FlowControlPolicy.builder().addResponseRule(policyRule).addResponseRule(frequency)
             .build();
 
-        assertThat(policy.defersMail(SmtpReply.of(550, "Ip frequency limited"))).isTrue();
-        assertThat(policy.defersMail(SmtpReply.of(550, "5.7.1 policy: frequency limited"))).isFalse();
-        assertThat(policy.defersMail(SmtpReply.of(550, "5.1.1 no such user"))).isFalse();
-        assertThat(policy.defersMail(SmtpReply.of(250, "frequency limited, but accepted"))).isFalse();
-        assertThat(FlowControlPolicy.builtIn().defersMail(SmtpReply.of(550, "Ip frequency limited"))).isFalse();
+        assertThat(policy.match(SmtpReply.of(550, "Ip frequency limited"))).containsSame(frequency);
+        assertThat(policy.match(SmtpReply.of(550, "5.7.1 policy: frequency limited"))).containsSame(policyRule);
+        assertThat(policy.match(SmtpReply.of(550, "5.1.1 no such user"))).isEmpty();
+        assertThat(policy.match(SmtpReply.of(250, "frequency limited, but accepted"))).isEmpty();
+        assertThat(FlowControlPolicy.builtIn().match(SmtpReply.of(550, "Ip frequency limited"))).isEmpty();
     }
 
     @Test

@@ -55,7 +55,12 @@ class FlowControlTest {
             reaction, "mx-rules.xml:7");
     }
 
-    private static void attempts(FlowControl flow, AttemptResult result, int count) {
+    /** A server reply, matched against the rules as the reply classifier does, then counted. */
+    private static boolean observe(FlowControl flow, SmtpReply reply) {
+        return flow.policy().match(reply).map(rule -> flow.observe(rule, reply)).orElse(false);
+    }
+
+    private static void attempts(FlowControl flow, FlowSignal result, int count) {
         for (int i = 0; i < count; i++) {
             flow.recordAttempt(result);
         }
@@ -78,7 +83,7 @@ class FlowControlTest {
     void errorRateShouldNotFireBelowMinAttempts() {
         FlowControl flow = flow(policy().build());
 
-        attempts(flow, AttemptResult.FAILED, 3);
+        attempts(flow, FlowSignal.FAILED, 3);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
     }
@@ -86,9 +91,9 @@ class FlowControlTest {
     @Test
     void errorRateShouldFireAtMinAttemptsWhenTheRatioIsAbove() {
         FlowControl flow = flow(policy().build());
-        attempts(flow, AttemptResult.SUCCEEDED, 1);
+        attempts(flow, FlowSignal.SUCCEEDED, 1);
 
-        attempts(flow, AttemptResult.FAILED, 3);
+        attempts(flow, FlowSignal.FAILED, 3);
 
         FlowState state = flow.state();
         assertThat(state.kind()).isEqualTo(FlowState.Kind.BACKOFF);
@@ -106,8 +111,8 @@ class FlowControlTest {
     void errorRateShouldNotFireAtExactlyTheRatio() {
         FlowControl flow = flow(policy().build());
 
-        attempts(flow, AttemptResult.SUCCEEDED, 2);
-        attempts(flow, AttemptResult.FAILED, 2);
+        attempts(flow, FlowSignal.SUCCEEDED, 2);
+        attempts(flow, FlowSignal.FAILED, 2);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
     }
@@ -116,8 +121,8 @@ class FlowControlTest {
     void errorRateShouldCountPermanentRefusalsAsAttemptsButNotAsFailures() {
         FlowControl flow = flow(policy().build());
 
-        attempts(flow, AttemptResult.REFUSED, 2);
-        attempts(flow, AttemptResult.FAILED, 2);
+        attempts(flow, FlowSignal.REFUSED, 2);
+        attempts(flow, FlowSignal.FAILED, 2);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
     }
@@ -125,13 +130,13 @@ class FlowControlTest {
     @Test
     void errorRateShouldForgetAttemptsOlderThanTheWindow() {
         FlowControl flow = flow(policy().build());
-        attempts(flow, AttemptResult.FAILED, 3);
+        attempts(flow, FlowSignal.FAILED, 3);
 
         clock.advance(Duration.ofMinutes(5).plusSeconds(1));
-        attempts(flow, AttemptResult.FAILED, 3);
+        attempts(flow, FlowSignal.FAILED, 3);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
-        attempts(flow, AttemptResult.FAILED, 1);
+        attempts(flow, FlowSignal.FAILED, 1);
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
     }
 
@@ -141,7 +146,7 @@ class FlowControlTest {
             OptionalLong.of(600))).build());
         CountingBudget normalBudget = new CountingBudget();
 
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(flow.maxConnections()).isEqualTo(2);
         assertThat(flow.maxMessagesPerConnection()).isEqualTo(10);
@@ -154,7 +159,7 @@ class FlowControlTest {
         FlowControl flow = flow(policy().build());
         CountingBudget normalBudget = new CountingBudget();
 
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(flow.maxConnections()).isEqualTo(1);
         assertThat(flow.maxMessagesPerConnection()).isEqualTo(100);
@@ -165,7 +170,7 @@ class FlowControlTest {
     @Test
     void backoffShouldEndWhenItsDurationIsOver() {
         FlowControl flow = flow(policy().build());
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         clock.advance(Duration.ofMinutes(15).minusMillis(1));
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
@@ -182,15 +187,15 @@ class FlowControlTest {
     @Test
     void backoffShouldEndEarlyAfterTheProbesSucceedInARow() {
         FlowControl flow = flow(policy().build());
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
         clock.advance(Duration.ofMinutes(6));
 
-        attempts(flow, AttemptResult.SUCCEEDED, 2);
-        attempts(flow, AttemptResult.FAILED, 1);
-        attempts(flow, AttemptResult.SUCCEEDED, 2);
+        attempts(flow, FlowSignal.SUCCEEDED, 2);
+        attempts(flow, FlowSignal.FAILED, 1);
+        attempts(flow, FlowSignal.SUCCEEDED, 2);
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
         assertThat(flow.status("r").probesSucceeded()).isEqualTo(2);
-        attempts(flow, AttemptResult.SUCCEEDED, 1);
+        attempts(flow, FlowSignal.SUCCEEDED, 1);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
         assertThat(flow.state().cause().kind()).isEqualTo(FlowCause.Kind.PROBES);
@@ -200,9 +205,9 @@ class FlowControlTest {
     @Test
     void backoffWithoutProbesShouldEndByTimeOnly() {
         FlowControl flow = flow(policy().recovery(new Recovery(0, Duration.ZERO)).build());
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
-        attempts(flow, AttemptResult.SUCCEEDED, 100);
+        attempts(flow, FlowSignal.SUCCEEDED, 100);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
     }
@@ -212,12 +217,11 @@ class FlowControlTest {
         FlowControl flow = flow(policy().addResponseRule(response("4\\.7\\.28", 1,
             Reaction.backoff(Optional.empty()))).build());
 
-        flow.observeReply(UNUSUAL_RATE);
+        observe(flow, UNUSUAL_RATE);
         clock.advance(Duration.ofDays(30));
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
         assertThat(flow.state().until()).isEmpty();
-        assertThat(flow.notBefore(flow.state())).isEmpty();
-        attempts(flow, AttemptResult.SUCCEEDED, 3);
+        attempts(flow, FlowSignal.SUCCEEDED, 3);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
     }
@@ -228,7 +232,7 @@ class FlowControlTest {
             Reaction.suspend(Duration.ofHours(2)))).build());
         randomValue = 0;
 
-        boolean reconnect = flow.observeReply(TSS04);
+        boolean reconnect = observe(flow, TSS04);
 
         FlowState state = flow.state();
         assertThat(reconnect).isFalse();
@@ -248,40 +252,11 @@ class FlowControlTest {
             Reaction.suspend(Duration.ofHours(2)))).build());
         randomValue = 0.9999;
 
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
 
         Instant end = flow.state().until().orElseThrow();
         assertThat(end).isAfter(clock.instant().plus(Duration.ofHours(2)))
             .isBefore(clock.instant().plus(Duration.ofMinutes(132)));
-    }
-
-    @ParameterizedTest(name = "random {0}")
-    @CsvSource({"0.0", "0.5", "0.9999"})
-    void notBeforeShouldSpreadDeferredMailAfterTheEndOfTheState(double random) {
-        FlowControl flow = flow(policy().addResponseRule(response("TSS04", 1,
-            Reaction.suspend(Duration.ofMinutes(30)))).build());
-        randomValue = 0;
-        flow.observeReply(TSS04);
-        FlowState suspended = flow.state();
-        randomValue = random;
-
-        Instant notBefore = flow.notBefore(suspended).orElseThrow();
-
-        Instant end = suspended.until().orElseThrow();
-        assertThat(notBefore).isAfterOrEqualTo(end).isBefore(end.plus(Duration.ofMinutes(3)));
-    }
-
-    @Test
-    void notBeforeSpreadShouldBeCappedAtFifteenMinutes() {
-        FlowControl flow = flow(policy().addResponseRule(response("TSS04", 1,
-            Reaction.suspend(Duration.ofDays(7)))).build());
-        randomValue = 0;
-        flow.observeReply(TSS04);
-        FlowState suspended = flow.state();
-        randomValue = 0.9999;
-
-        assertThat(flow.notBefore(suspended).orElseThrow())
-            .isBefore(suspended.until().orElseThrow().plus(Duration.ofMinutes(15)));
     }
 
     @Test
@@ -289,10 +264,10 @@ class FlowControlTest {
         FlowControl flow = flow(policy().addResponseRule(response("421[- ]4\\.7\\.28 .*unusual rate", 2,
             Reaction.backoff(Optional.of(Duration.ofMinutes(30))))).build());
 
-        flow.observeReply(UNUSUAL_RATE);
+        observe(flow, UNUSUAL_RATE);
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
         clock.advance(Duration.ofMinutes(50));
-        flow.observeReply(UNUSUAL_RATE);
+        observe(flow, UNUSUAL_RATE);
 
         FlowState state = flow.state();
         assertThat(state.kind()).isEqualTo(FlowState.Kind.BACKOFF);
@@ -306,9 +281,9 @@ class FlowControlTest {
         FlowControl flow = flow(policy().addResponseRule(response("4\\.7\\.28", 2,
             Reaction.backoff(Optional.of(Duration.ofMinutes(30))))).build());
 
-        flow.observeReply(UNUSUAL_RATE);
+        observe(flow, UNUSUAL_RATE);
         clock.advance(Duration.ofMinutes(61));
-        flow.observeReply(UNUSUAL_RATE);
+        observe(flow, UNUSUAL_RATE);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
     }
@@ -320,7 +295,7 @@ class FlowControlTest {
             .addResponseRule(response("4\\.7\\.500", 1, Reaction.suspend(Duration.ofHours(1))))
             .build());
 
-        flow.observeReply(SmtpReply.of(451, "4.7.500 Server busy. Please try again later"));
+        observe(flow, SmtpReply.of(451, "4.7.500 Server busy. Please try again later"));
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
         assertThat(flow.maxConnections()).isEqualTo(2);
@@ -332,7 +307,7 @@ class FlowControlTest {
         FlowControl flow = flow(policy().addResponseRule(response("ok", 1, Reaction.suspend(Duration.ofHours(1))))
             .build());
 
-        flow.observeReply(SmtpReply.of(250, "2.0.0 ok queued"));
+        observe(flow, SmtpReply.of(250, "2.0.0 ok queued"));
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
     }
@@ -342,9 +317,9 @@ class FlowControlTest {
         FlowControl flow = flow(policy().addResponseRule(response("Max message per connection reached", 1,
             Reaction.reconnect())).build());
 
-        assertThat(flow.observeReply(SmtpReply.of(421, "Max message per connection reached, closing transmission"
+        assertThat(observe(flow, SmtpReply.of(421, "Max message per connection reached, closing transmission"
             + " channel"))).isTrue();
-        assertThat(flow.observeReply(SmtpReply.of(451, "something else"))).isFalse();
+        assertThat(observe(flow, SmtpReply.of(451, "something else"))).isFalse();
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
         assertThat(events).isEmpty();
@@ -355,7 +330,7 @@ class FlowControlTest {
         FlowControl flow = flow(policy().addResponseRule(response("exceeded maximum number of messages per connection",
             1, Reaction.limitMessagesPerConnection(20, Optional.of(Duration.ofHours(1))))).build());
 
-        flow.observeReply(SmtpReply.of(451, "4.4.0 exceeded maximum number of messages per connection"));
+        observe(flow, SmtpReply.of(451, "4.4.0 exceeded maximum number of messages per connection"));
 
         assertThat(flow.maxMessagesPerConnection()).isEqualTo(20);
         assertThat(flow.maxConnections()).isEqualTo(10);
@@ -367,11 +342,11 @@ class FlowControlTest {
             .addResponseRule(response("A", 1, Reaction.limitConnections(3, Optional.of(Duration.ofHours(1)))))
             .addResponseRule(response("B", 1, Reaction.limitMessagesPerConnection(5, Optional.of(Duration.ofMinutes(10)))))
             .build());
-        flow.observeReply(SmtpReply.of(451, "A"));
+        observe(flow, SmtpReply.of(451, "A"));
         Instant firstEnd = flow.state().until().orElseThrow();
 
         clock.advance(Duration.ofMinutes(5));
-        flow.observeReply(SmtpReply.of(451, "B"));
+        observe(flow, SmtpReply.of(451, "B"));
 
         assertThat(flow.maxConnections()).isEqualTo(3);
         assertThat(flow.maxMessagesPerConnection()).isEqualTo(5);
@@ -384,10 +359,10 @@ class FlowControlTest {
     void backoffThatIsNoStricterShouldChangeNothing() {
         FlowControl flow = flow(policy().addResponseRule(response("A", 1,
             Reaction.limitConnections(3, Optional.of(Duration.ofHours(1))))).build());
-        flow.observeReply(SmtpReply.of(451, "A"));
+        observe(flow, SmtpReply.of(451, "A"));
         FlowState first = flow.state();
 
-        flow.observeReply(SmtpReply.of(451, "A"));
+        observe(flow, SmtpReply.of(451, "A"));
 
         assertThat(flow.state()).isSameAs(first);
         assertThat(events).hasSize(1);
@@ -398,9 +373,9 @@ class FlowControlTest {
         FlowControl flow = flow(policy()
             .addResponseRule(response("TSS04", 1, Reaction.suspend(Duration.ofHours(2))))
             .build());
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
 
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.SUSPENDED);
         assertThat(events).hasSize(1);
@@ -412,16 +387,16 @@ class FlowControlTest {
             .addResponseRule(response("TSS05", 1, Reaction.suspend(Duration.ofHours(4))))
             .addResponseRule(response("TSS04", 1, Reaction.suspend(Duration.ofHours(2))))
             .build());
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
         Instant first = flow.state().until().orElseThrow();
 
         clock.advance(Duration.ofMinutes(30));
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
         Instant extended = flow.state().until().orElseThrow();
-        flow.observeReply(SmtpReply.of(421, "4.7.0 [TSS05] nope"));
+        observe(flow, SmtpReply.of(421, "4.7.0 [TSS05] nope"));
         Instant longer = flow.state().until().orElseThrow();
         clock.advance(Duration.ofMinutes(1));
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
 
         assertThat(extended).isEqualTo(first.plus(Duration.ofMinutes(30)));
         assertThat(longer).isEqualTo(clock.instant().minus(Duration.ofMinutes(1)).plus(Duration.ofHours(4)));
@@ -432,7 +407,7 @@ class FlowControlTest {
     void suspensionShouldEndHalfOpenAndThenNormalAfterTheProbes() {
         FlowControl flow = flow(policy().addResponseRule(response("TSS04", 1, Reaction.suspend(Duration.ofHours(2))))
             .build());
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
 
         clock.advance(Duration.ofHours(2));
         FlowState halfOpen = flow.state();
@@ -440,7 +415,7 @@ class FlowControlTest {
         assertThat(halfOpen.cause().kind()).isEqualTo(FlowCause.Kind.HALF_OPEN);
         assertThat(halfOpen.until()).contains(clock.instant().plus(Duration.ofMinutes(10)));
         assertThat(flow.maxConnections()).isEqualTo(1);
-        attempts(flow, AttemptResult.SUCCEEDED, 3);
+        attempts(flow, FlowSignal.SUCCEEDED, 3);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
         assertThat(events).extracting(FlowControlEvent::to).containsExactly(FlowState.Kind.SUSPENDED,
@@ -451,7 +426,7 @@ class FlowControlTest {
     void halfOpenShouldEndByTimeWithoutTraffic() {
         FlowControl flow = flow(policy().addResponseRule(response("TSS04", 1, Reaction.suspend(Duration.ofHours(2))))
             .build());
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
 
         clock.advance(Duration.ofHours(2));
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
@@ -464,7 +439,7 @@ class FlowControlTest {
     void suspensionWithoutHalfOpenShouldReturnStraightToNormal() {
         FlowControl flow = flow(policy().recovery(new Recovery(3, Duration.ZERO))
             .addResponseRule(response("TSS04", 1, Reaction.suspend(Duration.ofHours(2)))).build());
-        flow.observeReply(TSS04);
+        observe(flow, TSS04);
 
         clock.advance(Duration.ofHours(3));
 
@@ -478,15 +453,15 @@ class FlowControlTest {
         FlowControl flow = flow(policy().errorRate(Optional.empty()).adaptive(new AdaptiveConcurrency(true, 0.5))
             .build());
 
-        attempts(flow, AttemptResult.FAILED, 1);
+        attempts(flow, FlowSignal.FAILED, 1);
         assertThat(flow.maxConnections()).isEqualTo(5);
-        attempts(flow, AttemptResult.FAILED, 10);
+        attempts(flow, FlowSignal.FAILED, 10);
         assertThat(flow.maxConnections()).isEqualTo(1);
-        attempts(flow, AttemptResult.SUCCEEDED, 1);
+        attempts(flow, FlowSignal.SUCCEEDED, 1);
         assertThat(flow.maxConnections()).isEqualTo(2);
-        attempts(flow, AttemptResult.REFUSED, 50);
+        attempts(flow, FlowSignal.REFUSED, 50);
         assertThat(flow.maxConnections()).isEqualTo(2);
-        attempts(flow, AttemptResult.SUCCEEDED, 1000);
+        attempts(flow, FlowSignal.SUCCEEDED, 1000);
 
         assertThat(flow.maxConnections()).isEqualTo(10);
         assertThat(flow.status("r").adaptiveConnectionLimit()).isEqualTo(10);
@@ -496,7 +471,7 @@ class FlowControlTest {
     void adaptiveConcurrencyShouldNeverRaiseABackoffLimit() {
         FlowControl flow = flow(policy().adaptive(new AdaptiveConcurrency(true, 0.9)).build());
 
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(flow.maxConnections()).isEqualTo(1);
     }
@@ -508,8 +483,8 @@ class FlowControlTest {
         Instant until = clock.instant().plus(Duration.ofHours(1));
 
         FlowState forced = flow.suspend(until, "provider asked us to pause");
-        flow.observeReply(TSS04);
-        attempts(flow, AttemptResult.FAILED, 10);
+        observe(flow, TSS04);
+        attempts(flow, FlowSignal.FAILED, 10);
 
         assertThat(flow.state()).isSameAs(forced);
         assertThat(forced.origin()).isEqualTo(FlowState.Origin.OPERATOR);
@@ -525,7 +500,7 @@ class FlowControlTest {
         FlowControl flow = flow(policy().build());
 
         flow.backoff(clock.instant().plus(Duration.ofHours(1)), null);
-        attempts(flow, AttemptResult.SUCCEEDED, 10);
+        attempts(flow, FlowSignal.SUCCEEDED, 10);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
         assertThat(flow.maxConnections()).isEqualTo(1);
@@ -547,7 +522,7 @@ class FlowControlTest {
         flow.suspend(clock.instant().plus(Duration.ofHours(1)), "x");
 
         FlowState resumed = flow.resume("provider fixed it");
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(resumed.kind()).isEqualTo(FlowState.Kind.NORMAL);
         assertThat(resumed.cause().description()).isEqualTo("an operator resumed: provider fixed it");
@@ -557,7 +532,7 @@ class FlowControlTest {
     @Test
     void cancelAutomaticShouldEndAnAutomaticBackoff() {
         FlowControl flow = flow(policy().build());
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(flow.cancelAutomatic("false alarm")).isTrue();
 
@@ -570,11 +545,11 @@ class FlowControlTest {
     @Test
     void resetShouldClearTheCountsAndTheAdaptiveLimit() {
         FlowControl flow = flow(policy().adaptive(new AdaptiveConcurrency(true, 0.5)).build());
-        attempts(flow, AttemptResult.FAILED, 3);
+        attempts(flow, FlowSignal.FAILED, 3);
         assertThat(flow.maxConnections()).isEqualTo(1);
 
         flow.reset("new IP address");
-        attempts(flow, AttemptResult.FAILED, 1);
+        attempts(flow, FlowSignal.FAILED, 1);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.NORMAL);
         assertThat(flow.status("r").attemptsInWindow()).isEqualTo(1);
@@ -584,8 +559,8 @@ class FlowControlTest {
     @Test
     void statusShouldSayWhatIsInEffectAndWhy() {
         FlowControl flow = flow(policy().build());
-        attempts(flow, AttemptResult.FAILED, 4);
-        attempts(flow, AttemptResult.SUCCEEDED, 1);
+        attempts(flow, FlowSignal.FAILED, 4);
+        attempts(flow, FlowSignal.SUCCEEDED, 1);
 
         FlowControlStatus status = flow.status("google");
 
@@ -610,7 +585,7 @@ class FlowControlTest {
         holder[0] = new FlowControl("d", policy().build(), NORMAL, clock, perHour -> new CountingBudget(),
             event -> seenInListener.add(holder[0].state().kind()), () -> 0);
 
-        attempts(holder[0], AttemptResult.FAILED, 4);
+        attempts(holder[0], FlowSignal.FAILED, 4);
 
         assertThat(seenInListener).containsExactly(FlowState.Kind.BACKOFF);
     }
@@ -622,7 +597,7 @@ class FlowControlTest {
                 throw new IllegalStateException("listener bug");
             }, () -> 0);
 
-        attempts(flow, AttemptResult.FAILED, 4);
+        attempts(flow, FlowSignal.FAILED, 4);
 
         assertThat(flow.state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
     }
@@ -662,7 +637,7 @@ class FlowControlTest {
         int threads = 8;
         int perThread = 5_000;
 
-        runConcurrently(threads, () -> attempts(flow, AttemptResult.SUCCEEDED, perThread));
+        runConcurrently(threads, () -> attempts(flow, FlowSignal.SUCCEEDED, perThread));
 
         assertThat(flow.status("r").attemptsInWindow()).isEqualTo((long) threads * perThread);
     }
@@ -674,8 +649,8 @@ class FlowControlTest {
 
         runConcurrently(8, () -> {
             for (int i = 0; i < 1000; i++) {
-                flow.observeReply(TSS04);
-                flow.recordAttempt(AttemptResult.FAILED);
+                observe(flow, TSS04);
+                flow.recordAttempt(FlowSignal.FAILED);
             }
         });
 
@@ -694,11 +669,11 @@ class FlowControlTest {
 
         runConcurrently(8, () -> {
             for (int i = 0; i < 10_000; i++) {
-                flow.recordAttempt(i % 3 == 0 ? AttemptResult.FAILED : AttemptResult.SUCCEEDED);
+                flow.recordAttempt(i % 3 == 0 ? FlowSignal.FAILED : FlowSignal.SUCCEEDED);
                 assertThat(flow.maxConnections()).isBetween(1, 10);
             }
         });
-        attempts(flow, AttemptResult.SUCCEEDED, 1000);
+        attempts(flow, FlowSignal.SUCCEEDED, 1000);
 
         assertThat(flow.maxConnections()).isEqualTo(10);
     }

@@ -1,6 +1,6 @@
 package io.github.mxgovernor.governor;
 
-import io.github.mxgovernor.flowcontrol.AttemptResult;
+import io.github.mxgovernor.flowcontrol.FlowSignal;
 import io.github.mxgovernor.rules.MxRule;
 
 import java.time.Clock;
@@ -22,7 +22,7 @@ public final class DestinationFootprint {
         for (int i = 0; i < count; i++) {
             Destination destination = governor.destination(rule, "mx" + i + ".example" + (i % 1000) + ".com");
             // Touch every structure a destination in use carries: the window slices, the adaptive limit, the bucket.
-            destination.flowControl().recordAttempt(i % 2 == 0 ? AttemptResult.SUCCEEDED : AttemptResult.FAILED);
+            destination.flowControl().recordAttempt(i % 2 == 0 ? FlowSignal.SUCCEEDED : FlowSignal.FAILED);
             destination.budget().tryConsume();
         }
         long after = usedHeap();

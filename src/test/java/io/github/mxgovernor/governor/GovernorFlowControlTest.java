@@ -3,7 +3,7 @@ package io.github.mxgovernor.governor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.github.mxgovernor.flowcontrol.AttemptResult;
+import io.github.mxgovernor.flowcontrol.FlowSignal;
 import io.github.mxgovernor.flowcontrol.FlowControlEvent;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.FlowState;
@@ -43,7 +43,7 @@ class GovernorFlowControlTest {
         Destination other = governor.destination(rule, "mx2.example.com");
         Destination adapted = governor.destination(rule, "mx3.example.com");
         governor.suspend("mx1.example.com", clock.instant().plus(Duration.ofHours(2)), "complaint");
-        adapted.flowControl().recordAttempt(AttemptResult.FAILED);
+        adapted.flowControl().recordAttempt(FlowSignal.FAILED);
 
         List<FlowControlStatus> inEffect = governor.flowControlStatus();
 
@@ -64,7 +64,7 @@ class GovernorFlowControlTest {
         assertThat(governor.cancelAutomatic("mx1.example.com", "no").state()).isEqualTo(FlowState.Kind.SUSPENDED);
         assertThat(governor.resume("mx1.example.com", "ok").state()).isEqualTo(FlowState.Kind.NORMAL);
         for (int i = 0; i < 20; i++) {
-            destination.flowControl().recordAttempt(AttemptResult.FAILED);
+            destination.flowControl().recordAttempt(FlowSignal.FAILED);
         }
         assertThat(destination.flowControl().state().kind()).isEqualTo(FlowState.Kind.BACKOFF);
         assertThat(governor.cancelAutomatic("mx1.example.com", "false alarm").state())

@@ -61,14 +61,14 @@ class GovernorForgetIdleTest {
     @Test
     void forgottenDestinationShouldStartAfreshWhenMailComesBack() {
         Destination forgotten = governor.destination(rule, "mx.example.com");
-        forgotten.recordDelivered(3);
+        forgotten.stats().recordDelivered(3);
         clock.advance(Duration.ofHours(2));
         governor.forgetIdle(HOUR);
 
         Destination again = governor.destination(rule, "mx.example.com");
 
         assertThat(again).isNotSameAs(forgotten);
-        assertThat(again.deliveredCount()).isZero();
+        assertThat(again.stats().delivered()).isZero();
         assertThat(governor.destinations()).containsExactly(again);
     }
 

@@ -31,7 +31,7 @@ class GovernorRulesReloadTest {
         for (int i = 0; i < 3; i++) {
             assertThat(destination.tryOpenConnection()).isTrue();
         }
-        destination.recordDelivered(7);
+        destination.stats().recordDelivered(7);
         MxRule lowered = yahoo(2).source("mx-rules.xml:3").build();
 
         int changed = governor.applyRules(List.of(RuleSet.of(defaultRule, List.of(lowered))));
@@ -41,7 +41,7 @@ class GovernorRulesReloadTest {
         assertThat(destination.overConnectionLimit()).isTrue();
         assertThat(destination.tryOpenConnection()).isFalse();
         assertThat(destination.connections().inUse()).isEqualTo(3);
-        assertThat(destination.deliveredCount()).isEqualTo(7);
+        assertThat(destination.stats().delivered()).isEqualTo(7);
         destination.connectionClosed();
         assertThat(destination.tryOpenConnection()).isFalse();
         destination.connectionClosed();

@@ -6,9 +6,6 @@ import io.github.mxgovernor.deferral.DeferralEvent;
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.Outcome;
-import io.github.mxgovernor.delivery.RetryPolicy;
-import io.github.mxgovernor.delivery.RetrySchedule;
-import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.testing.FakeClock;
 import io.github.mxgovernor.testing.MailQueueDouble;
 
@@ -21,7 +18,6 @@ import java.util.stream.Collectors;
 
 import org.apache.james.core.MailAddress;
 import org.apache.james.core.builder.MimeMessageBuilder;
-import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.james.queue.api.MailQueue.MailQueueItem.CompletionStatus;
 import org.apache.mailet.AttributeValue;
@@ -39,12 +35,12 @@ class DisposerTest {
     private final FakeClock clock = FakeClock.at("2026-03-01T10:00:00Z");
     private final MailQueueDouble queue = MailQueueDouble.memory("outgoing");
     private final FakeMailContext context = FakeMailContext.defaultContext();
-    private final Governor governor = new Governor(clock);
-    private final RecordingMetricFactory metrics = new RecordingMetricFactory();
     private final DeliveryLedger ledger = new DeliveryLedger();
     private final ManualTimer timer = new ManualTimer();
     private final List<TakenItem> released = new ArrayList<>();
-    private Disposer disposer = disposer(RetrySchedule.parse(Optional.of("1 minute"), Optional.of("3")));
+    private final Disposer disposer = new Disposer(new DisposalStep.Targets(queue, context,
+        Optional.of(new ProcessingState("bounces")), Optional.of(new ProcessingState("delivered")), false, clock),
+        ledger, BACKOFF, timer.scheduler(), Runnable::run, () -> 0.5, false);
 
     @AfterEach
     void stop() {
@@ -69,8 +65,6 @@ class DisposerTest {
             .orElseThrow()).isEqualTo(List.of(AttributeValue.of("x@a.test")));
         assertThat(sent("delivered")).containsExactly(List.of("x@a.test"));
         assertThat(item.mail.getRecipients()).isEmpty();
-        assertThat(metrics.countFor("mxgovernor.delivered")).isEqualTo(1);
-        assertThat(metrics.countFor("mxgovernor.deferred.SMTP_TEMPORARY_FAILURE")).isEqualTo(1);
     }
 
     @Test
@@ -146,22 +140,25 @@ class DisposerTest {
     }
 
     @Test
-    void aRecipientThatMayNotWaitAnyLongerShouldBounceWithItsRecord() throws Exception {
-        ItemDouble item = new ItemDouble(mail("m1", "y@b.test"));
-        DeferralAttributes.write(item.mail, DeferralRecord.first(DeferralEvent.builder(
-            clock.instant().minus(Duration.ofDays(6)), DeferralReason.SMTP_TEMPORARY_FAILURE).message("451")
-            .destination("mx.test").rule("default").build(), Optional.of(clock.instant())));
+    void aBouncedOutcomeShouldBounceWithItsRecordAndNothingShouldBeRequeued() throws Exception {
+        ItemDouble item = new ItemDouble(mail("m1", "y@b.test", "z@b.test"));
+        DeferralRecord gaveUp = DeferralRecord.first(DeferralEvent.builder(clock.instant().minus(Duration.ofDays(6)),
+            DeferralReason.SMTP_TEMPORARY_FAILURE).message("451").destination("mx.test").rule("default").build(),
+            Optional.empty()).bounced(clock.instant(), "Giving up: too old", Optional.empty());
+        Outcome bounced = Outcome.bounced("Giving up: too old", Optional.empty(), "mx.test", "default",
+            Optional.of(gaveUp));
 
-        disposer.dispose(take(item), Map.of("y@b.test", PartDeliveryDouble.deferred451()));
+        disposer.dispose(take(item), Map.of("y@b.test", bounced, "z@b.test", bounced));
 
         assertThat(item.done).containsExactly(CompletionStatus.SUCCESS);
-        assertThat(sent("bounces")).containsExactly(List.of("y@b.test"));
+        assertThat(sent("bounces")).singleElement().satisfies(recipients ->
+            assertThat(recipients).containsExactlyInAnyOrder("y@b.test", "z@b.test"));
         FakeMailContext.SentMail bounce = context.getSentMails().iterator().next();
         assertThat(bounce.getAttributes().get(DisposalStep.DELIVERY_ERROR).getValue().value().toString())
-            .startsWith("Giving up: the mail has been waiting since 2026-02-23T10:00:00Z and its maximum age is"
-                + " PT120H.");
+            .isEqualTo("Giving up: too old");
+        assertThat(DeferralAttributes.read(FakeMail.builder().name("copy").attributes(
+            new ArrayList<>(bounce.getAttributes().values())).build())).contains(gaveUp);
         assertThat(queue.storedMails()).isEmpty();
-        assertThat(metrics.countFor("mxgovernor.bounced")).isEqualTo(1);
     }
 
     @Test
@@ -184,14 +181,6 @@ class DisposerTest {
         disposer.stop();
 
         assertThat(item.done).containsExactly(CompletionStatus.RETRY);
-    }
-
-    private Disposer disposer(RetrySchedule schedule) {
-        return new Disposer(new DisposalStep.Targets(queue, context, Optional.of(new ProcessingState("bounces")),
-            Optional.of(new ProcessingState("delivered")), false, clock),
-            new RetryPolicy(schedule, Duration.ofDays(5), clock), governor,
-            new DeliveryMetrics(metrics, governor.totals()), ledger, BACKOFF, timer.scheduler(), Runnable::run,
-            () -> 0.5, false);
     }
 
     private TakenItem take(ItemDouble item) {

@@ -1,6 +1,8 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.deferral.DeferralEvent;
 import io.github.mxgovernor.deferral.DeferralReason;
+import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DeliveryPart;
 import io.github.mxgovernor.delivery.Outcome;
 import io.github.mxgovernor.delivery.PartDelivery;
@@ -52,17 +54,24 @@ final class PartDeliveryDouble implements PartDelivery {
     }
 
     static Outcome delivered() {
-        return Outcome.delivered(Optional.empty(), "mx.test", "default");
+        return Outcome.delivered(Optional.empty(), "mx.test", "default", Optional.empty(), Optional.empty());
     }
 
+    /** A first deferral for a 451, due again in a minute, as the core would make it. */
     static Outcome deferred451() {
-        return Outcome.deferred(DeferralReason.SMTP_TEMPORARY_FAILURE, "451 4.3.0 try later", Optional.empty(),
-            "mx.test", "default", Optional.empty());
+        Instant now = Instant.now();
+        return Outcome.deferred(DeferralRecord.first(DeferralEvent.builder(now, DeferralReason.SMTP_TEMPORARY_FAILURE)
+            .message("451 4.3.0 try later").destination("mx.test").rule("default").build(),
+            Optional.of(now.plusSeconds(60))), Optional.empty());
     }
 
     private static Outcome stopping(DeliveryPart part) {
-        return Outcome.deferred(DeferralReason.CONNECTION_QUOTA_REACHED, "Messages queued (delivery is stopping)",
-            Optional.empty(), part.recipientDomain(), "default", Optional.of(Instant.now()));
+        Instant now = Instant.now();
+        DeferralEvent stopping = DeferralEvent.builder(now, DeferralReason.CONNECTION_QUOTA_REACHED)
+            .message("Messages queued (delivery is stopping)").destination(part.recipientDomain()).rule("default")
+            .build();
+        return Outcome.deferred(part.previous().map(record -> record.deferredAgain(stopping, Optional.of(now)))
+            .orElseGet(() -> DeferralRecord.first(stopping, Optional.of(now))), Optional.empty());
     }
 
     private static Map<String, Outcome> each(DeliveryPart part, Function<String, Outcome> outcome) {

@@ -9,9 +9,10 @@ import io.github.mxgovernor.deferral.DeferralEvent;
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
 import io.github.mxgovernor.delivery.DeliveryPart;
-import io.github.mxgovernor.delivery.RetryPolicy;
+import io.github.mxgovernor.delivery.ReturnSchedule;
 import io.github.mxgovernor.delivery.RetrySchedule;
 import io.github.mxgovernor.governor.Governor;
+import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.james.jmx.DequeueRow;
 import io.github.mxgovernor.testing.MailQueueDouble;
 
@@ -19,7 +20,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import javax.mail.MessagingException;
 
@@ -48,7 +48,7 @@ class QueueRunnerTest {
     private final DeliveryLedger ledger = new DeliveryLedger();
     private final ManualTimer timer = new ManualTimer();
     private final FakeMailContext context = FakeMailContext.defaultContext();
-    private final AtomicBoolean released = new AtomicBoolean();
+    private final Governor governor = new Governor(clock);
     private QueueRunner runner;
 
     @AfterEach
@@ -86,11 +86,13 @@ class QueueRunnerTest {
         assertThat(delivery.parts).extracting(DeliveryPart::recipientDomain).containsExactly("a.test", "b.test");
         assertThat(delivery.parts.get(0).recipients()).containsExactly("x@a.test", "z@a.test");
         assertThat(delivery.parts.get(0).id()).isEqualTo("m1-to-a.test");
-        assertThat(delivery.parts.get(0).reversePath()).isEqualTo("sender@local.test");
+        assertThat(delivery.parts.get(0).transaction().reversePath()).isEqualTo("sender@local.test");
     }
 
     @Test
     void aMailGivenBackBeforeItsNextAttemptShouldWaitAgainWithoutAnAttempt() throws Exception {
+        governor.destination(MxRule.builder("default").mxMasks("*").build(), "mx.a.test");
+        governor.suspend("mx.a.test", Instant.now().plus(Duration.ofHours(2)), "complaints");
         start(10);
         Mail early = mail("m1", "x@a.test");
         DeferralAttributes.write(early, record(Instant.now().plus(Duration.ofHours(1))));
@@ -104,7 +106,7 @@ class QueueRunnerTest {
 
     @Test
     void aMailHeldByFlowControlShouldGoOnceItsDestinationIsReleased() throws Exception {
-        released.set(true);
+        governor.destination(MxRule.builder("default").mxMasks("*").build(), "mx.a.test");
         start(10);
         Mail held = mail("m1", "x@a.test");
         DeferralAttributes.write(held, record(Instant.now().plus(Duration.ofHours(1))));
@@ -205,31 +207,14 @@ class QueueRunnerTest {
         assertThat(queue.handedOut()).isLessThanOrEqualTo(5);
     }
 
-    @Test
-    void aHeldMailShouldBeReleasedOnlyOnceItsDestinationIsNormalAgain() {
-        Governor governor = new Governor(clock);
-        governor.destination(io.github.mxgovernor.rules.MxRule.builder("default").mxMasks("*").build(), "mx.a.test");
-        governor.suspend("mx.a.test", Instant.now().plus(Duration.ofHours(2)), "complaints");
-        DeferralRecord suspended = record(Instant.now().plus(Duration.ofHours(2)));
-
-        assertThat(QueueRunner.releasedBy(governor).test(suspended)).isFalse();
-        governor.resume("mx.a.test", "over JMX");
-        assertThat(QueueRunner.releasedBy(governor).test(suspended)).isTrue();
-        assertThat(QueueRunner.releasedBy(governor).test(DeferralRecord.first(DeferralEvent.builder(Instant.now(),
-            DeferralReason.SMTP_TEMPORARY_FAILURE).message("451").destination("mx.a.test").rule("default").build(),
-            Optional.of(Instant.now().plusSeconds(60))))).isFalse();
-    }
-
     private void start(int maxInFlight) {
-        Governor governor = new Governor(clock);
         Disposer disposer = new Disposer(new DisposalStep.Targets(queue, context, Optional.empty(),
-            Optional.empty(), false, clock), new RetryPolicy(RetrySchedule.parse(Optional.of("1 minute"),
-            Optional.of("3")), Duration.ofDays(5), clock), governor,
-            new DeliveryMetrics(new RecordingMetricFactory(), governor.totals()), ledger, TIMING.steps(),
-            timer.scheduler(), Runnable::run, () -> 0.5, false);
-        runner = new QueueRunner(queue, delivery, disposer, ledger, record -> released.get(),
-            new DeliveryMetrics(new RecordingMetricFactory(), governor.totals()),
-            new QueueRunner.Parts(maxInFlight, true, 0), TIMING, timer.scheduler(), Runnable::run, clock, () -> 0.5);
+            Optional.empty(), false, clock), ledger, TIMING.steps(), timer.scheduler(), Runnable::run, () -> 0.5,
+            false);
+        runner = new QueueRunner(queue, delivery, disposer, ledger, new ReturnSchedule(RetrySchedule.parse(
+            Optional.of("1 minute"), Optional.of("3")), Duration.ofDays(5), Duration.ofSeconds(10), clock, () -> 0.5),
+            governor, new DeliveryMetrics(new RecordingMetricFactory()), new QueueRunner.Parts(maxInFlight, true, 0),
+            TIMING, timer.scheduler(), Runnable::run, clock, () -> 0.5);
         runner.start();
     }
 

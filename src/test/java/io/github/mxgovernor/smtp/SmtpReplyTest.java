@@ -16,7 +16,9 @@ class SmtpReplyTest {
     }
 
     @Test
-    void enhancedCodeOfAnotherClassShouldBeIgnored() {
-        assertThat(SmtpReply.of(250, "5.1.1 odd").enhancedCode()).isEmpty();
+    void enhancedCodeOfAnotherClassShouldBeKeptForTheClassifierToJudge() {
+        assertThat(SmtpReply.of(250, "5.1.1 odd").enhancedCode()).contains(new EnhancedStatusCode(5, 1, 1));
+        assertThat(SmtpReply.of(550, "4.7.1 try later").enhancedCode()).contains(new EnhancedStatusCode(4, 7, 1));
+        assertThat(SmtpReply.of(451, "2.0.0 odd").enhancedCode()).contains(new EnhancedStatusCode(2, 0, 0));
     }
 }

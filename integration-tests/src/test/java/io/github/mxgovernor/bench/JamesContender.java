@@ -155,7 +155,7 @@ final class JamesContender implements Contender {
         for (DeferralReason reason : DeferralReason.values()) {
             long count = 0;
             for (Destination destination : governor.destinations()) {
-                count += destination.deferredCount(reason);
+                count += destination.stats().deferred(reason);
             }
             if (count > 0) {
                 counts.put(reason.name(), count);

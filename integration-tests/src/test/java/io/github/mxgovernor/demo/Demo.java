@@ -207,21 +207,21 @@ public final class Demo {
             System.out.printf(Locale.ROOT, "  %-14s %-5s %-9s %7d / %d %10d %7d  %s%n", destination.name(),
                 destination.rule().name(), destination.flowControl().state().kind(),
                 destination.connections().inUse(), destination.flowControl().maxConnections(),
-                destination.deliveredCount(), destination.failedCount(), deferrals(destination));
+                destination.stats().delivered(), destination.stats().failedAttempts(), deferrals(destination));
         }
     }
 
     /** One destination's deferrals by reason: our own (quota, rate, flow control) and those its replies asked for. */
     private static String deferrals(Destination destination) {
-        return describe(reason -> destination.deferredCount(reason));
+        return describe(reason -> destination.stats().deferred(reason));
     }
 
     /**
-     * Every deferral by reason, over all destinations, attempts that failed included (a 421 ends the session, so the
-     * destinations count the TSS04 replies among their failed attempts).
+     * Every deferral by reason, over all destinations, attempts that failed included (the TSS04 replies count under
+     * {@code SMTP_TEMPORARY_FAILURE}, and each among the destination's failed attempts).
      */
     private static String totalDeferrals() {
-        return SharedGovernor.current().map(governor -> describe(reason -> governor.totals().deferred(reason)))
+        return SharedGovernor.current().map(governor -> describe(reason -> governor.stats().deferred(reason)))
             .orElse("-");
     }
 
@@ -261,7 +261,7 @@ public final class Demo {
             System.out.printf(Locale.ROOT, "  %-14s %9d %9d / %d%s %12d %16.1f %7d  %s%n", entry.getKey(),
                 server.messageCount(), server.peakConnections(), cap, capHeld ? " " : "!", server.totalConnections(),
                 (double) server.messageCount() / Math.max(1, server.totalConnections()),
-                destination == null ? 0 : destination.failedCount(), destination == null ? "-" : deferrals(destination));
+                destination == null ? 0 : destination.stats().failedAttempts(), destination == null ? "-" : deferrals(destination));
         }
         System.out.println("  all deferrals, failed attempts included: " + totalDeferrals());
         System.out.println(ok ? "Every mail delivered exactly once; no MX host saw more connections than its cap."

@@ -146,7 +146,7 @@ class DaneIT {
         // two attempts, each ended after the handshake: the certificate matched no record
         await().atMost(LONG).until(() -> mismatched.tlsHandshakes() >= 2);
         assertNothingOfTheMailSent(mismatched);
-        assertThat(destination("mx2.dane.test").tlsCount(TlsOutcome.FAILED)).isGreaterThanOrEqualTo(2);
+        assertThat(destination("mx2.dane.test").stats().tlsCount(TlsOutcome.FAILED)).isGreaterThanOrEqualTo(2);
         assertThat(james.queueSize(EmbeddedJames.OUTGOING_QUEUE)).isPositive();
 
         // the domain moves its MX to a host whose certificate matches its records: the waiting mail goes there
@@ -171,7 +171,7 @@ class DaneIT {
     void aBogusTlsaAnswerShouldDeferWithoutConnectingUntilTheMxIsFixed() throws Exception {
         String messageId = james.sendMail(EmbeddedJames.SENDER, "someone@bogus.test");
 
-        await().atMost(LONG).until(() -> destination("mx3.dane.test").tlsCount(TlsOutcome.FAILED) >= 2);
+        await().atMost(LONG).until(() -> destination("mx3.dane.test").stats().tlsCount(TlsOutcome.FAILED) >= 2);
         assertThat(forged.totalConnections()).isZero();
         assertThat(james.queueSize(EmbeddedJames.OUTGOING_QUEUE)).isPositive();
 

@@ -182,9 +182,9 @@ class GovernedDeliveryIT {
         DeferralRecord deferred = records.stream()
             .filter(record -> record.reason() == DeferralReason.CONNECTION_QUOTA_REACHED).findFirst().orElseThrow();
         assertThat(deferred.status()).isEqualTo(DeferralRecord.Status.DELIVERED);
-        assertThat(deferred.message()).isEqualTo("Messages queued (connection quotas reached)");
-        assertThat(deferred.destination()).isEqualTo("mx1.slow.test");
-        assertThat(deferred.rule()).isEqualTo("slow");
+        assertThat(deferred.latest().message()).isEqualTo("Messages queued (connection quotas reached)");
+        assertThat(deferred.latest().destination()).isEqualTo("mx1.slow.test");
+        assertThat(deferred.latest().rule()).isEqualTo("slow");
         assertThat(deferred.localDeferrals()).isPositive();
         assertThat(deferred.failedAttempts()).isZero();
         assertThat(deferred.history()).isNotEmpty();
@@ -200,9 +200,9 @@ class GovernedDeliveryIT {
         assertThat(record.status()).isEqualTo(DeferralRecord.Status.DELIVERED);
         assertThat(record.reason()).isEqualTo(DeferralReason.SMTP_TEMPORARY_FAILURE);
         assertThat(record.failedAttempts()).isEqualTo(1);
-        assertThat(record.smtpCode()).contains(451);
-        assertThat(record.enhancedCode()).contains("4.7.500");
-        assertThat(record.reply()).hasValueSatisfying(reply -> assertThat(reply).contains("Server busy"));
+        assertThat(record.latest().smtpCode()).contains(451);
+        assertThat(record.latest().enhancedCode()).contains("4.7.500");
+        assertThat(record.latest().reply()).hasValueSatisfying(reply -> assertThat(reply).contains("Server busy"));
         assertThat(record.history()).hasSize(1);
     }
 
@@ -238,7 +238,7 @@ class GovernedDeliveryIT {
         assertThat(record.status()).isEqualTo(DeferralRecord.Status.BOUNCED);
         assertThat(record.reason()).isEqualTo(DeferralReason.CONNECTION_FAILED);
         assertThat(record.failedAttempts()).isEqualTo(4);
-        assertThat(record.message()).startsWith("Too many retries failure. Bouncing after 3 retries.");
+        assertThat(record.latest().message()).startsWith("Too many retries failure. Bouncing after 3 retries.");
         assertThat(record.history()).hasSize(4);
     }
 

@@ -212,8 +212,8 @@ class JmxIT {
             Optional::isPresent).get();
         assertThat(record.reason()).isEqualTo(DeferralReason.SUSPENDED);
         assertThat(record.status()).isEqualTo(DeferralRecord.Status.DELIVERED);
-        assertThat(record.destination()).isEqualTo("mx1.held.test");
-        assertThat(record.message()).startsWith("Messages queued (destination suspended)")
+        assertThat(record.latest().destination()).isEqualTo("mx1.held.test");
+        assertThat(record.latest().message()).startsWith("Messages queued (destination suspended)")
             .contains("complaint from the campaign's list owner");
         assertThat(record.failedAttempts()).isZero();
         assertThat(jmx.getAttribute(destination, "FlowControlState")).isEqualTo("NORMAL");

@@ -129,26 +129,48 @@ final class DestinationBean implements DestinationMXBean {
 
     @Override
     public long getDelivered() {
-        return destination.deliveredCount();
+        return destination.stats().delivered();
     }
 
     @Override
     public long getDeferred() {
-        return destination.deferredCount();
+        return destination.stats().deferred();
+    }
+
+    @Override
+    public Map<String, Long> getDeferredByReason() {
+        return names(destination.stats().deferredByReason());
+    }
+
+    @Override
+    public long getBounced() {
+        return destination.stats().bounced();
     }
 
     @Override
     public long getFailed() {
-        return destination.failedCount();
+        return destination.stats().failedAttempts();
+    }
+
+    @Override
+    public Map<String, Long> getFailedByCause() {
+        return names(destination.stats().failedAttemptsByCause());
     }
 
     @Override
     public Map<String, Long> getTlsOutcomes() {
         Map<String, Long> counts = new LinkedHashMap<>();
         for (TlsOutcome outcome : TlsOutcome.values()) {
-            counts.put(outcome.name(), destination.tlsCount(outcome));
+            counts.put(outcome.name(), destination.stats().tlsCount(outcome));
         }
         return counts;
+    }
+
+    /** Counts by the names of their keys, in the keys' order. */
+    static Map<String, Long> names(Map<? extends Enum<?>, Long> counts) {
+        Map<String, Long> named = new LinkedHashMap<>();
+        counts.forEach((key, count) -> named.put(key.name(), count));
+        return named;
     }
 
     /** The limits a status has in force, in words; "none" while suspended. */

@@ -70,21 +70,40 @@ public interface DestinationMXBean {
     /** When mail was last routed to the destination or one of its connections closed. */
     String getLastActivity();
 
+    /** Recipients a server of the destination accepted. */
     long getDelivered();
 
+    /**
+     * Recipients deferred at the destination, for every reason (its quota, rate and flow control, and failed
+     * attempts); a recipient counts at each deferral.
+     */
     long getDeferred();
 
+    /** Recipients deferred, by deferral reason; a 421 counts under the reason its recipients were given. */
+    Map<String, Long> getDeferredByReason();
+
+    /** Recipients that bounced here: refused for good, or out of retries or time. */
+    long getBounced();
+
     /**
-     * Recipients refused for good by the servers, or whose attempt failed before the servers answered for them
-     * (connection, TLS, timeout).
+     * Failed attempts (not recipients): sessions to the destination's MX hosts that failed (connection, greeting,
+     * TLS policy, timeout), and transactions in which the server delivered none of the recipients and deferred some
+     * (a 4xx, a 421). An attempt that fails on one MX host counts there, even when the next one delivers.
      */
     long getFailed();
 
     /**
-     * Sessions by TLS outcome: {@code VERIFIED}, {@code ENCRYPTED} (unverified), {@code PLAINTEXT} and
-     * {@code FAILED} (the TLS policy could not be met); and {@code MTA_STS_TESTING_FAILED}, sessions that carried mail
+     * Failed attempts by cause, the deferral reason they gave their recipients: {@code SMTP_TEMPORARY_FAILURE},
+     * {@code CONNECTION_FAILED}, {@code TLS_POLICY_FAILURE} ({@code DNS_TEMPORARY_FAILURE} only on the Governor bean).
+     */
+    Map<String, Long> getFailedByCause();
+
+    /**
+     * Sessions by TLS outcome: opened {@code VERIFIED} (PKIX or DANE), {@code ENCRYPTED} (unverified) and
+     * {@code PLAINTEXT}; {@code FAILED}, attempts in which the TLS policy could not be met (the same count as
+     * {@code FailedByCause} {@code TLS_POLICY_FAILURE}); and {@code MTA_STS_TESTING_FAILED}, sessions that carried mail
      * for a domain whose MTA-STS {@code testing} policy {@code enforce} would have refused there (once per session and
-     * domain). Zero until the SMTP sessions record their TLS outcome.
+     * domain).
      */
     Map<String, Long> getTlsOutcomes();
 }

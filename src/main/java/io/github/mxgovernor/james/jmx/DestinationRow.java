@@ -19,6 +19,7 @@ public final class DestinationRow {
     private final long messagesLastHour;
     private final long delivered;
     private final long deferred;
+    private final long bounced;
     private final long failed;
     private final String lastReply;
 
@@ -33,9 +34,10 @@ public final class DestinationRow {
         this.connectionsAllowedNow = tracked.flowControl().maxConnections();
         this.maxConnections = tracked.rule().maxConnections();
         this.messagesLastHour = tracked.messagesLastHour();
-        this.delivered = tracked.deliveredCount();
-        this.deferred = tracked.deferredCount();
-        this.failed = tracked.failedCount();
+        this.delivered = tracked.stats().delivered();
+        this.deferred = tracked.stats().deferred();
+        this.bounced = tracked.stats().bounced();
+        this.failed = tracked.stats().failedAttempts();
         this.lastReply = tracked.lastReply().map(reply -> reply.reply().toString()).orElse("");
     }
 
@@ -79,14 +81,22 @@ public final class DestinationRow {
         return messagesLastHour;
     }
 
+    /** Recipients delivered; the counters mean what the Destination bean's of the same names do. */
     public long getDelivered() {
         return delivered;
     }
 
+    /** Recipients deferred, every reason. */
     public long getDeferred() {
         return deferred;
     }
 
+    /** Recipients bounced. */
+    public long getBounced() {
+        return bounced;
+    }
+
+    /** Failed attempts, every cause. */
     public long getFailed() {
         return failed;
     }

@@ -2,7 +2,6 @@ package io.github.mxgovernor.james.jmx;
 
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.Reaction;
-import io.github.mxgovernor.governor.DeliveryTotals;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 
@@ -10,7 +9,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -36,25 +34,32 @@ final class GovernorBean implements GovernorMXBean {
 
     @Override
     public long getDelivered() {
-        return governor.totals().delivered();
+        return governor.stats().delivered();
     }
 
     @Override
     public long getDeferred() {
-        return governor.totals().deferred();
+        return governor.stats().deferred();
     }
 
     @Override
     public Map<String, Long> getDeferredByReason() {
-        DeliveryTotals totals = governor.totals();
-        Map<String, Long> byReason = new LinkedHashMap<>();
-        totals.deferredByReason().forEach((reason, count) -> byReason.put(reason.name(), count));
-        return byReason;
+        return DestinationBean.names(governor.stats().deferredByReason());
     }
 
     @Override
     public long getBounced() {
-        return governor.totals().bounced();
+        return governor.stats().bounced();
+    }
+
+    @Override
+    public long getFailed() {
+        return governor.stats().failedAttempts();
+    }
+
+    @Override
+    public Map<String, Long> getFailedByCause() {
+        return DestinationBean.names(governor.stats().failedAttemptsByCause());
     }
 
     @Override

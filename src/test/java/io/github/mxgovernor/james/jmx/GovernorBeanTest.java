@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.mxgovernor.deferral.DeferralReason;
-import io.github.mxgovernor.flowcontrol.AttemptResult;
+import io.github.mxgovernor.flowcontrol.FlowSignal;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.testing.Attempts;
 import io.github.mxgovernor.testing.FakeClock;
 
 import java.time.Duration;
@@ -83,9 +84,9 @@ class GovernorBeanTest {
 
     @Test
     void attributesShouldShowTotalsConnectionsAndRules() throws Exception {
-        governor.totals().recordDelivered(5);
-        governor.totals().recordDeferred(DeferralReason.SUSPENDED, 2);
-        governor.totals().recordBounced(1);
+        governor.stats().recordDelivered(5);
+        governor.stats().recordDeferred(DeferralReason.SUSPENDED, 2);
+        governor.stats().recordBounced(1);
         yahooMx.tryOpenConnection();
         governor.destination(MxRule.builder("google").mxMasks("*.google.com").limitScope(LimitScope.SHARED).build(),
             "gmail-smtp-in.l.google.com").tryOpenConnection();
@@ -109,7 +110,7 @@ class GovernorBeanTest {
 
     @Test
     void deferredByReasonShouldBeATableOfEveryReason() throws Exception {
-        governor.totals().recordDeferred(DeferralReason.SUSPENDED, 2);
+        governor.stats().recordDeferred(DeferralReason.SUSPENDED, 2);
 
         TabularData byReason = (TabularData) server.getAttribute(name, "DeferredByReason");
 
@@ -150,7 +151,7 @@ class GovernorBeanTest {
     @Test
     void resetFlowControlShouldClearTheErrorCounts() throws Exception {
         for (int i = 0; i < 20; i++) {
-            yahooMx.flowControl().recordAttempt(AttemptResult.FAILED);
+            yahooMx.flowControl().recordAttempt(FlowSignal.FAILED);
         }
 
         server.invoke(name, "resetFlowControl", new Object[] {"mta5.am0.yahoodns.net"}, ONE_STRING);
@@ -162,7 +163,7 @@ class GovernorBeanTest {
     @Test
     void cancelAutomaticFlowControlShouldLiftOnlyAnAutomaticState() throws Exception {
         for (int i = 0; i < 20; i++) {
-            yahooMx.flowControl().recordAttempt(AttemptResult.FAILED);
+            yahooMx.flowControl().recordAttempt(FlowSignal.FAILED);
         }
         assertThat(yahooMx.flowControlStatus().state()).isEqualTo(FlowState.Kind.BACKOFF);
 
@@ -254,8 +255,8 @@ class GovernorBeanTest {
     @Test
     void destinationsShouldBeRowsOfOpenTypesOnePerDestinationByName() throws Exception {
         yahooMx.tryOpenConnection();
-        yahooMx.recordDelivered(3);
-        yahooMx.recordReply(SmtpReply.of(250, "2.0.0 OK"), clock.instant());
+        yahooMx.stats().recordDelivered(3);
+        yahooMx.record(Attempts.replied(SmtpReply.of(250, "2.0.0 OK")));
         governor.destination(yahoo, "mta6.am0.yahoodns.net");
         governor.suspend("mta6.am0.yahoodns.net", clock.instant().plus(Duration.ofMinutes(5)), "complaint");
 

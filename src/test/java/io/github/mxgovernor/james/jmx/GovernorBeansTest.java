@@ -8,6 +8,7 @@ import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.smtp.SmtpReply;
+import io.github.mxgovernor.testing.Attempts;
 import io.github.mxgovernor.testing.FakeClock;
 
 import java.time.Duration;
@@ -117,7 +118,7 @@ class GovernorBeansTest {
     @Test
     void forgottenAndRecreatedDestinationShouldGetANewBean() throws Exception {
         Destination first = governor.destination(rule, "mx1.example.com");
-        first.recordDelivered(4);
+        first.stats().recordDelivered(4);
         beans.refresh();
         clock.advance(Duration.ofMinutes(61));
         governor.forgetIdle(Duration.ofHours(1));
@@ -133,9 +134,9 @@ class GovernorBeansTest {
         Destination destination = governor.destination(rule, "mx1.example.com");
         destination.tryOpenConnection();
         destination.budget().tryConsume();
-        destination.recordDelivered(2);
-        destination.recordDeferred(DeferralReason.SMTP_TEMPORARY_FAILURE, 1);
-        destination.recordReply(SmtpReply.of(421, "4.7.0 Try again later"), clock.instant());
+        destination.stats().recordDelivered(2);
+        destination.stats().recordDeferred(DeferralReason.SMTP_TEMPORARY_FAILURE, 1);
+        destination.record(Attempts.replied(SmtpReply.of(421, "4.7.0 Try again later")));
         beans.refresh();
         ObjectName name = GovernorBeans.destinationName("mx1.example.com");
 
@@ -149,7 +150,8 @@ class GovernorBeansTest {
         assertThat(server.getAttribute(name, "LimitScope")).isEqualTo("per-mx");
         assertThat(server.getAttribute(name, "TlsMode")).isEqualTo("OPPORTUNISTIC");
         assertThat(server.getAttribute(name, "MaxConnections")).isEqualTo(3);
-        assertThat(server.getAttribute(name, "ConnectionsAllowedNow")).isEqualTo(3);
+        assertThat(server.getAttribute(name, "ConnectionsAllowedNow")).as("lowered by the throttled attempt")
+            .isEqualTo(2);
         assertThat(server.getAttribute(name, "ActiveConnections")).isEqualTo(1);
         assertThat(server.getAttribute(name, "PeakConnections")).isEqualTo(1);
         assertThat(server.getAttribute(name, "MessagesPerHour")).isEqualTo(600L);
@@ -160,13 +162,22 @@ class GovernorBeansTest {
         assertThat(server.getAttribute(name, "FlowControlUntil")).isEqualTo("");
         assertThat(server.getAttribute(name, "FlowControlCause")).isEqualTo("normal since first use");
         assertThat(server.getAttribute(name, "LimitsInForce"))
-            .isEqualTo("3 connections, 100 mails per connection, 600 mails per hour");
+            .isEqualTo("2 connections, 100 mails per connection, 600 mails per hour");
         assertThat(server.getAttribute(name, "LastReply")).isEqualTo("421 4.7.0 Try again later");
         assertThat(server.getAttribute(name, "LastReplyAt")).isEqualTo("2026-03-01T10:00:00Z");
         assertThat(server.getAttribute(name, "LastActivity")).isEqualTo("2026-03-01T10:00:00Z");
         assertThat(server.getAttribute(name, "Delivered")).isEqualTo(2L);
         assertThat(server.getAttribute(name, "Deferred")).isEqualTo(1L);
-        assertThat(server.getAttribute(name, "Failed")).isEqualTo(0L);
+        TabularData deferred = (TabularData) server.getAttribute(name, "DeferredByReason");
+        assertThat(deferred.size()).isEqualTo(DeferralReason.values().length);
+        assertThat(deferred.get(new Object[] {"SMTP_TEMPORARY_FAILURE"}).get("value")).isEqualTo(1L);
+        assertThat(deferred.get(new Object[] {"SUSPENDED"}).get("value")).isEqualTo(0L);
+        assertThat(server.getAttribute(name, "Bounced")).isEqualTo(0L);
+        assertThat(server.getAttribute(name, "Failed")).as("the 421 attempt").isEqualTo(1L);
+        TabularData failed = (TabularData) server.getAttribute(name, "FailedByCause");
+        assertThat(failed.size()).isEqualTo(4);
+        assertThat(failed.get(new Object[] {"SMTP_TEMPORARY_FAILURE"}).get("value")).isEqualTo(1L);
+        assertThat(failed.get(new Object[] {"TLS_POLICY_FAILURE"}).get("value")).isEqualTo(0L);
         TabularData tls = (TabularData) server.getAttribute(name, "TlsOutcomes");
         assertThat(tls.size()).isEqualTo(5);
         assertThat(tls.get(new Object[] {"MTA_STS_TESTING_FAILED"}).get("value")).isEqualTo(0L);

@@ -1,4 +1,4 @@
-package io.github.mxgovernor.delivery;
+package io.github.mxgovernor.governor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

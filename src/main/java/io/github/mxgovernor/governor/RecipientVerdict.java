@@ -1,4 +1,4 @@
-package io.github.mxgovernor.delivery;
+package io.github.mxgovernor.governor;
 
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.smtp.SmtpReply;
@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * What one attempt means for one recipient: delivered, failed for now (retry later), or failed for good
- * (bounce). Produced by {@link ReplyClassifier} only. Immutable.
+ * (bounce). Produced by the reply classifier only. Immutable.
  */
 public final class RecipientVerdict {
 
