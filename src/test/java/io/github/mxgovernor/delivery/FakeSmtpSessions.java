@@ -56,6 +56,8 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
     volatile Supplier<Throwable> openThrows;
     /** What opening's future fails with; null for none. */
     volatile Supplier<Throwable> openFails;
+    /** What a transaction's future fails with (a 421 mid-transaction, say), the session then unusable; null for none. */
+    volatile Function<SmtpTransaction, Throwable> sendFails;
     /** What the sessions report of their TLS. */
     volatile Optional<TlsInfo> tls = Optional.empty();
     private final Deque<Runnable> held = new ArrayDeque<>();
@@ -178,6 +180,11 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
                 usable = false;
                 return CompletableFuture.failedFuture(new SmtpSessionException(SmtpSessionException.Stage.RSET,
                     SmtpSessionException.Kind.CONNECTION_LOST, "Connection closed by peer"));
+            }
+            Function<SmtpTransaction, Throwable> failure = sendFails;
+            if (failure != null) {
+                usable = false;
+                return CompletableFuture.failedFuture(failure.apply(transaction));
             }
             peakSending.accumulateAndGet(sendingNow.incrementAndGet(), Math::max);
             CompletableFuture<TransactionResult> result = new CompletableFuture<>();

@@ -148,6 +148,17 @@ class DestinationStatsTest {
     }
 
     @Test
+    void aDeferralShouldCountOnlyAsADeferralAndNeedAReason() {
+        destination.stats().recordDeferred(DeferralReason.CONNECTION_FAILED, 1);
+
+        assertThat(destination.stats().delivered()).isZero();
+        assertThat(destination.stats().bounced()).isZero();
+        assertThat(destination.stats().failedAttempts()).isZero();
+        assertThatThrownBy(() -> destination.stats().recordDeferred(null, 1))
+            .isInstanceOf(NullPointerException.class).hasMessage("reason");
+    }
+
+    @Test
     void countsShouldNeverGoDownAndAFailedAttemptNeverHasALocalCause() {
         assertThatThrownBy(() -> destination.stats().recordDelivered(-1))
             .isInstanceOf(IllegalArgumentException.class).hasMessage("a count never goes down, was -1");
