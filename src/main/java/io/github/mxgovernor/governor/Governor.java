@@ -150,7 +150,7 @@ public final class Governor {
 
     /** @return whether the limits or policies changed (rather than only the rule's place in its file) */
     private boolean rebind(Destination destination, MxRule rule) {
-        if (sameLimits(destination.rule(), rule)) {
+        if (destination.rule().equalExceptSource(rule)) {
             destination.refer(rule);
             return false;
         }
@@ -218,17 +218,6 @@ public final class Governor {
         }
         String host = destinationName.substring(destinationName.indexOf('/') + 1);
         return candidate.mxMasks().stream().anyMatch(mask -> mask.matches(host));
-    }
-
-    /** Equal in everything but where they are written. */
-    static boolean sameLimits(MxRule a, MxRule b) {
-        return a.name().equals(b.name()) && a.mxMasks().equals(b.mxMasks())
-            && a.recipientDomainMask().equals(b.recipientDomainMask())
-            && a.maxConnections() == b.maxConnections() && a.maxMessagesPerConnection() == b.maxMessagesPerConnection()
-            && a.messagesPerHour().equals(b.messagesPerHour()) && a.connectTimeout().equals(b.connectTimeout())
-            && a.commandTimeout().equals(b.commandTimeout()) && a.dataTimeout().equals(b.dataTimeout())
-            && a.idleTimeout().equals(b.idleTimeout()) && a.limitScope() == b.limitScope()
-            && a.tlsMode() == b.tlsMode() && a.flowControl().equals(b.flowControl());
     }
 
     /**

@@ -213,15 +213,11 @@ public final class MxRule {
         return recipientDomainMask.isEmpty() || recipientDomainMask.get().matches(recipientDomain);
     }
 
-    @Override
-    public boolean equals(Object o) {
-        if (this == o) {
-            return true;
-        }
-        if (!(o instanceof MxRule)) {
-            return false;
-        }
-        MxRule other = (MxRule) o;
+    /**
+     * Whether the two rules are equal in everything but where they are written ({@link #source()}): a rule that only
+     * moved in its file keeps its destinations' rates and flow control on reload.
+     */
+    public boolean equalExceptSource(MxRule other) {
         return name.equals(other.name) && mxMasks.equals(other.mxMasks)
                 && recipientDomainMask.equals(other.recipientDomainMask)
                 && maxConnections == other.maxConnections
@@ -231,15 +227,19 @@ public final class MxRule {
                 && dataTimeout.equals(other.dataTimeout) && transactionTimeout.equals(other.transactionTimeout)
                 && idleTimeout.equals(other.idleTimeout)
                 && limitScope == other.limitScope && tlsMode == other.tlsMode && dane == other.dane
-                && flowControl.equals(other.flowControl) && source.equals(other.source);
+                && flowControl.equals(other.flowControl);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return this == o || o instanceof MxRule && equalExceptSource((MxRule) o) && source.equals(((MxRule) o).source);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(name, mxMasks, recipientDomainMask, maxConnections, maxMessagesPerConnection,
                 messagesPerHour, connectTimeout, commandTimeout, dataTimeout, transactionTimeout, idleTimeout,
-                limitScope, tlsMode,
-                dane, flowControl, source);
+                limitScope, tlsMode, dane, flowControl, source);
     }
 
     @Override

@@ -145,6 +145,19 @@ class GovernorRulesReloadTest {
     }
 
     @Test
+    void aRuleThatTurnedDaneOnOrChangedItsTransactionTimeoutShouldBeTakenAtOnce() {
+        Destination destination = governor.destination(yahoo, "mta5.am0.yahoodns.net");
+        MxRule withDane = yahoo(4).dane(true).source("mx-rules.xml:3").build();
+
+        assertThat(governor.applyRules(List.of(RuleSet.of(defaultRule, List.of(withDane))))).isEqualTo(1);
+        assertThat(destination.rule().dane()).isTrue();
+
+        MxRule slower = yahoo(4).dane(true).transactionTimeout(Duration.ofHours(1)).source("mx-rules.xml:3").build();
+        assertThat(governor.applyRules(List.of(RuleSet.of(defaultRule, List.of(slower))))).isEqualTo(1);
+        assertThat(destination.rule().transactionTimeout()).isEqualTo(Duration.ofHours(1));
+    }
+
+    @Test
     void namesakeThatNoLongerMatchesTheHostShouldWaitForRouting() {
         Destination destination = governor.destination(yahoo, "mta5.am0.yahoodns.net");
         MxRule elsewhere = MxRule.builder("yahoo").mxMasks("*.yahoo.com").maxConnections(1).build();
