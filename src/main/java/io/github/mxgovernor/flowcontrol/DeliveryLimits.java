@@ -8,7 +8,7 @@ import java.util.OptionalLong;
  * The limits a destination runs with at one moment: connections, mails per connection, and messages per hour
  * ({@code 0} for unlimited). Immutable.
  */
-public final class DeliveryLimits implements Serializable {
+final class DeliveryLimits implements Serializable {
     private static final long serialVersionUID = 1L;
 
     private final int maxConnections;

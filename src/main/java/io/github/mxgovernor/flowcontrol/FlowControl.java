@@ -10,6 +10,7 @@ import java.util.EnumSet;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.DoubleSupplier;
@@ -70,8 +71,8 @@ public final class FlowControl {
      * @param budgets     makes a budget of N messages per hour for a backoff that lowers the rate
      * @param random      a source of numbers in [0, 1) for jitter
      */
-    public FlowControl(String destination, FlowControlPolicy policy, DeliveryLimits normal, Clock clock,
-                       LongFunction<MessageBudget> budgets, FlowControlListener listener, DoubleSupplier random) {
+    FlowControl(String destination, FlowControlPolicy policy, DeliveryLimits normal, Clock clock,
+                LongFunction<MessageBudget> budgets, FlowControlListener listener, DoubleSupplier random) {
         this.destination = Objects.requireNonNull(destination, "destination");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.normal = Objects.requireNonNull(normal, "normal");
@@ -84,6 +85,20 @@ public final class FlowControl {
         this.errorWindow = policy.errorRate().map(trigger -> new SlidingCounts(trigger.window())).orElse(null);
         this.adaptive = policy.adaptive().enabled()
             ? new AdaptiveLimit(normal.maxConnections(), policy.adaptive().decrease()) : null;
+    }
+
+    /**
+     * The flow control of a destination whose rule allows {@code maxConnections}, {@code maxMessagesPerConnection}
+     * and {@code messagesPerHour} (empty: unlimited); see the constructor for the rest.
+     *
+     * @throws IllegalArgumentException if a limit is below 1
+     */
+    public static FlowControl of(String destination, FlowControlPolicy policy, int maxConnections,
+                                 int maxMessagesPerConnection, OptionalLong messagesPerHour, Clock clock,
+                                 LongFunction<MessageBudget> budgets, FlowControlListener listener,
+                                 DoubleSupplier random) {
+        return new FlowControl(destination, policy, new DeliveryLimits(maxConnections, maxMessagesPerConnection,
+            messagesPerHour), clock, budgets, listener, random);
     }
 
     public String destination() {

@@ -76,8 +76,20 @@ public final class FlowControlStatus implements Serializable {
     }
 
     /** The limits in force (before adaptive concurrency); empty while suspended. */
-    public Optional<DeliveryLimits> limits() {
+    Optional<DeliveryLimits> limits() {
         return Optional.ofNullable(limits);
+    }
+
+    /**
+     * The limits in force, adaptive concurrency included, in words:
+     * {@code 3 connections, 100 mails per connection, 600 mails per hour}; {@code none: suspended} while suspended.
+     */
+    public String limitsInForce() {
+        return limits().map(inForce -> Math.min(inForce.maxConnections(), adaptiveConnectionLimit)
+                + " connections, " + inForce.maxMessagesPerConnection() + " mails per connection, "
+                + (inForce.messagesPerHour().isPresent() ? inForce.messagesPerHour().getAsLong() + " mails per hour"
+                    : "no hourly rate"))
+            .orElse("none: suspended");
     }
 
     /** The connections adaptive concurrency allows now (the rule's cap when it is disabled). */

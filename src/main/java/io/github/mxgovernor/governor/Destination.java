@@ -95,7 +95,7 @@ public final class Destination {
     }
 
     /** The rule's own message rate; take tokens through {@link #budget()}, which flow control may redirect. */
-    public MessageRate rate() {
+    MessageRate rate() {
         return binding.rate;
     }
 

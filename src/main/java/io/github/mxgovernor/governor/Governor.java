@@ -1,6 +1,5 @@
 package io.github.mxgovernor.governor;
 
-import io.github.mxgovernor.flowcontrol.DeliveryLimits;
 import io.github.mxgovernor.flowcontrol.FlowControl;
 import io.github.mxgovernor.flowcontrol.FlowControlEvent;
 import io.github.mxgovernor.flowcontrol.FlowControlListener;
@@ -127,9 +126,8 @@ public final class Governor {
     }
 
     private FlowControl flowControl(String name, MxRule rule, HourlyCount tokensTaken) {
-        DeliveryLimits normal = new DeliveryLimits(rule.maxConnections(), rule.maxMessagesPerConnection(),
-            rule.messagesPerHour());
-        return new FlowControl(name, rule.flowControl(), normal, clock,
+        return FlowControl.of(name, rule.flowControl(), rule.maxConnections(), rule.maxMessagesPerConnection(),
+            rule.messagesPerHour(), clock,
             perHour -> new MessageRate(OptionalLong.of(perHour), ticker, clock, tokensTaken), publisher, random);
     }
 

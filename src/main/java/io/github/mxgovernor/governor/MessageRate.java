@@ -20,7 +20,7 @@ import java.util.OptionalLong;
  * <p>The bucket refills by a monotonic {@link Ticker}, never by the wall clock: a clock step neither empties nor
  * fills it. The hourly count, which operators read, goes by the wall clock.
  */
-public final class MessageRate implements MessageBudget {
+final class MessageRate implements MessageBudget {
     private static final long SLICES_PER_HOUR = 60;
 
     private final OptionalLong messagesPerHour;

@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * The {@code _mta-sts.<domain>} TXT record (RFC 8461 section 3.1): {@code v=STSv1; id=<1 to 32 letters or digits>;}
  * and optional extensions. Read strictly by {@link #select(Collection)}.
  */
-public final class MtaStsTxtRecord {
+final class MtaStsTxtRecord {
     private static final String VERSION = "v=STSv1";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9]{1,32}");
     private static final Pattern EXTENSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}=[\\x21-\\x3a\\x3c\\x3e-\\x7e]+");

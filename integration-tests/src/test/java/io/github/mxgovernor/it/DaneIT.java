@@ -12,7 +12,6 @@ import io.github.mxgovernor.james.SharedGovernor;
 import io.github.mxgovernor.testing.TestPki;
 import io.github.mxgovernor.tls.dane.FakeDnsServer;
 import io.github.mxgovernor.tls.dane.TestZone;
-import io.github.mxgovernor.tls.dane.TlsaRecord;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -213,7 +212,11 @@ class DaneIT {
     /** DANE-EE, SubjectPublicKeyInfo, SHA-256: the {@code 3 1 1} record of a certificate. */
     private static String daneEe(X509Certificate certificate) throws Exception {
         byte[] digest = MessageDigest.getInstance("SHA-256").digest(certificate.getPublicKey().getEncoded());
-        return new TlsaRecord(3, 1, 1, digest).toString();
+        StringBuilder record = new StringBuilder("3 1 1 ");
+        for (byte b : digest) {
+            record.append(String.format("%02x", b & 0xff));
+        }
+        return record.toString();
     }
 
     private static Destination destination(String mxHost) {

@@ -1,6 +1,5 @@
 package io.github.mxgovernor.james.jmx;
 
-import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.ObservedReply;
 import io.github.mxgovernor.governor.TlsOutcome;
@@ -109,7 +108,7 @@ final class DestinationBean implements DestinationMXBean {
 
     @Override
     public String getLimitsInForce() {
-        return limitsInForce(destination.flowControlStatus());
+        return destination.flowControlStatus().limitsInForce();
     }
 
     @Override
@@ -171,15 +170,6 @@ final class DestinationBean implements DestinationMXBean {
         Map<String, Long> named = new LinkedHashMap<>();
         counts.forEach((key, count) -> named.put(key.name(), count));
         return named;
-    }
-
-    /** The limits a status has in force, in words; "none" while suspended. */
-    static String limitsInForce(FlowControlStatus status) {
-        return status.limits().map(limits -> Math.min(limits.maxConnections(), status.adaptiveConnectionLimit())
-                + " connections, " + limits.maxMessagesPerConnection() + " mails per connection, "
-                + (limits.messagesPerHour().isPresent() ? limits.messagesPerHour().getAsLong() + " mails per hour"
-                    : "no hourly rate"))
-            .orElse("none: suspended");
     }
 
     static String text(Optional<Instant> instant) {

@@ -19,7 +19,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * no host name check, which DANE-EE(3) does not want and the matcher does itself for DANE-TA(2). A mismatch fails
  * the handshake with a {@link CertificateException} that says which records were tried and why each missed.
  */
-public final class DaneTrustManager extends X509ExtendedTrustManager {
+final class DaneTrustManager extends X509ExtendedTrustManager {
     private final TlsaMatcher matcher;
 
     public DaneTrustManager(TlsaMatcher matcher) {

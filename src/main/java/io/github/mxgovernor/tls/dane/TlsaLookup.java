@@ -5,7 +5,7 @@ package io.github.mxgovernor.tls.dane;
  * Implementations are thread-safe and never throw for DNS trouble: it is a {@link TlsaResult.Status#FAILED}
  * or {@link TlsaResult.Status#BOGUS} result.
  */
-public interface TlsaLookup {
+interface TlsaLookup {
     /**
      * Looks up {@code _<port>._tcp.<mxHost>} TLSA records (RFC 7672).
      *

@@ -43,7 +43,7 @@ import javax.naming.ldap.Rdn;
  *   <li>Other records (PKIX-TA(0), PKIX-EE(1), unknown selectors or matching types) are ignored.</li>
  * </ul>
  */
-public final class TlsaMatcher {
+final class TlsaMatcher {
     private final List<TlsaRecord> records;
     private final Set<String> referenceNames;
     private final Clock clock;

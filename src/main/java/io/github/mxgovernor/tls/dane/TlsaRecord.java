@@ -14,7 +14,7 @@ import java.util.Objects;
  * or SubjectPublicKeyInfo (1), matching type exact (0), SHA-256 (1) or SHA-512 (2) with data of the digest's
  * length. The PKIX usages PKIX-TA(0) and PKIX-EE(1) are ignored for SMTP.
  */
-public final class TlsaRecord {
+final class TlsaRecord {
     /** Usage DANE-TA(2): the data names a trust anchor the server's chain must lead to. */
     public static final int USAGE_DANE_TA = 2;
     /** Usage DANE-EE(3): the data names the server's own certificate or key. */

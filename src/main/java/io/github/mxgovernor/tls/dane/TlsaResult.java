@@ -25,7 +25,7 @@ import java.util.Set;
  *       plaintext.</li>
  * </ul>
  */
-public final class TlsaResult {
+final class TlsaResult {
     /** The five outcomes of a lookup; see the class comment. */
     public enum Status {
         SECURE,
