@@ -8,7 +8,7 @@ import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
 import io.github.mxgovernor.flowcontrol.Reaction;
 import io.github.mxgovernor.flowcontrol.Recovery;
 import io.github.mxgovernor.flowcontrol.ResponseRule;
-import io.github.mxgovernor.rules.MxRulesParser.InvalidValue;
+import io.github.mxgovernor.rules.RuleAttributes.InvalidValue;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -297,7 +297,7 @@ final class FlowControlElements {
             }
             Duration duration;
             try {
-                duration = MxRulesParser.duration(raw, requirement);
+                duration = RuleAttributes.duration(raw, requirement);
             } catch (InvalidValue e) {
                 throw invalid(name, e.getMessage());
             }
@@ -357,7 +357,7 @@ final class FlowControlElements {
                 }
             } else {
                 try {
-                    action = MxRulesParser.oneOf(rawAction, FlowAction.values(), FlowAction::configValue);
+                    action = RuleAttributes.oneOf(rawAction, FlowAction.values(), FlowAction::configValue);
                 } catch (InvalidValue e) {
                     throw invalid(ACTION, e.getMessage());
                 }

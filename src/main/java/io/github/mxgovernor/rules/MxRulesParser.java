@@ -1,7 +1,6 @@
 package io.github.mxgovernor.rules;
 
 import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
-import io.github.mxgovernor.tls.TlsMode;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -10,16 +9,12 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -89,16 +84,6 @@ public final class MxRulesParser {
     static final String ROOT_ELEMENT = "mx-rules";
     static final String DEFAULT_ELEMENT = "default";
     static final String RULE_ELEMENT = "rule";
-
-    static final String NAME = "name";
-    static final String MX = "mx";
-    static final String DOMAIN = "domain";
-
-    /** The attributes {@code <default>} and {@code <rule>} share, in the order the reference lists them. */
-    private static final Map<String, AttributeSetter> LIMIT_ATTRIBUTES = limitAttributes();
-    private static final List<String> RULE_ATTRIBUTE_NAMES = concat(List.of(NAME, MX, DOMAIN),
-            LIMIT_ATTRIBUTES.keySet());
-    private static final List<String> DEFAULT_ATTRIBUTE_NAMES = List.copyOf(LIMIT_ATTRIBUTES.keySet());
 
     private final MxRule baseDefault;
 
@@ -371,44 +356,16 @@ public final class MxRulesParser {
             defaultLine = line;
             MxRule.Builder builder = MxRule.builder(MxRule.DEFAULT_RULE_NAME).mxMasks("*")
                     .inheritFrom(baseDefault).source(sourceName + ":" + line);
-            for (Map.Entry<String, String> attribute : attributes.entrySet()) {
-                String field = attribute.getKey();
-                AttributeSetter setter = LIMIT_ATTRIBUTES.get(field);
-                if (setter == null) {
-                    throw unknownAttribute(line, MxRule.DEFAULT_RULE_NAME, field, DEFAULT_ELEMENT,
-                            DEFAULT_ATTRIBUTE_NAMES);
-                }
-                apply(setter, builder, attribute.getValue(), line, MxRule.DEFAULT_RULE_NAME, field);
-            }
+            apply(RuleAttributes.DEFAULT, attributes, builder, line, MxRule.DEFAULT_RULE_NAME);
             return new RuleElement(DEFAULT_ELEMENT, builder, MxRule.DEFAULT_RULE_NAME, baseDefault.flowControl());
         }
 
         private OpenElement openRule(int line, Map<String, String> attributes) throws RulesFileException {
-            String name = ruleName(line, attributes.get(NAME));
+            String name = ruleName(line, attributes.get(RuleAttributes.NAME));
             MxRule.Builder builder = MxRule.builder(name).inheritFrom(defaultRule).source(sourceName + ":" + line);
-            for (Map.Entry<String, String> attribute : attributes.entrySet()) {
-                String field = attribute.getKey();
-                String value = attribute.getValue();
-                switch (field) {
-                    case NAME:
-                        break;
-                    case MX:
-                        apply((rule, v) -> rule.mxMasks(hostMasks(v)), builder, value, line, name, field);
-                        break;
-                    case DOMAIN:
-                        apply((rule, v) -> rule.recipientDomainMask(hostMask(v.trim())), builder, value, line,
-                                name, field);
-                        break;
-                    default:
-                        AttributeSetter setter = LIMIT_ATTRIBUTES.get(field);
-                        if (setter == null) {
-                            throw unknownAttribute(line, name, field, RULE_ELEMENT, RULE_ATTRIBUTE_NAMES);
-                        }
-                        apply(setter, builder, value, line, name, field);
-                }
-            }
-            if (!attributes.containsKey(MX)) {
-                throw error(line, name, MX, "missing; every <" + RULE_ELEMENT
+            apply(RuleAttributes.RULE, attributes, builder, line, name);
+            if (!attributes.containsKey(RuleAttributes.MX)) {
+                throw error(line, name, RuleAttributes.MX, "missing; every <" + RULE_ELEMENT
                         + "> needs one or more MX host masks, separated by commas");
             }
             ruleLines.put(name, line);
@@ -419,147 +376,35 @@ public final class MxRulesParser {
         }
 
         private String ruleName(int line, String value) throws RulesFileException {
+            String field = RuleAttributes.NAME;
             if (value == null) {
-                throw error(line, null, NAME, "missing; every <" + RULE_ELEMENT + "> needs a name");
+                throw error(line, null, field, "missing; every <" + RULE_ELEMENT + "> needs a name");
             }
             String name = value.trim();
             if (!MxRule.isValidName(name)) {
-                throw error(line, null, NAME, MxRule.NAME_REQUIREMENT + ", was '" + value + "'");
+                throw error(line, null, field, MxRule.NAME_REQUIREMENT + ", was '" + value + "'");
             }
             if (name.equals(MxRule.DEFAULT_RULE_NAME)) {
-                throw error(line, null, NAME, "'" + MxRule.DEFAULT_RULE_NAME + "' is reserved for the <"
+                throw error(line, null, field, "'" + MxRule.DEFAULT_RULE_NAME + "' is reserved for the <"
                         + DEFAULT_ELEMENT + "> element");
             }
             Integer first = ruleLines.get(name);
             if (first != null) {
-                throw error(line, name, NAME, "duplicate rule name; the first '" + name + "' is at line " + first);
+                throw error(line, name, field, "duplicate rule name; the first '" + name + "' is at line " + first);
             }
             return name;
         }
 
-        private void apply(AttributeSetter setter, MxRule.Builder builder, String value, int line, String rule,
-                           String field) throws RulesFileException {
-            try {
-                setter.apply(builder, value);
-            } catch (InvalidValue e) {
-                throw error(line, rule, field, e.getMessage());
+        /** Sets every attribute of a rule element on its builder; the first bad one is the error. */
+        private void apply(RuleAttributes known, Map<String, String> attributes, MxRule.Builder builder, int line,
+                           String rule) throws RulesFileException {
+            for (Map.Entry<String, String> attribute : attributes.entrySet()) {
+                try {
+                    known.apply(builder, attribute.getKey(), attribute.getValue());
+                } catch (RuleAttributes.InvalidValue e) {
+                    throw error(line, rule, attribute.getKey(), e.getMessage());
+                }
             }
-        }
-
-        private RulesFileException unknownAttribute(int line, String rule, String field, String element,
-                                                    List<String> known) {
-            Optional<String> nearMiss = known.stream().filter(name -> name.equalsIgnoreCase(field)).findFirst();
-            String hint = nearMiss.map(name -> "did you mean '" + name + "'?")
-                    .orElse("<" + element + "> takes " + String.join(", ", known));
-            return error(line, rule, field, "unknown attribute; " + hint);
-        }
-    }
-
-    /** Sets one attribute's value on a rule being built, or says why the value is wrong. */
-    @FunctionalInterface
-    private interface AttributeSetter {
-        void apply(MxRule.Builder rule, String value) throws InvalidValue;
-    }
-
-    /** A bad attribute value; the message says what was expected and what was found. */
-    static final class InvalidValue extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        InvalidValue(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    private static Map<String, AttributeSetter> limitAttributes() {
-        Map<String, AttributeSetter> setters = new LinkedHashMap<>();
-        setters.put("maxConnections",
-                (rule, v) -> rule.maxConnections((int) integer(v, MxRule.MAX_CONNECTIONS_BOUND)));
-        setters.put("maxMessagesPerConnection",
-                (rule, v) -> rule.maxMessagesPerConnection((int) integer(v, MxRule.MAX_MESSAGES_PER_CONNECTION_BOUND)));
-        setters.put("messagesPerHour", MxRulesParser::messagesPerHour);
-        setters.put("connectTimeout", (rule, v) -> rule.connectTimeout(timeout(v)));
-        setters.put("commandTimeout", (rule, v) -> rule.commandTimeout(timeout(v)));
-        setters.put("dataTimeout", (rule, v) -> rule.dataTimeout(timeout(v)));
-        setters.put("transactionTimeout", (rule, v) -> rule.transactionTimeout(timeout(v)));
-        setters.put("idleTimeout", (rule, v) -> rule.idleTimeout(timeout(v)));
-        setters.put("scope", (rule, v) -> rule.limitScope(oneOf(v, LimitScope.values(), LimitScope::configValue)));
-        setters.put("tls", (rule, v) -> rule.tlsMode(oneOf(v, TlsMode.values(),
-                mode -> mode.name().toLowerCase(Locale.ROOT))));
-        setters.put("dane", (rule, v) -> rule.dane(oneOf(v, new Boolean[] {true, false}, String::valueOf)));
-        return Collections.unmodifiableMap(setters);
-    }
-
-    static long integer(String raw, long max) throws InvalidValue {
-        String value = raw.trim();
-        // Digits only: no sign, no separators; more than 18 digits cannot be in range and would overflow.
-        boolean digits = !value.isEmpty() && value.length() <= 18 && value.chars().allMatch(c -> c >= '0' && c <= '9');
-        long number = digits ? Long.parseLong(value) : -1;
-        if (number < 1 || number > max) {
-            throw new InvalidValue(MxRule.integerRangeRequirement(max) + ", was '" + raw + "'");
-        }
-        return number;
-    }
-
-    private static void messagesPerHour(MxRule.Builder rule, String raw) throws InvalidValue {
-        if (raw.trim().equalsIgnoreCase("unlimited")) {
-            rule.unlimitedMessagesPerHour();
-            return;
-        }
-        try {
-            rule.messagesPerHour(integer(raw, MxRule.MESSAGES_PER_HOUR_BOUND));
-        } catch (InvalidValue e) {
-            throw new InvalidValue(MxRule.integerRangeRequirement(MxRule.MESSAGES_PER_HOUR_BOUND)
-                    + " or 'unlimited', was '" + raw + "'");
-        }
-    }
-
-    /** A timeout: a positive integer with a unit ({@code ms s m h d}) or ISO-8601, more than 0 and at most a day. */
-    private static Duration timeout(String raw) throws InvalidValue {
-        Duration duration = duration(raw, MxRule.TIMEOUT_REQUIREMENT);
-        if (duration.isNegative() || duration.isZero() || duration.compareTo(MxRule.TIMEOUT_BOUND) > 0) {
-            throw new InvalidValue(MxRule.TIMEOUT_REQUIREMENT + ", was '" + raw + "'");
-        }
-        return duration;
-    }
-
-    /** A duration in {@link DurationText}'s syntax; the caller checks its range. */
-    static Duration duration(String raw, String requirement) throws InvalidValue {
-        try {
-            return DurationText.parse(raw, requirement);
-        } catch (IllegalArgumentException e) {
-            throw new InvalidValue(e.getMessage());
-        }
-    }
-
-    static <E> E oneOf(String raw, E[] values, java.util.function.Function<E, String> configValue)
-            throws InvalidValue {
-        String value = raw.trim();
-        for (E candidate : values) {
-            if (configValue.apply(candidate).equalsIgnoreCase(value)) {
-                return candidate;
-            }
-        }
-        String allowed = Arrays.stream(values).map(configValue).collect(Collectors.joining(", "));
-        throw new InvalidValue("must be one of " + allowed + ", was '" + raw + "'");
-    }
-
-    private static List<HostMask> hostMasks(String raw) throws InvalidValue {
-        List<HostMask> masks = new ArrayList<>();
-        for (String glob : raw.split(",", -1)) {
-            if (glob.isBlank()) {
-                throw new InvalidValue("needs one or more host masks separated by commas, without empty ones,"
-                        + " was '" + raw + "'");
-            }
-            masks.add(hostMask(glob.trim()));
-        }
-        return masks;
-    }
-
-    private static HostMask hostMask(String glob) throws InvalidValue {
-        try {
-            return HostMask.parse(glob);
-        } catch (IllegalArgumentException e) {
-            throw new InvalidValue(e.getMessage());
         }
     }
 
@@ -601,11 +446,5 @@ public final class MxRulesParser {
         } catch (XMLStreamException e) {
             // The content is in memory and fully read; nothing is left to release.
         }
-    }
-
-    private static List<String> concat(List<String> first, java.util.Collection<String> second) {
-        List<String> all = new ArrayList<>(first);
-        all.addAll(second);
-        return List.copyOf(all);
     }
 }
