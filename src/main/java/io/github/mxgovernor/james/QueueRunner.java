@@ -1,29 +1,20 @@
 package io.github.mxgovernor.james;
 
-import io.github.mxgovernor.deferral.DeferralEvent;
-import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.deferral.DeferralRecord;
-import io.github.mxgovernor.delivery.DeliveryPart;
-import io.github.mxgovernor.delivery.Outcome;
 import io.github.mxgovernor.delivery.PartDelivery;
 import io.github.mxgovernor.delivery.ReturnSchedule;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.DequeueRow;
-import io.github.mxgovernor.rules.MxRule;
-import io.github.mxgovernor.smtp.SmtpTransaction;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.DoubleSupplier;
@@ -31,7 +22,6 @@ import java.util.function.DoubleSupplier;
 import javax.mail.MessagingException;
 
 import org.apache.james.core.MailAddress;
-import org.apache.james.metrics.api.TimeMetric;
 import org.apache.james.queue.api.MailQueue;
 import org.apache.mailet.Mail;
 import org.reactivestreams.Subscription;
@@ -45,7 +35,8 @@ import reactor.core.scheduler.Schedulers;
 
 /**
  * Takes mail from the outgoing queue and hands each mail's parts, one per recipient domain, to the core
- * ({@link PartDelivery}); the {@link Disposer} ends them from their outcomes and completes the queue item.
+ * ({@link PartDelivery}, through {@link PartDispatch}); the {@link Disposer} ends them from their outcomes and
+ * completes the queue item.
  *
  * <ul>
  *   <li><b>Demand.</b> At most {@code maxInFlight} items are taken and not yet completed: the runner asks the queue for
@@ -76,7 +67,7 @@ final class QueueRunner {
     private final DeliveryLedger ledger;
     private final ReturnSchedule returns;
     private final Governor governor;
-    private final DeliveryMetrics metrics;
+    private final PartDispatch dispatch;
     private final RecoveryTiming timing;
     private final DelayedTasks delayed;
     private final Executor executor;
@@ -132,8 +123,9 @@ final class QueueRunner {
         this.ledger = Objects.requireNonNull(ledger, "ledger");
         this.returns = Objects.requireNonNull(returns, "returns");
         this.governor = Objects.requireNonNull(governor, "governor");
-        this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.parts = Objects.requireNonNull(parts, "parts");
+        this.dispatch = new PartDispatch(delivery, returns, governor, metrics, parts.sendPartial,
+            parts.maxDnsProblemRetries, clock);
         this.timing = Objects.requireNonNull(timing, "timing");
         this.delayed = new DelayedTasks(timer);
         this.executor = Objects.requireNonNull(executor, "executor");
@@ -392,17 +384,18 @@ final class QueueRunner {
         Optional<Instant> heldUntil = previous.flatMap(record -> returns.heldUntil(record, governor));
         if (heldUntil.isPresent()) {
             // The queue did not honour the delay (RabbitMQ ignores it): wait again without an attempt.
-            disposer.postpone(item, addresses(toDeliver), heldUntil.get());
+            disposer.postpone(item, PartDispatch.addresses(toDeliver), heldUntil.get());
             return;
         }
         MimeMessageContent content;
         try {
             content = new MimeMessageContent(mail.getMessage());
         } catch (MessagingException | RuntimeException e) {
-            unreadable(item, readFailures + 1, addresses(toDeliver), e);
+            unreadable(item, readFailures + 1, PartDispatch.addresses(toDeliver), e);
             return;
         }
-        deliver(item, toDeliver, content, previous);
+        dispatch.deliver(mail, toDeliver, content, previous)
+            .thenAccept(outcomes -> disposer.dispose(item, outcomes));
     }
 
     private void unreadable(TakenItem item, int failures, List<String> recipients, Exception e) {
@@ -415,67 +408,6 @@ final class QueueRunner {
         }
         disposer.toErrorProcessor(item, recipients, "mx-governor: the message cannot be read (" + failures
             + " tries): " + e);
-    }
-
-    private void deliver(TakenItem item, List<MailAddress> recipients, MimeMessageContent content,
-                         Optional<DeferralRecord> previous) {
-        int dnsFailures = previous.map(DeferralRecord::dnsFailures).orElse(0);
-        Mail mail = item.mail();
-        boolean requireTls = GovernedRemoteDelivery.requiresTls(mail);
-        String reversePath = mail.getMaybeSender().asOptional().map(MailAddress::asString).orElse("");
-        Map<String, List<MailAddress>> byDomain = new LinkedHashMap<>();
-        for (MailAddress recipient : recipients) {
-            byDomain.computeIfAbsent(recipient.getDomain().asString(), domain -> new ArrayList<>()).add(recipient);
-        }
-        List<CompletableFuture<Map<String, Outcome>>> outcomes = new ArrayList<>();
-        for (Map.Entry<String, List<MailAddress>> domain : byDomain.entrySet()) {
-            DeliveryPart part = new DeliveryPart(mail.getName() + "-to-" + domain.getKey(), domain.getKey(),
-                new SmtpTransaction(reversePath, addresses(domain.getValue()), content, parts.sendPartial,
-                    MailDsn.forRecipients(mail, domain.getValue()), requireTls),
-                dnsFailures < parts.maxDnsProblemRetries, previous);
-            TimeMetric attempt = metrics.startAttempt();
-            CompletableFuture<Map<String, Outcome>> outcome;
-            try {
-                outcome = delivery.deliver(part);
-            } catch (RuntimeException e) {
-                outcome = CompletableFuture.failedFuture(e);
-            }
-            outcome.whenComplete((ignored, error) -> attempt.stopAndPublish());
-            outcomes.add(outcome.handle((done, error) -> done != null ? done : internalError(part, error)));
-        }
-        CompletableFuture.allOf(outcomes.toArray(new CompletableFuture[0])).whenComplete((ignored, error) -> {
-            Map<String, Outcome> merged = new LinkedHashMap<>();
-            outcomes.forEach(outcome -> merged.putAll(outcome.join()));
-            disposer.dispose(item, merged);
-        });
-    }
-
-    /**
-     * The core broke its promise to end every part (it threw, or failed the future): the part is deferred as the
-     * core would defer an internal error, and counted on the governor.
-     */
-    private Map<String, Outcome> internalError(DeliveryPart part, Throwable error) {
-        LOGGER.error("Delivery of {} failed unexpectedly", part.id(), error);
-        Instant now = clock.instant();
-        Outcome outcome = returns.defer(part.previous(), DeferralEvent.builder(now, DeferralReason.CONNECTION_FAILED)
-            .message("Internal error while delivering: " + error).destination(part.recipientDomain())
-            .rule(MxRule.DEFAULT_RULE_NAME).build(), Optional.empty(), now);
-        if (outcome.kind() == Outcome.Kind.DEFERRED) {
-            governor.stats().recordDeferred(DeferralReason.CONNECTION_FAILED, part.recipients().size());
-        } else {
-            governor.stats().recordBounced(part.recipients().size());
-        }
-        Map<String, Outcome> outcomes = new LinkedHashMap<>();
-        part.recipients().forEach(recipient -> outcomes.put(recipient, outcome));
-        return outcomes;
-    }
-
-    private static List<String> addresses(List<MailAddress> recipients) {
-        List<String> addresses = new ArrayList<>(recipients.size());
-        for (MailAddress recipient : recipients) {
-            addresses.add(recipient.asString());
-        }
-        return addresses;
     }
 
     private boolean isStopping() {
