@@ -52,12 +52,21 @@ abstract class DisposalStep {
     private static final Logger LOGGER = LoggerFactory.getLogger(DisposalStep.class);
 
     private final List<String> recipients;
+    private final int order;
+    private final boolean endsRecipients;
 
-    DisposalStep(List<String> recipients) {
+    /**
+     * @param order          when the step runs among a mail's steps: what keeps the mail first, the copy for
+     *                       bookkeeping last
+     * @param endsRecipients whether the recipients need nothing more once the step succeeded
+     */
+    DisposalStep(List<String> recipients, int order, boolean endsRecipients) {
         this.recipients = List.copyOf(recipients);
         if (this.recipients.isEmpty()) {
             throw new IllegalArgumentException("a step needs recipients");
         }
+        this.order = order;
+        this.endsRecipients = endsRecipients;
     }
 
     List<String> recipients() {
@@ -65,10 +74,31 @@ abstract class DisposalStep {
     }
 
     /** Whether the recipients need nothing more once this step succeeded (not so of an onSuccess copy's). */
-    abstract boolean endsRecipients();
+    final boolean endsRecipients() {
+        return endsRecipients;
+    }
 
     /** Order in which a mail's steps run: what keeps the mail first, the copy for bookkeeping last. */
-    abstract int order();
+    final int order() {
+        return order;
+    }
+
+    /** What a step does with its copy of the mail. */
+    @FunctionalInterface
+    interface CopyAction {
+        void apply(Mail copy) throws MessagingException;
+    }
+
+    /** Makes the step's copy of {@code mail} (with {@code record} when present), hands it to {@code action}, frees it. */
+    final void withCopy(Mail mail, Optional<DeferralRecord> record, CopyAction action) throws MessagingException {
+        Mail copy = copyFor(mail, recipients);
+        try {
+            record.ifPresent(value -> DeferralAttributes.write(copy, value));
+            action.apply(copy);
+        } finally {
+            LifecycleUtil.dispose(copy);
+        }
+    }
 
     /** Does the step with {@code mail} as the source of the content and attributes; throws when it did not. */
     abstract void run(Mail mail, Targets targets) throws MessagingException;
@@ -112,37 +142,23 @@ abstract class DisposalStep {
          * @param retryPriority whether the copy waits as a retry ({@code usePriority}'s low priority)
          */
         Requeue(List<String> recipients, Optional<DeferralRecord> record, Instant notBefore, boolean retryPriority) {
-            super(recipients);
+            super(recipients, 0, true);
             this.record = Objects.requireNonNull(record, "record");
             this.notBefore = Objects.requireNonNull(notBefore, "notBefore");
             this.retryPriority = retryPriority;
         }
 
         @Override
-        boolean endsRecipients() {
-            return true;
-        }
-
-        @Override
-        int order() {
-            return 0;
-        }
-
-        @Override
         void run(Mail mail, Targets targets) throws MessagingException {
-            Mail copy = copyFor(mail, recipients());
-            try {
+            withCopy(mail, record, copy -> {
                 copy.setName(originalName(mail.getName()));
                 DeliveryLedger.stamp(copy, entry);
-                record.ifPresent(value -> DeferralAttributes.write(copy, value));
                 if (targets.usePriority && retryPriority) {
                     copy.setAttribute(MailPrioritySupport.LOW_PRIORITY_ATTRIBUTE);
                 }
                 Duration delay = Duration.between(targets.clock.instant(), notBefore);
                 targets.queue.enQueue(copy, delay.isNegative() ? Duration.ZERO : delay);
-            } finally {
-                LifecycleUtil.dispose(copy);
-            }
+            });
         }
 
         Instant notBefore() {
@@ -167,20 +183,10 @@ abstract class DisposalStep {
         private final Optional<DeferralRecord> record;
 
         Bounce(List<String> recipients, String message, Optional<SmtpReply> reply, Optional<DeferralRecord> record) {
-            super(recipients);
+            super(recipients, 1, true);
             this.message = Objects.requireNonNull(message, "message");
             this.reply = Objects.requireNonNull(reply, "reply");
             this.record = Objects.requireNonNull(record, "record");
-        }
-
-        @Override
-        boolean endsRecipients() {
-            return true;
-        }
-
-        @Override
-        int order() {
-            return 1;
         }
 
         @Override
@@ -189,9 +195,7 @@ abstract class DisposalStep {
                 LOGGER.info("Null sender: no bounce is generated for mail {} to {}", mail.getName(), recipients());
                 return;
             }
-            Mail copy = copyFor(mail, recipients());
-            try {
-                record.ifPresent(value -> DeferralAttributes.write(copy, value));
+            withCopy(mail, record, copy -> {
                 copy.setAttribute(new Attribute(IS_DELIVERY_PERMANENT_ERROR, AttributeValue.of(true)));
                 String error = reply.map(value -> message.contains(value.toString()) ? message : message + ": " + value)
                     .orElse(message);
@@ -203,9 +207,7 @@ abstract class DisposalStep {
                 } else {
                     targets.context.bounce(copy, error);
                 }
-            } finally {
-                LifecycleUtil.dispose(copy);
-            }
+            });
         }
 
         @Override
@@ -220,19 +222,9 @@ abstract class DisposalStep {
         private final Optional<TlsReport> tls;
 
         DeliveredCopy(List<String> recipients, Optional<DeferralRecord> record, Optional<TlsReport> tls) {
-            super(recipients);
+            super(recipients, 2, false);
             this.record = Objects.requireNonNull(record, "record");
             this.tls = Objects.requireNonNull(tls, "tls");
-        }
-
-        @Override
-        boolean endsRecipients() {
-            return false;
-        }
-
-        @Override
-        int order() {
-            return 2;
         }
 
         @Override
@@ -240,14 +232,10 @@ abstract class DisposalStep {
             if (targets.onSuccess.isEmpty()) {
                 return;
             }
-            Mail copy = copyFor(mail, recipients());
-            try {
-                record.ifPresent(value -> DeferralAttributes.write(copy, value));
+            withCopy(mail, record, copy -> {
                 tls.ifPresent(report -> copy.setAttribute(tlsAttribute(report)));
                 targets.context.sendMail(copy, targets.onSuccess.get().getValue());
-            } finally {
-                LifecycleUtil.dispose(copy);
-            }
+            });
         }
 
         @Override
@@ -261,18 +249,8 @@ abstract class DisposalStep {
         private final String why;
 
         ToErrorProcessor(List<String> recipients, String why) {
-            super(recipients);
+            super(recipients, 0, true);
             this.why = Objects.requireNonNull(why, "why");
-        }
-
-        @Override
-        boolean endsRecipients() {
-            return true;
-        }
-
-        @Override
-        int order() {
-            return 0;
         }
 
         /**

@@ -1,6 +1,7 @@
 package io.github.mxgovernor.james.jmx;
 
 import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.governor.DestinationStats;
 import io.github.mxgovernor.governor.ObservedReply;
 import io.github.mxgovernor.governor.TlsOutcome;
 
@@ -10,7 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /** The {@link DestinationMXBean} of one tracked destination; reads its live state on every call. */
-final class DestinationBean implements DestinationMXBean {
+final class DestinationBean extends CountersView implements DestinationMXBean {
     private final Destination destination;
 
     DestinationBean(Destination destination) {
@@ -127,33 +128,8 @@ final class DestinationBean implements DestinationMXBean {
     }
 
     @Override
-    public long getDelivered() {
-        return destination.stats().delivered();
-    }
-
-    @Override
-    public long getDeferred() {
-        return destination.stats().deferred();
-    }
-
-    @Override
-    public Map<String, Long> getDeferredByReason() {
-        return names(destination.stats().deferredByReason());
-    }
-
-    @Override
-    public long getBounced() {
-        return destination.stats().bounced();
-    }
-
-    @Override
-    public long getFailed() {
-        return destination.stats().failedAttempts();
-    }
-
-    @Override
-    public Map<String, Long> getFailedByCause() {
-        return names(destination.stats().failedAttemptsByCause());
+    DestinationStats stats() {
+        return destination.stats();
     }
 
     @Override
@@ -163,13 +139,6 @@ final class DestinationBean implements DestinationMXBean {
             counts.put(outcome.name(), destination.stats().tlsCount(outcome));
         }
         return counts;
-    }
-
-    /** Counts by the names of their keys, in the keys' order. */
-    static Map<String, Long> names(Map<? extends Enum<?>, Long> counts) {
-        Map<String, Long> named = new LinkedHashMap<>();
-        counts.forEach((key, count) -> named.put(key.name(), count));
-        return named;
     }
 
     static String text(Optional<Instant> instant) {

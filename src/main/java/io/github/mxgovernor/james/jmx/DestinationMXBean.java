@@ -5,10 +5,10 @@ import java.util.Map;
 /**
  * One destination, registered as {@code io.github.mxgovernor:type=Destination,name=<destination>} while it is
  * active: it had mail within the last ten minutes, has connections open, or is not in NORMAL flow control. Open
- * types only. Times are ISO-8601 instants (UTC), empty when there is none; counts are recipients since the
- * destination was first used (or last forgotten).
+ * types only. Times are ISO-8601 instants (UTC), empty when there is none; the counters ({@link CountersMXBean})
+ * count what happened at this destination since it was first used (or last forgotten).
  */
-public interface DestinationMXBean {
+public interface DestinationMXBean extends CountersMXBean {
     /** {@code mx1.example.com}, {@code shared:google} (a rule's shared limits) or {@code rule/host}. */
     String getName();
 
@@ -69,34 +69,6 @@ public interface DestinationMXBean {
 
     /** When mail was last routed to the destination or one of its connections closed. */
     String getLastActivity();
-
-    /** Recipients a server of the destination accepted. */
-    long getDelivered();
-
-    /**
-     * Recipients deferred at the destination, for every reason (its quota, rate and flow control, and failed
-     * attempts); a recipient counts at each deferral.
-     */
-    long getDeferred();
-
-    /** Recipients deferred, by deferral reason; a 421 counts under the reason its recipients were given. */
-    Map<String, Long> getDeferredByReason();
-
-    /** Recipients that bounced here: refused for good, or out of retries or time. */
-    long getBounced();
-
-    /**
-     * Failed attempts (not recipients): sessions to the destination's MX hosts that failed (connection, greeting,
-     * TLS policy, timeout), and transactions in which the server delivered none of the recipients and deferred some
-     * (a 4xx, a 421). An attempt that fails on one MX host counts there, even when the next one delivers.
-     */
-    long getFailed();
-
-    /**
-     * Failed attempts by cause, the deferral reason they gave their recipients: {@code SMTP_TEMPORARY_FAILURE},
-     * {@code CONNECTION_FAILED}, {@code TLS_POLICY_FAILURE} ({@code DNS_TEMPORARY_FAILURE} only on the Governor bean).
-     */
-    Map<String, Long> getFailedByCause();
 
     /**
      * Sessions by TLS outcome: opened {@code VERIFIED} (PKIX or DANE), {@code ENCRYPTED} (unverified) and

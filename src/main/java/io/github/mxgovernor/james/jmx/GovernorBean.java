@@ -3,6 +3,7 @@ package io.github.mxgovernor.james.jmx;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.Reaction;
 import io.github.mxgovernor.governor.Destination;
+import io.github.mxgovernor.governor.DestinationStats;
 import io.github.mxgovernor.governor.Governor;
 
 import java.time.Duration;
@@ -10,14 +11,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** The {@link GovernorMXBean}: totals and operations over the shared governor. */
-final class GovernorBean implements GovernorMXBean {
+final class GovernorBean extends CountersView implements GovernorMXBean {
     static final long MAX_MINUTES = Reaction.MAX_DURATION.toMinutes();
     private static final Logger LOGGER = LoggerFactory.getLogger(GovernorBean.class);
     private static final String NOTE = "over JMX";
@@ -33,33 +33,8 @@ final class GovernorBean implements GovernorMXBean {
     }
 
     @Override
-    public long getDelivered() {
-        return governor.stats().delivered();
-    }
-
-    @Override
-    public long getDeferred() {
-        return governor.stats().deferred();
-    }
-
-    @Override
-    public Map<String, Long> getDeferredByReason() {
-        return DestinationBean.names(governor.stats().deferredByReason());
-    }
-
-    @Override
-    public long getBounced() {
-        return governor.stats().bounced();
-    }
-
-    @Override
-    public long getFailed() {
-        return governor.stats().failedAttempts();
-    }
-
-    @Override
-    public Map<String, Long> getFailedByCause() {
-        return DestinationBean.names(governor.stats().failedAttemptsByCause());
+    DestinationStats stats() {
+        return governor.stats();
     }
 
     @Override

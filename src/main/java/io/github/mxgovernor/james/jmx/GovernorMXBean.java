@@ -1,48 +1,19 @@
 package io.github.mxgovernor.james.jmx;
 
 import java.util.List;
-import java.util.Map;
 
 /**
  * The operators' view of the JVM-wide governor and their controls, registered as
  * {@code io.github.mxgovernor:type=Governor} while a governed mailet runs. Open types only: jconsole and any JMX
- * client read it without mx-governor's classes. Counts are since the governor started, every destination's added up
- * (forgotten ones too) with what happened before any destination (a failed MX lookup); each has the meaning of the
- * Destination beans' counter of the same name, and James's metrics {@code mxgovernor.*} count the same ends.
+ * client read it without mx-governor's classes. Its counters ({@link CountersMXBean}) are since the governor started,
+ * every destination's added up (forgotten ones too) with what happened before any destination.
  *
  * <p>Operations take a destination's name as {@code destinations()} and the Destination beans show it
  * ({@code mx1.example.com}, {@code shared:google}, {@code rule/host}). A bad argument (an unknown destination,
  * minutes out of range, a blank reason) fails with an {@link IllegalArgumentException} that says what is wrong,
  * and changes nothing.
  */
-public interface GovernorMXBean {
-    /** Recipients a server accepted. */
-    long getDelivered();
-
-    /** Recipients deferred (put back on the queue to wait), for every reason; a recipient counts at each deferral. */
-    long getDeferred();
-
-    /**
-     * Recipients deferred, by deferral reason ({@code SUSPENDED}, {@code CONNECTION_QUOTA_REACHED}, ...); a 421
-     * counts under the reason its recipients were given.
-     */
-    Map<String, Long> getDeferredByReason();
-
-    /** Recipients bounced: refused for good, or out of retries or time. */
-    long getBounced();
-
-    /**
-     * Failed attempts (not recipients): attempts in which no recipient was delivered and the destination was to blame
-     * (a session that failed on one MX host, a transaction the server deferred), and MX lookups that failed.
-     */
-    long getFailed();
-
-    /**
-     * Failed attempts by cause, the deferral reason they gave their recipients: {@code SMTP_TEMPORARY_FAILURE},
-     * {@code CONNECTION_FAILED}, {@code DNS_TEMPORARY_FAILURE}, {@code TLS_POLICY_FAILURE}.
-     */
-    Map<String, Long> getFailedByCause();
-
+public interface GovernorMXBean extends CountersMXBean {
     /** SMTP connections open now, idle ones kept for reuse included, over every destination. */
     int getActiveConnections();
 
