@@ -1,6 +1,5 @@
 package io.github.mxgovernor.flowcontrol;
 
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -47,18 +46,8 @@ final class BackoffState extends FlowState {
     }
 
     @Override
-    Optional<DeliveryLimits> limits(DeliveryLimits normal) {
-        return Optional.of(limits);
-    }
-
-    @Override
-    int maxConnections(DeliveryLimits normal) {
-        return limits.maxConnections();
-    }
-
-    @Override
-    int maxMessagesPerConnection(DeliveryLimits normal) {
-        return limits.maxMessagesPerConnection();
+    DeliveryLimits limitsIn(DeliveryLimits normal) {
+        return limits;
     }
 
     @Override

@@ -56,13 +56,25 @@ public abstract class FlowState {
         return origin;
     }
 
+    /** The limits in force, given the rule's normal ones; null while suspended. */
+    abstract DeliveryLimits limitsIn(DeliveryLimits normal);
+
     /** The limits in force, given the rule's normal ones; empty while suspended. */
-    abstract Optional<DeliveryLimits> limits(DeliveryLimits normal);
+    final Optional<DeliveryLimits> limits(DeliveryLimits normal) {
+        return Optional.ofNullable(limitsIn(normal));
+    }
 
     /** Connections allowed in this state, before adaptive concurrency; 0 while suspended. */
-    abstract int maxConnections(DeliveryLimits normal);
+    final int maxConnections(DeliveryLimits normal) {
+        DeliveryLimits limits = limitsIn(normal);
+        return limits == null ? 0 : limits.maxConnections();
+    }
 
-    abstract int maxMessagesPerConnection(DeliveryLimits normal);
+    /** Mails one connection may carry in this state; 0 while suspended. */
+    final int maxMessagesPerConnection(DeliveryLimits normal) {
+        DeliveryLimits limits = limitsIn(normal);
+        return limits == null ? 0 : limits.maxMessagesPerConnection();
+    }
 
     /** The budget messages are taken from in this state. */
     abstract MessageBudget budget(MessageBudget normal);

@@ -1,7 +1,5 @@
 package io.github.mxgovernor.flowcontrol;
 
-import java.util.Optional;
-
 /** The rule's own limits. */
 final class NormalState extends FlowState {
     NormalState(long sinceMillis, FlowCause cause, Origin origin) {
@@ -14,18 +12,8 @@ final class NormalState extends FlowState {
     }
 
     @Override
-    Optional<DeliveryLimits> limits(DeliveryLimits normal) {
-        return Optional.of(normal);
-    }
-
-    @Override
-    int maxConnections(DeliveryLimits normal) {
-        return normal.maxConnections();
-    }
-
-    @Override
-    int maxMessagesPerConnection(DeliveryLimits normal) {
-        return normal.maxMessagesPerConnection();
+    DeliveryLimits limitsIn(DeliveryLimits normal) {
+        return normal;
     }
 
     @Override

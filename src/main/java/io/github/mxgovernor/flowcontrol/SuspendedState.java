@@ -1,8 +1,6 @@
 package io.github.mxgovernor.flowcontrol;
 
 import java.time.Duration;
-import java.util.Optional;
-
 /** No attempt until {@link #endMillis}. */
 final class SuspendedState extends FlowState {
     private static final MessageBudget NO_BUDGET = new MessageBudget() {
@@ -31,18 +29,8 @@ final class SuspendedState extends FlowState {
     }
 
     @Override
-    Optional<DeliveryLimits> limits(DeliveryLimits normal) {
-        return Optional.empty();
-    }
-
-    @Override
-    int maxConnections(DeliveryLimits normal) {
-        return 0;
-    }
-
-    @Override
-    int maxMessagesPerConnection(DeliveryLimits normal) {
-        return 0;
+    DeliveryLimits limitsIn(DeliveryLimits normal) {
+        return null;
     }
 
     @Override

@@ -13,7 +13,6 @@ import java.util.Objects;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -25,7 +24,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
  * {@link #checkOf}; a resumed TLS session (whose handshake presents no certificate) finds the result of the full
  * handshake before it, which is why the contexts using this class resume sessions for {@link #RETAINED} at most.
  */
-final class CheckingTrustManager extends X509ExtendedTrustManager {
+final class CheckingTrustManager extends ServerTrustManager {
     /** How long a result is remembered: about the lifetime of a resumable TLS session, at most. */
     static final Duration RETAINED = Duration.ofHours(1);
     private static final int HOSTS = 10_000;
@@ -87,27 +86,9 @@ final class CheckingTrustManager extends X509ExtendedTrustManager {
         // no host to check against: accepted, as every certificate is
     }
 
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-            throws CertificateException {
-        throw new CertificateException("no client certificates are expected on the client side");
-    }
 
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-            throws CertificateException {
-        throw new CertificateException("no client certificates are expected on the client side");
-    }
 
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("no client certificates are expected on the client side");
-    }
 
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-        return new X509Certificate[0];
-    }
 
     private static Map.Entry<String, X509Certificate> key(String hostName, X509Certificate leaf) {
         return Map.entry(hostName.toLowerCase(Locale.ROOT), leaf);

@@ -1,7 +1,6 @@
 package io.github.mxgovernor.smtp;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.util.Arrays;
 
 /**
@@ -16,9 +15,9 @@ import java.util.Arrays;
  *       marked last, on {@link #finish()}, so a mail larger than the limit streams in bounded memory.</li>
  * </ul>
  * The buffer grows on demand up to the limit; {@link #release()} drops a buffer grown beyond what the session
- * keeps between transactions. {@link #flush()} and {@link #close()} do nothing.
+ * keeps between transactions.
  */
-final class ContentBuffer extends OutputStream {
+final class ContentBuffer extends CrlfOutputStream {
     private static final int INITIAL_BYTES = 8 * 1024;
 
     /** Receives the chunks of a mail in chunking mode. */
@@ -33,8 +32,6 @@ final class ContentBuffer extends OutputStream {
     private int length;
     private long size;
     private boolean eightBit;
-    private boolean atLineStart;
-    private boolean pendingCr;
     private boolean overflowed;
     private ChunkSink sink;
 
@@ -67,64 +64,32 @@ final class ContentBuffer extends OutputStream {
         length = 0;
         size = 0;
         eightBit = false;
-        atLineStart = true;
-        pendingCr = false;
         overflowed = false;
+        restart();
     }
 
     @Override
-    public void write(int b) throws IOException {
-        if (pendingCr) {
-            pendingCr = false;
-            endLine();
-            if (b == '\n') {
-                return;
-            }
-        }
-        if (b == '\r') {
-            pendingCr = true;
-        } else if (b == '\n') {
-            endLine();
-        } else {
-            if ((b & 0x80) != 0) {
-                eightBit = true;
-            }
-            atLineStart = false;
-            put((byte) b);
-        }
-    }
-
-    @Override
-    public void write(byte[] bytes, int offset, int count) throws IOException {
-        int end = offset + count;
-        for (int i = offset; i < end; i++) {
-            byte b = bytes[i];
-            if (pendingCr || b == '\r' || b == '\n') {
-                write(b);
-                continue;
-            }
-            int runEnd = i;
-            while (runEnd < end && bytes[runEnd] != '\r' && bytes[runEnd] != '\n') {
-                if (bytes[runEnd] < 0) {
+    void text(byte[] bytes, int offset, int count, boolean lineStart) throws IOException {
+        if (!eightBit) {
+            for (int i = offset; i < offset + count; i++) {
+                if (bytes[i] < 0) {
                     eightBit = true;
+                    break;
                 }
-                runEnd++;
             }
-            atLineStart = false;
-            putAll(bytes, i, runEnd - i);
-            i = runEnd - 1;
         }
+        putAll(bytes, offset, count);
+    }
+
+    @Override
+    void lineEnd() throws IOException {
+        put((byte) '\r');
+        put((byte) '\n');
     }
 
     /** Closes the last line when the content did not; in chunking mode, hands over the last chunk. */
     void finish() throws IOException {
-        if (pendingCr) {
-            pendingCr = false;
-            endLine();
-        }
-        if (!atLineStart) {
-            endLine();
-        }
+        finishLines();
         if (sink != null) {
             sink.chunk(buffer, length, true);
             length = 0;
@@ -160,22 +125,6 @@ final class ContentBuffer extends OutputStream {
             buffer = new byte[0];
         }
         length = 0;
-    }
-
-    @Override
-    public void flush() {
-        // the session decides when bytes go on the wire
-    }
-
-    @Override
-    public void close() {
-        // the buffer is the session's, reused for the next transaction
-    }
-
-    private void endLine() throws IOException {
-        atLineStart = true;
-        put((byte) '\r');
-        put((byte) '\n');
     }
 
     private void put(byte b) throws IOException {

@@ -9,16 +9,14 @@ import java.io.OutputStream;
  * line when needed and writes the terminating ".CRLF". Nothing is buffered here beyond one pending CR.
  *
  * <p>{@link #flush()} and {@link #close()} do nothing, so content writers cannot push half a message onto the
- * wire early or close the connection. A write failure of the underlying stream is remembered
+ * wire early or close the connection (see {@link CrlfOutputStream}). A write failure of the underlying stream is remembered
  * ({@link #transportFailure()}) so the session can tell it apart from a failure of the content source.
  */
-final class DotStuffingOutputStream extends OutputStream {
+final class DotStuffingOutputStream extends CrlfOutputStream {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] END_OF_DATA = {'.', '\r', '\n'};
 
     private final OutputStream out;
-    private boolean atLineStart = true;
-    private boolean pendingCr;
     private IOException transportFailure;
 
     DotStuffingOutputStream(OutputStream out) {
@@ -26,28 +24,12 @@ final class DotStuffingOutputStream extends OutputStream {
     }
 
     @Override
-    public void write(int b) throws IOException {
+    void text(byte[] bytes, int offset, int length, boolean lineStart) throws IOException {
         try {
-            if (pendingCr) {
-                pendingCr = false;
-                endLine();
-                if (b == '\n') {
-                    return;
-                }
+            if (lineStart && bytes[offset] == '.') {
+                out.write('.');
             }
-            if (b == '\r') {
-                pendingCr = true;
-            } else if (b == '\n') {
-                endLine();
-            } else {
-                if (atLineStart) {
-                    atLineStart = false;
-                    if (b == '.') {
-                        out.write('.');
-                    }
-                }
-                out.write(b);
-            }
+            out.write(bytes, offset, length);
         } catch (IOException e) {
             transportFailure = e;
             throw e;
@@ -55,41 +37,9 @@ final class DotStuffingOutputStream extends OutputStream {
     }
 
     @Override
-    public void write(byte[] bytes, int offset, int length) throws IOException {
+    void lineEnd() throws IOException {
         try {
-            int end = offset + length;
-            int runStart = offset;
-            for (int i = offset; i < end; i++) {
-                byte b = bytes[i];
-                if (pendingCr) {
-                    pendingCr = false;
-                    endLine();
-                    if (b == '\n') {
-                        runStart = i + 1;
-                        continue;
-                    }
-                }
-                if (b == '\r' || b == '\n') {
-                    if (i > runStart) {
-                        out.write(bytes, runStart, i - runStart);
-                    }
-                    runStart = i + 1;
-                    if (b == '\r') {
-                        pendingCr = true;
-                    } else {
-                        endLine();
-                    }
-                } else if (atLineStart) {
-                    atLineStart = false;
-                    if (b == '.') {
-                        // the run is empty at a line start, so the extra dot goes right before this one
-                        out.write('.');
-                    }
-                }
-            }
-            if (end > runStart) {
-                out.write(bytes, runStart, end - runStart);
-            }
+            out.write(CRLF);
         } catch (IOException e) {
             transportFailure = e;
             throw e;
@@ -98,14 +48,8 @@ final class DotStuffingOutputStream extends OutputStream {
 
     /** Ends the last line if the content did not, then writes the terminating ".CRLF". */
     void finish() throws IOException {
+        finishLines();
         try {
-            if (pendingCr) {
-                pendingCr = false;
-                endLine();
-            }
-            if (!atLineStart) {
-                endLine();
-            }
             out.write(END_OF_DATA);
         } catch (IOException e) {
             transportFailure = e;
@@ -116,20 +60,5 @@ final class DotStuffingOutputStream extends OutputStream {
     /** The write failure of the underlying stream, or null when every write succeeded. */
     IOException transportFailure() {
         return transportFailure;
-    }
-
-    @Override
-    public void flush() {
-        // the session flushes once the whole content is written
-    }
-
-    @Override
-    public void close() {
-        // closing would close the connection; the session owns it
-    }
-
-    private void endLine() throws IOException {
-        out.write(CRLF);
-        atLineStart = true;
     }
 }

@@ -5,7 +5,6 @@ import io.github.mxgovernor.tls.TlsMode;
 
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Objects;
@@ -97,9 +96,9 @@ final class TlsContexts {
 
     /**
      * Accepts every server certificate: OPPORTUNISTIC and REQUIRED encrypt without authenticating, as most MTAs do
-     * (RFC 7435). Extended, so the JDK does not wrap it with checks of its own.
+     * (RFC 7435).
      */
-    private static final class AcceptingTrustManager extends X509ExtendedTrustManager {
+    private static final class AcceptingTrustManager extends ServerTrustManager {
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType) {
             // accepted by design, see the class comment
@@ -113,28 +112,6 @@ final class TlsContexts {
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {
             // accepted by design, see the class comment
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("no client certificates are expected on the client side");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            throw new CertificateException("no client certificates are expected on the client side");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            throw new CertificateException("no client certificates are expected on the client side");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

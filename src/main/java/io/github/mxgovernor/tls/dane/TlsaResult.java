@@ -13,7 +13,7 @@ import java.util.Set;
  *
  * <ul>
  *   <li>{@link Status#SECURE}: signed TLSA records with at least one usable record: STARTTLS is mandatory and
- *       the server's chain must match {@link #records()} ({@link TlsaMatcher}, {@link DaneTrustManager}); any
+ *       the server's chain must match {@link #records()} ({@link TlsaMatcher}); any
  *       failure defers, never plaintext.</li>
  *   <li>{@link Status#UNUSABLE}: signed TLSA records exist but none is usable: STARTTLS is still mandatory, the
  *       certificate is not checked (as {@code TlsMode.REQUIRED}).</li>
