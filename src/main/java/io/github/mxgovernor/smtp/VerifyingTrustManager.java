@@ -32,22 +32,28 @@ final class VerifyingTrustManager extends X509ExtendedTrustManager {
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
             throws CertificateException {
         checkChain(chain, authType);
-        try {
-            delegate.checkServerTrusted(chain, authType, socket);
-        } catch (CertificateException e) {
-            throw new CertificateProblem(TlsProblem.HOST_NAME_MISMATCH, e);
-        }
+        checkHostName(() -> delegate.checkServerTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
             throws CertificateException {
         checkChain(chain, authType);
+        checkHostName(() -> delegate.checkServerTrusted(chain, authType, engine));
+    }
+
+    /** The JDK's host name check (the chain passed already), its failure said as such. */
+    private static void checkHostName(HostNameCheck check) throws CertificateException {
         try {
-            delegate.checkServerTrusted(chain, authType, engine);
+            check.run();
         } catch (CertificateException e) {
             throw new CertificateProblem(TlsProblem.HOST_NAME_MISMATCH, e);
         }
+    }
+
+    @FunctionalInterface
+    private interface HostNameCheck {
+        void run() throws CertificateException;
     }
 
     @Override

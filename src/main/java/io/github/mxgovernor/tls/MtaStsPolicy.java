@@ -164,7 +164,8 @@ public final class MtaStsPolicy {
         }
     }
 
-    private static String trimSpaces(String value) {
+    /** The value without the spaces and tabs around it, as RFC 8461 fields and TXT fields allow. */
+    static String trimSpaces(String value) {
         int start = 0;
         int end = value.length();
         while (start < end && (value.charAt(start) == ' ' || value.charAt(start) == '\t')) {

@@ -55,12 +55,12 @@ final class MtaStsTxtRecord {
 
     static MtaStsTxtRecord parse(String text) throws MtaStsException {
         String[] fields = text.split(";", -1);
-        if (!trimSpaces(fields[0]).equals(VERSION) || !fields[0].startsWith(VERSION)) {
+        if (!MtaStsPolicy.trimSpaces(fields[0]).equals(VERSION) || !fields[0].startsWith(VERSION)) {
             throw new MtaStsException("TXT record must begin with 'v=STSv1;', was '" + MtaStsPolicy.shorten(text) + "'");
         }
         String id = null;
         for (int i = 1; i < fields.length; i++) {
-            String field = trimSpaces(fields[i]);
+            String field = MtaStsPolicy.trimSpaces(fields[i]);
             if (field.isEmpty()) {
                 if (i == fields.length - 1) {
                     continue;
@@ -86,18 +86,6 @@ final class MtaStsTxtRecord {
             throw new MtaStsException("TXT record has no id: '" + MtaStsPolicy.shorten(text) + "'");
         }
         return new MtaStsTxtRecord(id);
-    }
-
-    private static String trimSpaces(String value) {
-        int start = 0;
-        int end = value.length();
-        while (start < end && (value.charAt(start) == ' ' || value.charAt(start) == '\t')) {
-            start++;
-        }
-        while (end > start && (value.charAt(end - 1) == ' ' || value.charAt(end - 1) == '\t')) {
-            end--;
-        }
-        return value.substring(start, end);
     }
 
     /**

@@ -78,22 +78,28 @@ final class GovernorBean extends CountersView implements GovernorMXBean {
 
     @Override
     public String suspend(String destination, long minutes, String reason) {
-        String name = existing(destination);
-        Instant until = until(minutes);
-        String note = reason(reason);
-        FlowControlStatus status = governor.suspend(name, until, note);
-        LOGGER.warn("An operator suspended {} over JMX for {} minutes: {}", name, minutes, note);
-        return status.toString();
+        return force(destination, minutes, reason, "suspended", governor::suspend);
     }
 
     @Override
     public String backoff(String destination, long minutes, String reason) {
+        return force(destination, minutes, reason, "backed off", governor::backoff);
+    }
+
+    /** A state an operator forces for some minutes, every argument checked before anything changes. */
+    private String force(String destination, long minutes, String reason, String what, ForcedState state) {
         String name = existing(destination);
         Instant until = until(minutes);
         String note = reason(reason);
-        FlowControlStatus status = governor.backoff(name, until, note);
-        LOGGER.warn("An operator backed {} off over JMX for {} minutes: {}", name, minutes, note);
+        FlowControlStatus status = state.force(name, until, note);
+        LOGGER.warn("An operator {} {} over JMX for {} minutes: {}", what, name, minutes, note);
         return status.toString();
+    }
+
+    /** {@link Governor#suspend} or {@link Governor#backoff}. */
+    @FunctionalInterface
+    private interface ForcedState {
+        FlowControlStatus force(String destination, Instant until, String note);
     }
 
     @Override
