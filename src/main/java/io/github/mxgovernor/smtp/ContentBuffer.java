@@ -19,6 +19,7 @@ import java.util.Arrays;
  */
 final class ContentBuffer extends CrlfOutputStream {
     private static final int INITIAL_BYTES = 8 * 1024;
+    private static final byte[] CRLF = {'\r', '\n'};
 
     /** Receives the chunks of a mail in chunking mode. */
     @FunctionalInterface
@@ -83,8 +84,7 @@ final class ContentBuffer extends CrlfOutputStream {
 
     @Override
     void lineEnd() throws IOException {
-        put((byte) '\r');
-        put((byte) '\n');
+        putAll(CRLF, 0, CRLF.length);
     }
 
     /** Closes the last line when the content did not; in chunking mode, hands over the last chunk. */
@@ -125,25 +125,6 @@ final class ContentBuffer extends CrlfOutputStream {
             buffer = new byte[0];
         }
         length = 0;
-    }
-
-    private void put(byte b) throws IOException {
-        size++;
-        if (overflowed) {
-            return;
-        }
-        if (length == limit) {
-            if (sink == null) {
-                overflowed = true;
-                return;
-            }
-            sink.chunk(buffer, length, false);
-            length = 0;
-        }
-        if (length == buffer.length) {
-            grow(length + 1);
-        }
-        buffer[length++] = b;
     }
 
     private void putAll(byte[] bytes, int offset, int count) throws IOException {

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BiFunction;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,23 +105,24 @@ final class GovernorBean extends CountersView implements GovernorMXBean {
 
     @Override
     public String resume(String destination) {
-        String name = existing(destination);
-        LOGGER.info("An operator resumed {} over JMX", name);
-        return governor.resume(name, NOTE).toString();
+        return lift(destination, "resumed {}", governor::resume);
     }
 
     @Override
     public String resetFlowControl(String destination) {
-        String name = existing(destination);
-        LOGGER.info("An operator reset the flow control of {} over JMX", name);
-        return governor.reset(name, NOTE).toString();
+        return lift(destination, "reset the flow control of {}", governor::reset);
     }
 
     @Override
     public String cancelAutomaticFlowControl(String destination) {
+        return lift(destination, "cancelled the automatic flow control of {}", governor::cancelAutomatic);
+    }
+
+    /** An operator's command that lifts a state at once, logged. */
+    private String lift(String destination, String what, BiFunction<String, String, FlowControlStatus> command) {
         String name = existing(destination);
-        LOGGER.info("An operator cancelled the automatic flow control of {} over JMX", name);
-        return governor.cancelAutomatic(name, NOTE).toString();
+        LOGGER.info("An operator " + what + " over JMX", name);
+        return command.apply(name, NOTE).toString();
     }
 
     @Override
