@@ -223,7 +223,7 @@ final class AttemptRecorder {
     /** Logs, once per session and recipient domain, a delivery an MTA-STS {@code testing} policy would refuse. */
     private static void reportTestingFailure(SecuredSession session, PendingPart pending, Destination destination) {
         DomainTlsPolicy policy = pending.tlsPolicy();
-        if (policy.mtaSts().isEmpty()) {
+        if (!policy.hasMtaSts()) {
             return;
         }
         Optional<String> failure = policy.testingFailure(session.security());

@@ -7,7 +7,6 @@ import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.smtp.SmtpSessionFactory;
 import io.github.mxgovernor.time.Scheduler;
-import io.github.mxgovernor.tls.DaneVerdicts;
 import io.github.mxgovernor.tls.SessionOpener;
 import io.github.mxgovernor.tls.TlsPolicyResolver;
 
@@ -100,9 +99,8 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
         Scheduler scheduler = threads.scheduler();
         this.watchdog = new SessionWatchdog(Objects.requireNonNull(sessions, "sessions"), scheduler);
         this.recorder = new AttemptRecorder(ReturnSchedule.of(settings, governor.clock()), tlsPolicy, governor);
-        SessionOpener opener = new SessionOpener(watchdog, tlsPolicy, new DaneVerdicts(tlsPolicy, threads.lookups(),
-            scheduler, settings.lookupTimeout()), settings.heloName(), settings.bindAddress(),
-            settings.gatewayCredentials());
+        SessionOpener opener = new SessionOpener(watchdog, tlsPolicy, threads.lookups(), scheduler,
+            settings.lookupTimeout(), settings.heloName(), settings.bindAddress(), settings.gatewayCredentials());
         this.router = new DeliveryRouter(governor, rules, new MxLookups(Objects.requireNonNull(resolver, "resolver"),
             threads.lookups(), scheduler, governor.ticker(), settings.lookupTimeout(), settings.laneCapacity()),
             tlsPolicy, recorder, inFlight, scheduler, governor.ticker(), settings.laneCapacity(), threads.work(),

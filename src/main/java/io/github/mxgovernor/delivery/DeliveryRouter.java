@@ -193,7 +193,7 @@ final class DeliveryRouter {
         if (admitted.isEmpty()) {
             recorder.deferUnrouted(part, DeferralReason.TLS_POLICY_FAILURE, "TLS policy not met for " + domain
                 + ": its MTA-STS enforce policy (" + policy.status() + ") lists "
-                + policy.mtaSts().orElseThrow().mxPatterns() + "; " + TlsProblem.MX_NOT_IN_POLICY.description()
+                + policy.mxPatterns() + "; " + TlsProblem.MX_NOT_IN_POLICY.description()
                 + ": " + String.join(", ", refused), rules.defaultRule());
             return;
         }

@@ -18,7 +18,7 @@ import java.util.concurrent.RejectedExecutionException;
  * returns, sessions to that host get that verdict at once, so a host whose name servers hang holds one lookup thread.
  * Answers are not kept: the validating resolver caches them as their TTLs say. Thread-safe.
  */
-public final class DaneVerdicts {
+final class DaneVerdicts {
     private final TlsPolicyResolver policy;
     private final Executor lookups;
     private final Scheduler scheduler;

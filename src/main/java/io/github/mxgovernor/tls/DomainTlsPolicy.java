@@ -36,8 +36,18 @@ public final class DomainTlsPolicy {
         return domain;
     }
 
-    public Optional<MtaStsPolicy> mtaSts() {
+    Optional<MtaStsPolicy> mtaSts() {
         return mtaSts;
+    }
+
+    /** Whether the domain has an MTA-STS policy in force (enforce or testing). */
+    public boolean hasMtaSts() {
+        return mtaSts.isPresent();
+    }
+
+    /** The MX host patterns the domain's MTA-STS policy lists; none without a policy. */
+    public List<String> mxPatterns() {
+        return mtaSts.map(MtaStsPolicy::mxPatterns).orElse(List.of());
     }
 
     /** For operators, such as {@code enforce (id 2024a, until 2025-01-02T00:00:00Z)} or {@code no TXT record}. */

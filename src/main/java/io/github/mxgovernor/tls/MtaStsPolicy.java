@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
  * An MTA-STS policy (RFC 8461 section 3.2): its mode, the MX host patterns it allows and how long it may be cached.
  * Immutable; read strictly by {@link #parse(String)}.
  */
-public final class MtaStsPolicy {
+final class MtaStsPolicy {
     /** The three policy modes. */
     public enum Mode {
         /** Deliver only to listed MX hosts, over verified TLS. */

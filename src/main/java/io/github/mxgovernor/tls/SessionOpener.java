@@ -7,12 +7,15 @@ import io.github.mxgovernor.smtp.SmtpEndpoint;
 import io.github.mxgovernor.smtp.SmtpSession;
 import io.github.mxgovernor.smtp.SmtpSessionException;
 import io.github.mxgovernor.smtp.SmtpSessionFactory;
+import io.github.mxgovernor.time.Scheduler;
 import io.github.mxgovernor.smtp.TlsInfo;
 
 import java.net.InetAddress;
 import java.time.Instant;
 import java.util.Objects;
+import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -51,11 +54,17 @@ public final class SessionOpener {
     /**
      * @param credentials SMTP AUTH for every session (delivery through gateways); empty for MX delivery
      */
-    public SessionOpener(SmtpSessionFactory sessions, TlsPolicyResolver policy, DaneVerdicts dane, String heloName,
-                         Optional<InetAddress> bindAddress, Optional<SmtpCredentials> credentials) {
+    /**
+     * @param lookups     runs the TLSA lookups of rules with {@code dane="true"} (they block)
+     * @param scheduler   keeps their deadline
+     * @param daneTimeout how long a host's TLSA lookup may take before its verdict is unusable
+     */
+    public SessionOpener(SmtpSessionFactory sessions, TlsPolicyResolver policy, Executor lookups, Scheduler scheduler,
+                         Duration daneTimeout, String heloName, Optional<InetAddress> bindAddress,
+                         Optional<SmtpCredentials> credentials) {
         this.sessions = Objects.requireNonNull(sessions, "sessions");
         this.policy = Objects.requireNonNull(policy, "policy");
-        this.dane = Objects.requireNonNull(dane, "dane");
+        this.dane = new DaneVerdicts(policy, lookups, scheduler, daneTimeout);
         this.heloName = Objects.requireNonNull(heloName, "heloName");
         this.bindAddress = Objects.requireNonNull(bindAddress, "bindAddress");
         this.credentials = Objects.requireNonNull(credentials, "credentials");

@@ -10,7 +10,6 @@ import io.github.mxgovernor.testing.FakeClock;
 import io.github.mxgovernor.testing.FakeScheduler;
 import io.github.mxgovernor.tls.CertificateCheck;
 import io.github.mxgovernor.tls.DaneVerdict;
-import io.github.mxgovernor.tls.DaneVerdicts;
 import io.github.mxgovernor.tls.DomainTlsPolicy;
 import io.github.mxgovernor.tls.SecuredSession;
 import io.github.mxgovernor.tls.SessionOpener;
@@ -51,9 +50,8 @@ final class LaneFixture {
         this.settings = settings;
         this.recorder = new AttemptRecorder(new ReturnSchedule(settings.retrySchedule(), settings.maxAge(),
             settings.localDeferralDelay(), clock, () -> 0.5), tlsPolicy, governor);
-        SessionOpener opener = new SessionOpener(new SessionWatchdog(sessions, time), tlsPolicy,
-            new DaneVerdicts(tlsPolicy, Runnable::run, time, settings.lookupTimeout()), settings.heloName(),
-            Optional.empty(), Optional.empty());
+        SessionOpener opener = new SessionOpener(new SessionWatchdog(sessions, time), tlsPolicy, Runnable::run, time,
+            settings.lookupTimeout(), settings.heloName(), Optional.empty(), Optional.empty());
         this.runner = new AttemptRunner(opener, new ReplyClassifier(), recorder, tlsPolicy, inFlight, Runnable::run,
             rerouted::add);
     }
