@@ -39,8 +39,12 @@ public final class SharedGovernor {
     }
 
     static synchronized Governor acquire() {
+        return acquire(Clock.systemUTC());
+    }
+
+    /** As {@link #acquire()}; the first mailet's clock is the governor's (tests run mailets on a fake clock). */
+    static synchronized Governor acquire(Clock clock) {
         if (governor == null) {
-            Clock clock = Clock.systemUTC();
             governor = new Governor(clock);
             housekeeping = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory(
                 "mx-governor-housekeeping"));
@@ -48,7 +52,7 @@ public final class SharedGovernor {
             rulesSources = new RulesSources(governor, clock);
             queueRunners = new QueueRunners();
             try {
-                beans = GovernorBeans.register(governor, rulesSources, queueRunners);
+                beans = GovernorBeans.register(governor, rulesSources, queueRunners, WaitingRooms.jvmWide());
             } catch (JMException e) {
                 LOGGER.warn("mx-governor's JMX beans could not be registered: delivery goes on, without them", e);
             }

@@ -111,6 +111,14 @@ public final class ReleaseLoop implements AutoCloseable {
         }
     }
 
+    /** A mail was added to the index, due at {@code dueMillis}: the loop looks then, unless it looks sooner anyway. */
+    public void added(long dueMillis) {
+        synchronized (lock) {
+            long wait = Math.max(0, Math.min(dueMillis - clock.millis(), MAX_SLEEP.toMillis()));
+            scheduleIn(wait * 1_000_000);
+        }
+    }
+
     /**
      * Releases early the mails waiting for {@code destination} for one of {@code reasons}, spread as they were meant to
      * come back (see {@link WaitingIndex#releaseEarly}).
