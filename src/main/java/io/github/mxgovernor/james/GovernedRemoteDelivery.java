@@ -96,12 +96,21 @@ import org.slf4j.LoggerFactory;
  * {@code mxgovernor.tls} attribute: a map of strings described at {@link TlsReport#fields()}.
  * Any other parameter is an error. The parameters are read by {@link DeliveryConfiguration}.
  *
+ * <p>Where deferred mail waits: {@code waitingRepository} (a James mail repository URL such as
+ * {@code memory://var/mail/mxgovernor-waiting/} or {@code cassandra://var/mail/mxgovernor-waiting/}, opened through
+ * James's {@code MailRepositoryStore}; default {@code var/mail/mxgovernor-waiting/} under James's default protocol, with
+ * the queue's name appended for a queue other than {@code outgoing}; {@code off} to keep every deferred mail on the
+ * queue), {@code waitingThreshold} (waits longer than this go to the repository on any queue, default 5 minutes; on a
+ * queue that ignores delays, James's RabbitMQ queue, every wait longer than a second does), {@code waitingReleaseRate}
+ * (mails put back on the queue per second at most, default 200). See {@link WaitingRoom}.
+ *
  * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor}, which also shows how
- * each governed mailet takes mail from its queue, and one {@code type=Destination} bean per active destination;
- * {@code reloadRules} re-reads the {@code rules} file of every governed mailet). Outcomes are also counted in James's
- * metrics, see {@link DeliveryMetrics}. Mail deferred by flow control waits for its destination's backoff or suspension
- * to end, or for its maximum age, whichever comes first; once an operator resumes the destination, it goes as soon as
- * the queue hands it back (flush the queue's delayed mail to send it at once).
+ * each governed mailet takes mail from its queue and the mail waiting in the waiting places, and one
+ * {@code type=Destination} bean per active destination; {@code reloadRules} re-reads the {@code rules} file of every
+ * governed mailet). Outcomes are also counted in James's metrics, see {@link DeliveryMetrics}. Mail deferred by flow
+ * control waits for its destination's backoff or suspension to end, or for its maximum age, whichever comes first;
+ * when the state ends early (an operator resumed the destination, say), mail held in the waiting place goes at once;
+ * {@code releaseWaiting} and {@code releaseAllWaiting} send waiting mail now.
  */
 public class GovernedRemoteDelivery extends GenericMailet {
     public static final String OUTGOING = "outgoing";
