@@ -132,7 +132,7 @@ public final class DeferralAttributes {
         mail.removeAttribute(HISTORY);
     }
 
-    /** Says in the mail's record that it waits in the repository {@code url}; a mail without a readable record is left. */
+    /** Says in the mail's record that it waits in the repository {@code url}; a mail without a record is left. */
     static void markWaiting(Mail mail, String url) {
         rewrite(mail, map -> map.put(WAITING_IN, AttributeValue.of(url)));
     }
@@ -150,9 +150,9 @@ public final class DeferralAttributes {
     }
 
     /**
-     * The mail leaves the waiting place at {@code now}, back to the queue: the record no longer says where it waits, and
-     * a {@code nextAttemptAt} still to come (it was released early) becomes {@code now}, so that it is not sent back to
-     * wait. The other keys are kept as they are.
+     * The mail leaves the waiting place at {@code now}, back to the queue: the record no longer says where it waits,
+     * and a {@code nextAttemptAt} still to come (it was released early) becomes {@code now}, so that it is not sent
+     * back to wait. The other keys are kept as they are.
      */
     static void leftWaiting(Mail mail, Instant now) {
         rewrite(mail, map -> {

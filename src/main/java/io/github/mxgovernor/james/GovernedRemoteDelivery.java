@@ -319,8 +319,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         WaitingRoom room = WaitingRoom.open(repository, url, queue, !queueIgnoresDelays, settings,
             ReleaseLeases.LOCAL, governor, ledger, clock, WaitingRoom.Threads.start());
         WaitingRooms.jvmWide().add(room);
-        LOGGER.info("Deferred mail of queue {} waits in {} when the wait is longer than {}", configuration.outgoingQueue(),
-            url, queueIgnoresDelays ? WaitingRoom.MIN_WAIT + " (the queue ignores delays)" : settings.threshold());
+        LOGGER.info("Deferred mail of queue {} waits in {} when the wait is longer than {}",
+            configuration.outgoingQueue(), url, queueIgnoresDelays ? WaitingRoom.MIN_WAIT + " (the queue ignores delays)" : settings.threshold());
         return Optional.of(room);
     }
 

@@ -51,11 +51,11 @@ import org.slf4j.LoggerFactory;
  * publishes at once whatever the delay: a deferred mail would come straight back, again and again until due), any wait
  * longer than a second; on any other queue, waits longer than {@code waitingThreshold}.
  *
- * <p><b>Storing</b> ({@link #store}) happens as one step of the mail's end, so its queue item is acknowledged only after
- * the copy is stored. The copy is stored under a {@link WaitingKey}, named after the queue entry it came from and its
- * recipients: should the queue give that entry again (a crash between the store and the acknowledgement), its record
- * says it is early, it is stored again under the same key, and it does not wait twice. The copy keeps its deferral
- * record, which says where it waits ({@link DeferralAttributes#WAITING_IN}), and its name in
+ * <p><b>Storing</b> ({@link #store}) happens as one step of the mail's end, so its queue item is acknowledged only
+ * after the copy is stored. The copy is stored under a {@link WaitingKey}, named after the queue entry it came from and
+ * its recipients: should the queue give that entry again (a crash between the store and the acknowledgement), its
+ * record says it is early, it is stored again under the same key, and it does not wait twice. The copy keeps its
+ * deferral record, which says where it waits ({@link DeferralAttributes#WAITING_IN}), and its name in
  * {@value #WAITING_NAME_TEXT}.
  *
  * <p><b>Releasing</b> reads the mail, gives it back its name, says in its record that it left (a release before its

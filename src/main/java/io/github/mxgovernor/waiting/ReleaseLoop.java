@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * <p>A release that fails keeps its mail waiting: it is tried again after a growing wait of its own (1 s doubling to 5
  * min), and the whole loop pauses after each failure (100 ms doubling to 30 s, until a release succeeds), so a queue or
  * repository that is down costs a try now and then, never a loop. Due times follow the wall {@code clock} (they are
- * stored with the mails); the pace follows the monotonic {@code ticker}. While mails wait the loop looks at the clock at
- * least every second, so that a clock step is noticed.
+ * stored with the mails); the pace follows the monotonic {@code ticker}. While mails wait the loop looks at the clock
+ * at least every second, so that a clock step is noticed.
  */
 public final class ReleaseLoop implements AutoCloseable {
     /** What became of one release. */

@@ -28,7 +28,8 @@ import java.util.TreeSet;
  * the mails once.
  */
 public final class WaitingIndex {
-    private static final Comparator<WaitingMail> ORDER = Comparator.<WaitingMail>comparingLong(mail -> mail.releaseAtMillis)
+    private static final Comparator<WaitingMail> ORDER = Comparator
+        .<WaitingMail>comparingLong(mail -> mail.releaseAtMillis)
         .thenComparingLong(WaitingMail::storedDueMillis)
         .thenComparingLong(WaitingMail::identity);
     private static final int REASONS = DeferralReason.values().length;

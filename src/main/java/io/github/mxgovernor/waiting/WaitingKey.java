@@ -93,7 +93,8 @@ public final class WaitingKey {
             if (reason == null || parts.length != 5 || due < 0) {
                 return Optional.empty();
             }
-            return Optional.of(new WaitingKey(key, due, identity, Optional.of(reason), Optional.of(unescape(parts[4]))));
+            return Optional.of(new WaitingKey(key, due, identity, Optional.of(reason),
+                Optional.of(unescape(parts[4]))));
         } catch (IllegalArgumentException malformed) {
             return Optional.empty();
         }
