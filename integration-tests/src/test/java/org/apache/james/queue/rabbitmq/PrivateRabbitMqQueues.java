@@ -10,17 +10,17 @@ import org.apache.james.backends.rabbitmq.ReactorRabbitMQChannelPool;
 import org.apache.james.backends.rabbitmq.SimpleConnectionPool;
 import org.apache.james.blob.api.HashBlobId;
 import org.apache.james.blob.mail.MimeMessageStore;
-import org.apache.james.blob.memory.MemoryBlobStoreFactory;
 import org.apache.james.metrics.api.NoopGaugeRegistry;
 import org.apache.james.metrics.tests.RecordingMetricFactory;
 import org.apache.james.queue.api.MailQueueFactory;
 import org.apache.james.queue.api.RawMailQueueItemDecoratorFactory;
 import org.apache.james.queue.rabbitmq.view.RabbitMQMailQueueConfiguration;
 import org.apache.james.queue.rabbitmq.view.api.FakeMailQueueView;
+import org.apache.james.server.blob.deduplication.BlobStoreFactory;
 
 /**
  * James's own RabbitMQ mail queue factory, as James's distributed server builds it, in the test JVM: against a broker
- * given by URI, with blobs in memory and without Cassandra (James's {@link FakeMailQueueView}, what
+ * given by URI, with blobs in memory ({@link ConcurrentMemoryBlobStoreDAO}) and without Cassandra (James's {@link FakeMailQueueView}, what
  * {@code cassandra.view.enabled=false} selects). Its constructors are package-private, hence this package.
  */
 public final class PrivateRabbitMqQueues implements AutoCloseable {
@@ -43,8 +43,8 @@ public final class PrivateRabbitMqQueues implements AutoCloseable {
         channels.start();
         RabbitMQMailQueueFactory.PrivateFactory queues = new RabbitMQMailQueueFactory.PrivateFactory(metrics,
             new NoopGaugeRegistry(), channels.getSender(), channels::createReceiver,
-            new MimeMessageStore.Factory(MemoryBlobStoreFactory.builder().blobIdFactory(new HashBlobId.Factory())
-                .defaultBucketName().passthrough()),
+            new MimeMessageStore.Factory(BlobStoreFactory.builder().blobStoreDAO(new ConcurrentMemoryBlobStoreDAO())
+                .blobIdFactory(new HashBlobId.Factory()).defaultBucketName().passthrough()),
             new HashBlobId.Factory(), new FakeMailQueueView.Factory(), Clock.systemUTC(),
             new RawMailQueueItemDecoratorFactory(),
             RabbitMQMailQueueConfiguration.builder().sizeMetricsEnabled(false).build());
