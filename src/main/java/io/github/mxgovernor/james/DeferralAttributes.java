@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 import org.apache.mailet.Attribute;
 import org.apache.mailet.AttributeName;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <p>{@value #DEFERRAL_NAME} holds one map with the keys {@code status}, {@code reason}, {@code message},
  * {@code destination}, {@code rule}, {@code smtpCode} (Integer), {@code enhancedCode}, {@code reply},
  * {@code localDeferrals}, {@code failedAttempts}, {@code dnsFailures} (Integers), {@code firstDeferredAt},
- * {@code nextAttemptAt} and {@code updatedAt} (ZonedDateTime in UTC); an absent optional value has no key.
+ * {@code nextAttemptAt} and {@code updatedAt} (ZonedDateTime in UTC); an absent optional value has no key. A copy
+ * stored in the waiting place also has {@value #WAITING_IN} (the repository's URL) while it waits there.
  * {@value #HISTORY_NAME} holds a collection of maps, oldest first, one per deferral, with the keys {@code at},
  * {@code reason}, {@code message}, {@code destination}, {@code rule}, {@code smtpCode}, {@code enhancedCode}
  * and {@code reply}.
@@ -55,6 +57,11 @@ public final class DeferralAttributes {
     public static final String UPDATED_AT = "updatedAt";
     /** Key of a history entry's time. */
     public static final String AT = "at";
+    /**
+     * Key of the mail repository a mail waits in (a String, its URL), present only on the copy stored in the waiting
+     * place: the mail is not on the queue, it goes back there at {@code nextAttemptAt} or when released earlier.
+     */
+    public static final String WAITING_IN = "waitingIn";
 
     private static final Logger LOGGER = LoggerFactory.getLogger(DeferralAttributes.class);
 
@@ -118,6 +125,54 @@ public final class DeferralAttributes {
     public static void clear(Mail mail) {
         mail.removeAttribute(DEFERRAL);
         mail.removeAttribute(HISTORY);
+    }
+
+    /** Says in the mail's record that it waits in the repository {@code url}; a mail without a record is left. */
+    static void markWaiting(Mail mail, String url) {
+        rewrite(mail, map -> map.put(WAITING_IN, AttributeValue.of(url)));
+    }
+
+    /** The repository the record says the mail waits in, if it says one. */
+    static Optional<String> waitingIn(Mail mail) {
+        return mail.getAttribute(DEFERRAL)
+            .map(attribute -> attribute.getValue().value())
+            .filter(Map.class::isInstance)
+            .map(map -> ((Map<?, ?>) map).get(WAITING_IN))
+            .filter(AttributeValue.class::isInstance)
+            .map(value -> ((AttributeValue<?>) value).value())
+            .filter(String.class::isInstance)
+            .map(String.class::cast);
+    }
+
+    /**
+     * The mail leaves the waiting place at {@code now}, back to the queue: the record no longer says where it waits,
+     * and a {@code nextAttemptAt} still to come (it was released early) becomes {@code now}, so that it is not sent
+     * back to wait. The other keys are kept as they are.
+     */
+    static void leftWaiting(Mail mail, Instant now) {
+        rewrite(mail, map -> {
+            map.remove(WAITING_IN);
+            Object next = map.get(NEXT_ATTEMPT_AT);
+            if (next instanceof AttributeValue && ((AttributeValue<?>) next).value() instanceof ZonedDateTime
+                && ((ZonedDateTime) ((AttributeValue<?>) next).value()).toInstant().isAfter(now)) {
+                map.put(NEXT_ATTEMPT_AT, time(now));
+            }
+        });
+    }
+
+    private static void rewrite(Mail mail, Consumer<Map<String, AttributeValue<?>>> change) {
+        Optional<Attribute> attribute = mail.getAttribute(DEFERRAL);
+        if (attribute.isEmpty() || !(attribute.get().getValue().value() instanceof Map)) {
+            return;
+        }
+        Map<String, AttributeValue<?>> map = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> entry : ((Map<?, ?>) attribute.get().getValue().value()).entrySet()) {
+            if (entry.getKey() instanceof String && entry.getValue() instanceof AttributeValue) {
+                map.put((String) entry.getKey(), (AttributeValue<?>) entry.getValue());
+            }
+        }
+        change.accept(map);
+        mail.setAttribute(new Attribute(DEFERRAL, AttributeValue.of(map)));
     }
 
     private static List<DeferralEvent> readHistory(Mail mail) {

@@ -39,6 +39,9 @@ import static io.github.mxgovernor.james.GovernedRemoteDelivery.TLS;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.TLS_FALLBACK_MEMORY;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.USE_PRIORITY;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.VERIFY_SERVER_IDENTITY;
+import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_RELEASE_RATE;
+import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_REPOSITORY;
+import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_THRESHOLD;
 
 import io.github.mxgovernor.delivery.EngineSettings;
 import io.github.mxgovernor.delivery.RetrySchedule;
@@ -64,6 +67,7 @@ import java.util.function.Supplier;
 import javax.mail.MessagingException;
 
 import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.mailrepository.api.MailRepositoryUrl;
 import org.apache.mailet.MailetConfig;
 import org.apache.mailet.ProcessingState;
 import org.slf4j.Logger;
@@ -93,7 +97,8 @@ final class DeliveryConfiguration {
         LANE_CAPACITY, LOCAL_DEFERRAL_DELAY, MAX_AGE, OUTGOING_QUEUE_ALIAS, TLS, TLS_FALLBACK_MEMORY,
         GovernedRemoteDelivery.TRUST_STORE, GovernedRemoteDelivery.TRUST_STORE_PASSWORD,
         GovernedRemoteDelivery.TRUST_STORE_TYPE, MTA_STS, MTA_STS_TIMEOUT, DANE_RESOLVER, DANE_TRUST_ANCHORS,
-        DANE_TIMEOUT, SHUTDOWN_GRACE, "onMailetException", "onMatchException");
+        DANE_TIMEOUT, SHUTDOWN_GRACE, WAITING_REPOSITORY, WAITING_THRESHOLD, WAITING_RELEASE_RATE, "onMailetException",
+        "onMatchException");
 
     private final String outgoingQueue;
     private final RetrySchedule retrySchedule;
@@ -115,6 +120,7 @@ final class DeliveryConfiguration {
     private final Optional<ProcessingState> bounceProcessor;
     private final Optional<ProcessingState> onSuccess;
     private final Duration shutdownGrace;
+    private final WaitingSettings waiting;
 
     private DeliveryConfiguration(MailetParameters parameters, MailetConfig config, FileSystem fileSystem,
                                   Supplier<String> defaultHeloName, Clock clock) throws MessagingException {
@@ -151,6 +157,7 @@ final class DeliveryConfiguration {
         mtaSts = parameters.optionalBoolean(MTA_STS).orElse(DEFAULT_MTA_STS) && gateways.isEmpty();
         mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(DEFAULT_MTA_STS_TIMEOUT);
         outgoingQueue = outgoingQueueName(parameters);
+        waiting = waitingSettings(parameters);
     }
 
     /**
@@ -250,6 +257,41 @@ final class DeliveryConfiguration {
     /** How long transactions in progress may go on once the mailet is destroyed. */
     Duration shutdownGrace() {
         return shutdownGrace;
+    }
+
+    /** Where deferred mail waits: {@code waitingRepository}, {@code waitingThreshold}, {@code waitingReleaseRate}. */
+    WaitingSettings waiting() {
+        return waiting;
+    }
+
+    private static WaitingSettings waitingSettings(MailetParameters parameters) throws MessagingException {
+        Duration threshold = parameters.optionalDuration(WAITING_THRESHOLD).orElse(WaitingSettings.DEFAULT_THRESHOLD);
+        if (threshold.compareTo(WaitingSettings.MAX_THRESHOLD) > 0) {
+            throw new MessagingException("Invalid mailet parameter " + WAITING_THRESHOLD + ": expected a duration of at"
+                + " most 30d, was '" + parameters.optionalString(WAITING_THRESHOLD).orElse("") + "'");
+        }
+        int rate = parameters.optionalInt(WAITING_RELEASE_RATE, 1, WaitingSettings.MAX_RELEASE_RATE)
+            .orElse(WaitingSettings.DEFAULT_RELEASE_RATE);
+        Optional<String> repository = parameters.optionalString(WAITING_REPOSITORY);
+        if (repository.isPresent() && repository.get().equalsIgnoreCase(WaitingSettings.OFF)) {
+            return WaitingSettings.off();
+        }
+        if (repository.isPresent()) {
+            String url = repository.get();
+            boolean valid;
+            try {
+                MailRepositoryUrl parsed = MailRepositoryUrl.from(url);
+                valid = !parsed.getProtocol().getValue().isBlank() && !parsed.getPath().asString().isBlank();
+            } catch (IllegalArgumentException e) {
+                valid = false;
+            }
+            if (!valid) {
+                throw new MessagingException("Invalid mailet parameter " + WAITING_REPOSITORY + ": expected a mail"
+                    + " repository URL <protocol>://<path> such as memory://" + WaitingSettings.DEFAULT_PATH
+                    + ", or " + WaitingSettings.OFF + ", was '" + url + "'");
+            }
+        }
+        return WaitingSettings.on(repository, threshold, rate);
     }
 
     private static String outgoingQueueName(MailetParameters parameters) throws MessagingException {
@@ -399,6 +441,6 @@ final class DeliveryConfiguration {
             + (gateways.isEmpty() ? "" : ", gateways " + gateways) + "; TLS: default rule "
             + rules.defaultRule().tlsMode().name().toLowerCase(Locale.ROOT) + ", MTA-STS "
             + (mtaSts ? "on" : gateways.isEmpty() ? "off" : "off (gateways)") + ", " + tls + ", plaintext fallback"
-            + " memory " + tls.fallbackMemory();
+            + " memory " + tls.fallbackMemory() + "; " + waiting;
     }
 }

@@ -114,22 +114,32 @@ abstract class DisposalStep {
         final Optional<ProcessingState> onSuccess;
         final boolean usePriority;
         final Clock clock;
+        /** Where deferred mail waits instead of the queue, when it does ({@link WaitingRoom#holds}). */
+        final Optional<WaitingRoom> waiting;
 
         Targets(MailQueue queue, MailetContext context, Optional<ProcessingState> bounceProcessor,
                 Optional<ProcessingState> onSuccess, boolean usePriority, Clock clock) {
+            this(queue, context, bounceProcessor, onSuccess, usePriority, clock, Optional.empty());
+        }
+
+        Targets(MailQueue queue, MailetContext context, Optional<ProcessingState> bounceProcessor,
+                Optional<ProcessingState> onSuccess, boolean usePriority, Clock clock, Optional<WaitingRoom> waiting) {
             this.queue = Objects.requireNonNull(queue, "queue");
             this.context = Objects.requireNonNull(context, "context");
             this.bounceProcessor = Objects.requireNonNull(bounceProcessor, "bounceProcessor");
             this.onSuccess = Objects.requireNonNull(onSuccess, "onSuccess");
             this.usePriority = usePriority;
             this.clock = Objects.requireNonNull(clock, "clock");
+            this.waiting = Objects.requireNonNull(waiting, "waiting");
         }
     }
 
     /**
      * Puts recipients back on the queue with their deferral record, due at {@code notBefore}. The copy is a new queue
      * entry with its own identity, the same for every try of this step: should a failed enqueue have stored it all
-     * the same, the second copy is recognised when the first was delivered.
+     * the same, the second copy is recognised when the first was delivered. When the wait is one the waiting place
+     * holds ({@link WaitingRoom#holds}), the copy waits there instead, under a key named after the item's queue entry
+     * and these recipients, and goes back on the queue when due.
      */
     static final class Requeue extends DisposalStep {
         private final Optional<DeferralRecord> record;
@@ -157,7 +167,13 @@ abstract class DisposalStep {
                     copy.setAttribute(MailPrioritySupport.LOW_PRIORITY_ATTRIBUTE);
                 }
                 Duration delay = Duration.between(targets.clock.instant(), notBefore);
-                targets.queue.enQueue(copy, delay.isNegative() ? Duration.ZERO : delay);
+                Optional<WaitingRoom> waiting = targets.waiting.filter(room -> room.holds(delay)
+                    && DeferralAttributes.read(copy).isPresent());
+                if (waiting.isPresent()) {
+                    waiting.get().store(copy, DeliveryLedger.entryOf(mail), recipients(), notBefore);
+                } else {
+                    targets.queue.enQueue(copy, delay.isNegative() ? Duration.ZERO : delay);
+                }
             });
         }
 

@@ -7,17 +7,20 @@ import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.DequeueRow;
 import io.github.mxgovernor.tls.DaneLookup;
 import io.github.mxgovernor.tls.TlsReport;
+import io.github.mxgovernor.waiting.ReleaseLeases;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
+import java.util.function.Predicate;
 
 import javax.inject.Inject;
 import javax.mail.MessagingException;
@@ -25,6 +28,10 @@ import javax.mail.MessagingException;
 import org.apache.james.dnsservice.api.DNSService;
 import org.apache.james.domainlist.api.DomainList;
 import org.apache.james.filesystem.api.FileSystem;
+import org.apache.james.mailrepository.api.MailRepository;
+import org.apache.james.mailrepository.api.MailRepositoryStore;
+import org.apache.james.mailrepository.api.MailRepositoryUrl;
+import org.apache.james.mailrepository.api.Protocol;
 import org.apache.james.metrics.api.MetricFactory;
 import org.apache.james.queue.api.MailPrioritySupport;
 import org.apache.james.queue.api.MailQueue;
@@ -89,12 +96,21 @@ import org.slf4j.LoggerFactory;
  * {@code mxgovernor.tls} attribute: a map of strings described at {@link TlsReport#fields()}.
  * Any other parameter is an error. The parameters are read by {@link DeliveryConfiguration}.
  *
+ * <p>Where deferred mail waits: {@code waitingRepository} (a James mail repository URL such as
+ * {@code memory://var/mail/mxgovernor-waiting/} or {@code cassandra://var/mail/mxgovernor-waiting/}, opened through
+ * James's {@code MailRepositoryStore}; default {@code var/mail/mxgovernor-waiting/} under James's default protocol, with
+ * the queue's name appended for a queue other than {@code outgoing}; {@code off} to keep every deferred mail on the
+ * queue), {@code waitingThreshold} (waits longer than this go to the repository on any queue, default 5 minutes; on a
+ * queue that ignores delays, James's RabbitMQ queue, every wait longer than a second does), {@code waitingReleaseRate}
+ * (mails put back on the queue per second at most, default 200). See {@link WaitingRoom}.
+ *
  * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor}, which also shows how
- * each governed mailet takes mail from its queue, and one {@code type=Destination} bean per active destination;
- * {@code reloadRules} re-reads the {@code rules} file of every governed mailet). Outcomes are also counted in James's
- * metrics, see {@link DeliveryMetrics}. Mail deferred by flow control waits for its destination's backoff or suspension
- * to end, or for its maximum age, whichever comes first; once an operator resumes the destination, it goes as soon as
- * the queue hands it back (flush the queue's delayed mail to send it at once).
+ * each governed mailet takes mail from its queue and the mail waiting in the waiting places, and one
+ * {@code type=Destination} bean per active destination; {@code reloadRules} re-reads the {@code rules} file of every
+ * governed mailet). Outcomes are also counted in James's metrics, see {@link DeliveryMetrics}. Mail deferred by flow
+ * control waits for its destination's backoff or suspension to end, or for its maximum age, whichever comes first;
+ * when the state ends early (an operator resumed the destination, say), mail held in the waiting place goes at once;
+ * {@code releaseWaiting} and {@code releaseAllWaiting} send waiting mail now.
  */
 public class GovernedRemoteDelivery extends GenericMailet {
     public static final String OUTGOING = "outgoing";
@@ -140,6 +156,9 @@ public class GovernedRemoteDelivery extends GenericMailet {
     public static final String DANE_RESOLVER = "daneResolver";
     public static final String DANE_TRUST_ANCHORS = "daneTrustAnchors";
     public static final String DANE_TIMEOUT = "daneTimeout";
+    public static final String WAITING_REPOSITORY = "waitingRepository";
+    public static final String WAITING_THRESHOLD = "waitingThreshold";
+    public static final String WAITING_RELEASE_RATE = "waitingReleaseRate";
 
     /** RemoteDelivery's bounce attributes, read by James's {@code DSNBounce}. */
     public static final AttributeName DELIVERY_ERROR = DisposalStep.DELIVERY_ERROR;
@@ -166,6 +185,9 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private final Clock clock;
     private final RecoveryTiming timing;
     private final DeliveryLedger ledger;
+    /** Absent only for tests that run without a waiting place. */
+    private final Optional<MailRepositoryStore> repositories;
+    private final Predicate<MailQueue> ignoresDelays;
     private final DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
 
     private DeliveryConfiguration configuration;
@@ -175,19 +197,41 @@ public class GovernedRemoteDelivery extends GenericMailet {
     private DeliveryCore core;
     private RulesSource rulesSource;
     private QueueRunner runner;
+    private Optional<WaitingRoom> waitingRoom = Optional.empty();
     private ScheduledExecutorService timer;
     private ExecutorService dispositions;
 
+    /** James builds it (Guice), with the collaborators its own {@code RemoteDelivery} and {@code ToRepository} get. */
     @Inject
     public GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
-                                  FileSystem fileSystem, MetricFactory metricFactory) {
+                                  FileSystem fileSystem, MetricFactory metricFactory,
+                                  MailRepositoryStore mailRepositoryStore) {
         this(dns, domainList, queueFactory, fileSystem, metricFactory, Clock.systemUTC(), RecoveryTiming.DEFAULT,
-            DeliveryLedger.jvmWide());
+            DeliveryLedger.jvmWide(), Optional.of(mailRepositoryStore), WaitingRoom::ignoresDelays);
+    }
+
+    /** Without a mail repository store (tests): no waiting place unless {@code waitingRepository} asks for one. */
+    GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
+                           FileSystem fileSystem, MetricFactory metricFactory) {
+        this(dns, domainList, queueFactory, fileSystem, metricFactory, Clock.systemUTC(), RecoveryTiming.DEFAULT,
+            DeliveryLedger.jvmWide(), Optional.empty(), WaitingRoom::ignoresDelays);
     }
 
     GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
                            FileSystem fileSystem, MetricFactory metricFactory, Clock clock, RecoveryTiming timing,
                            DeliveryLedger ledger) {
+        this(dns, domainList, queueFactory, fileSystem, metricFactory, clock, timing, ledger, Optional.empty(),
+            WaitingRoom::ignoresDelays);
+    }
+
+    /**
+     * @param repositories  where the waiting place's repository is opened; empty for none
+     * @param ignoresDelays whether the outgoing queue ignores enqueue delays (tests model James's RabbitMQ queue)
+     */
+    GovernedRemoteDelivery(DNSService dns, DomainList domainList, MailQueueFactory<?> queueFactory,
+                           FileSystem fileSystem, MetricFactory metricFactory, Clock clock, RecoveryTiming timing,
+                           DeliveryLedger ledger, Optional<MailRepositoryStore> repositories,
+                           Predicate<MailQueue> ignoresDelays) {
         this.dns = dns;
         this.domainList = domainList;
         this.queueFactory = queueFactory;
@@ -196,6 +240,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         this.clock = clock;
         this.timing = timing;
         this.ledger = ledger;
+        this.repositories = repositories;
+        this.ignoresDelays = ignoresDelays;
     }
 
     @Override
@@ -204,10 +250,11 @@ public class GovernedRemoteDelivery extends GenericMailet {
         queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
             MailQueueFactory.prefetchCount(configuration.maxInFlight()));
         metrics = new DeliveryMetrics(metricFactory);
-        governor = SharedGovernor.acquire(metrics);
+        governor = SharedGovernor.acquire(metrics, clock);
         try {
+            waitingRoom = openWaitingRoom();
             startDelivery();
-        } catch (RuntimeException e) {
+        } catch (MessagingException | RuntimeException e) {
             destroy();
             throw e;
         }
@@ -222,7 +269,8 @@ public class GovernedRemoteDelivery extends GenericMailet {
         dispositions = Executors.newFixedThreadPool(DISPOSITION_THREADS,
             new DaemonThreadFactory("mx-governor-disposition"));
         Disposer disposer = new Disposer(new DisposalStep.Targets(queue, getMailetContext(),
-            configuration.bounceProcessor(), configuration.onSuccess(), configuration.usePriority(), clock),
+            configuration.bounceProcessor(), configuration.onSuccess(), configuration.usePriority(), clock,
+            waitingRoom),
             ledger, timing.steps(), timer, dispositions, random, configuration.debug());
         runner = new QueueRunner(queue, core.delivery(), disposer, ledger,
             ReturnSchedule.of(configuration.engineSettings(), clock), governor, metrics,
@@ -230,6 +278,51 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 configuration.maxDnsProblemRetries()), timing, timer, dispositions, clock, random);
         SharedGovernor.addQueueRunner(runner);
         runner.start();
+    }
+
+    /**
+     * Opens the waiting place {@code waitingRepository} names (by default {@value WaitingSettings#DEFAULT_PATH} under
+     * James's default protocol), unless it is off. An unknown protocol, or a repository James cannot open, stops the
+     * start with the parameter and the URL named.
+     */
+    private Optional<WaitingRoom> openWaitingRoom() throws MessagingException {
+        WaitingSettings settings = configuration.waiting();
+        boolean queueIgnoresDelays = ignoresDelays.test(queue);
+        if (!settings.enabled() || repositories.isEmpty() && settings.repository().isEmpty()) {
+            if (queueIgnoresDelays) {
+                LOGGER.warn("Queue {} ignores delays and no waiting place is set ({}={}): deferred mail comes back at"
+                    + " once and is put back again and again until it is due", configuration.outgoingQueue(),
+                    WAITING_REPOSITORY, WaitingSettings.OFF);
+            }
+            return Optional.empty();
+        }
+        if (repositories.isEmpty()) {
+            throw new MessagingException("Invalid mailet parameter " + WAITING_REPOSITORY + ": no James mail repository"
+                + " store to open '" + settings.repository().get() + "' with");
+        }
+        MailRepositoryStore store = repositories.get();
+        String url = settings.repository().orElseGet(() -> WaitingSettings.defaultUrl(
+            store.defaultProtocol().map(Protocol::getValue).orElse("memory"), configuration.outgoingQueue()));
+        String named = WAITING_REPOSITORY + (settings.repository().isPresent() ? "" : " (default)");
+        Optional<String> takenBy = WaitingRooms.jvmWide().takenBy(url);
+        if (takenBy.isPresent()) {
+            throw new MessagingException("Invalid mailet parameter " + named + ": '" + url + "' is already the waiting"
+                + " place of the governed mailet of queue " + takenBy.get() + "; give each its own");
+        }
+        MailRepository repository;
+        try {
+            repository = store.select(MailRepositoryUrl.from(url));
+        } catch (Exception e) {
+            throw new MessagingException("Invalid mailet parameter " + named + ": James cannot open mail repository '"
+                + url + "': " + e.getMessage() + " (mailrepositorystore.xml maps protocols to repositories; '"
+                + WaitingSettings.OFF + "' turns the waiting place off)", e);
+        }
+        WaitingRoom room = WaitingRoom.open(repository, url, queue, !queueIgnoresDelays, settings,
+            ReleaseLeases.LOCAL, governor, ledger, clock, WaitingRoom.Threads.start());
+        WaitingRooms.jvmWide().add(room);
+        LOGGER.info("Deferred mail of queue {} waits in {} when the wait is longer than {}",
+            configuration.outgoingQueue(), url, queueIgnoresDelays ? WaitingRoom.MIN_WAIT + " (the queue ignores delays)" : settings.threshold());
+        return Optional.of(room);
     }
 
     @Override
@@ -294,6 +387,12 @@ public class GovernedRemoteDelivery extends GenericMailet {
      */
     @Override
     public void destroy() {
+        // no more releases onto the queue; mail deferred while delivery stops is still stored, for the next start
+        waitingRoom.ifPresent(room -> {
+            WaitingRooms.jvmWide().remove(room);
+            room.close();
+        });
+        waitingRoom = Optional.empty();
         if (rulesSource != null) {
             SharedGovernor.removeRulesSource(rulesSource);
             rulesSource = null;

@@ -45,8 +45,10 @@ import reactor.core.scheduler.Schedulers;
  *   item handed back, or one whose acknowledgement failed) is sent only to the recipients not yet served, after the
  *   steps still due; one whose first hand-over is still in flight waits for it; one already settled is acknowledged
  *   at once.</li>
- *   <li><b>Early return.</b> A mail given back before its {@code nextAttemptAt} (James's RabbitMQ queue ignores delays)
- *   is put back to wait without an attempt, unless flow control released it.</li>
+ *   <li><b>Early return.</b> A mail given back before its {@code nextAttemptAt} (James's RabbitMQ queue ignores delays;
+ *   a copy stored again after a crash) is put back to wait without an attempt, unless flow control released it: in the
+ *   waiting place when it holds such a wait ({@link WaitingRoom#holds}), where storing it again does not make it wait
+ *   twice, else on the queue.</li>
  *   <li><b>Unreadable message.</b> Read again after a growing wait, a few times ({@link RecoveryTiming#unreadable()}),
  *   the item held meanwhile whatever the queue does with delays; then the mail goes to the error processor.</li>
  *   <li><b>Dequeue stream failure.</b> The runner subscribes again after a growing wait ({@link RecoveryTiming#dequeue()},

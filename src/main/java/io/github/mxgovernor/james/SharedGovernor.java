@@ -43,10 +43,10 @@ public final class SharedGovernor {
      * The governor, created by the first mailet, whose metrics then mirror its totals in James's metrics.
      *
      * @param metrics the acquiring mailet's metrics; only the first mailet's are registered, once
+     * @param clock   the governor's clock: the first mailet's (tests run mailets on a fake clock)
      */
-    static synchronized Governor acquire(DeliveryMetrics metrics) {
+    static synchronized Governor acquire(DeliveryMetrics metrics, Clock clock) {
         if (governor == null) {
-            Clock clock = Clock.systemUTC();
             governor = new Governor(clock);
             governor.addEndListener(metrics);
             housekeeping = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory(
@@ -55,7 +55,7 @@ public final class SharedGovernor {
             rulesSources = new RulesSources(governor, clock);
             queueRunners = new QueueRunners();
             try {
-                beans = GovernorBeans.register(governor, rulesSources, queueRunners);
+                beans = GovernorBeans.register(governor, rulesSources, queueRunners, WaitingRooms.jvmWide());
             } catch (JMException e) {
                 LOGGER.warn("mx-governor's JMX beans could not be registered: delivery goes on, without them", e);
             }

@@ -40,6 +40,10 @@ import reactor.core.publisher.Mono;
  *
  * <p>Faults: enqueues that throw (by call number), {@code done()} that throws, a dequeue stream that errors. Every
  * item handed out is kept with its {@code done()} calls, so a test can check each was completed exactly once.
+ *
+ * <p>James's RabbitMQ queue: {@link #persistent} with {@link #ignoreDelays()} (every enqueue is published at once) and
+ * {@link #redeliverUnacknowledgedAfter} (RabbitMQ's {@code consumer_timeout}: an item not acknowledged in time is given
+ * again, and its first taker can no longer complete it). Enqueues are counted per mail name (publishes).
  */
 public final class MailQueueDouble implements MailQueue {
     /** What the queue gives back after {@code done(RETRY)}, or when an unacknowledged item's consumer goes away. */
@@ -61,6 +65,9 @@ public final class MailQueueDouble implements MailQueue {
     private int dequeueErrors;
     private boolean ignoreDelays;
     private UnaryOperator<Mail> handOutAs = mail -> mail;
+    private final Map<String, Integer> enqueuesByName = new LinkedHashMap<>();
+    private long ackTimeoutNanos = -1;
+    private int timedOut;
 
     private MailQueueDouble(String name, Redelivery redelivery) {
         this.name = MailQueueName.of(name);
@@ -147,6 +154,31 @@ public final class MailQueueDouble implements MailQueue {
         return this;
     }
 
+    /**
+     * Gives again an item not completed within {@code timeout} of being handed out, as RabbitMQ does past its
+     * {@code consumer_timeout} (30 minutes by default): the channel is closed, the item requeued, and the first taker's
+     * {@code done()} fails.
+     */
+    public synchronized MailQueueDouble redeliverUnacknowledgedAfter(Duration timeout) {
+        this.ackTimeoutNanos = timeout.toNanos();
+        return this;
+    }
+
+    /** Items given again because they were not completed within the timeout. */
+    public synchronized int redeliveredForTimeout() {
+        return timedOut;
+    }
+
+    /** Successful enqueues (publishes) of mails with this name, copies put back to wait included. */
+    public synchronized int enqueues(String mailName) {
+        return enqueuesByName.getOrDefault(mailName, 0);
+    }
+
+    /** Successful enqueues so far, by mail name. */
+    public synchronized Map<String, Integer> enqueuesByName() {
+        return new LinkedHashMap<>(enqueuesByName);
+    }
+
     @Override
     public MailQueueName getName() {
         return name;
@@ -162,6 +194,7 @@ public final class MailQueueDouble implements MailQueue {
             }
             long readyAt = System.nanoTime() + (ignoreDelays || delay.isNegative() ? 0 : delay.toNanos());
             stored.add(new Stored(ids.incrementAndGet(), copy(mail), readyAt));
+            enqueuesByName.merge(mail.getName(), 1, Integer::sum);
         }
         pump.execute(this::pump);
     }
@@ -272,6 +305,15 @@ public final class MailQueueDouble implements MailQueue {
         List<Runnable> signals = new ArrayList<>();
         synchronized (this) {
             long now = System.nanoTime();
+            if (ackTimeoutNanos >= 0) {
+                for (Item item : handedOut) {
+                    if (item.effective == null && !item.stale && now - item.handedOutNanos > ackTimeoutNanos) {
+                        item.stale = true;
+                        item.entry.taken = false;
+                        timedOut++;
+                    }
+                }
+            }
             for (Consumer consumer : consumers) {
                 if (consumer.ended) {
                     continue;
@@ -396,6 +438,7 @@ public final class MailQueueDouble implements MailQueue {
         final Mail mail;
         final Consumer consumer;
         final List<String> calls = new ArrayList<>();
+        final long handedOutNanos = System.nanoTime();
         CompletionStatus effective;
         volatile boolean seen;
         int effectiveCount;

@@ -86,15 +86,17 @@ public final class EmbeddedJames implements AutoCloseable {
     private final GuiceJamesServer server;
     private final LoopbackDns dns;
     private final Path workingDirectory;
+    private final boolean ownsWorkingDirectory;
     private final Duration startupTime;
     private final int smtpPort;
     private final String localDomain;
 
-    private EmbeddedJames(GuiceJamesServer server, LoopbackDns dns, Path workingDirectory, Duration startupTime,
-                          String localDomain) {
+    private EmbeddedJames(GuiceJamesServer server, LoopbackDns dns, Path workingDirectory,
+                          boolean ownsWorkingDirectory, Duration startupTime, String localDomain) {
         this.server = server;
         this.dns = dns;
         this.workingDirectory = workingDirectory;
+        this.ownsWorkingDirectory = ownsWorkingDirectory;
         this.startupTime = startupTime;
         this.localDomain = localDomain;
         this.smtpPort = server.getProbe(SmtpGuiceProbe.class).getSmtpPort().getValue();
@@ -170,6 +172,7 @@ public final class EmbeddedJames implements AutoCloseable {
         private final Map<String, String> extraConfigurationFiles = new LinkedHashMap<>();
         private final List<Module> modules = new ArrayList<>();
         private final List<Module> overrides = new ArrayList<>();
+        private Path givenWorkingDirectory;
 
         private Builder() {
             users.put(SENDER, SENDER_PASSWORD);
@@ -268,6 +271,16 @@ public final class EmbeddedJames implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Runs James in this directory (its {@code conf/} written again at each start, the rest kept) instead of a
+         * temporary one, and leaves it when James stops: a second James started on it finds what the first stored
+         * in persistent repositories ({@code file://}).
+         */
+        public Builder workingDirectory(Path directory) {
+            this.givenWorkingDirectory = Objects.requireNonNull(directory, "directory");
+            return this;
+        }
+
         /** Writes the configuration to a temporary directory and starts James; fails if James does not start. */
         public EmbeddedJames start() throws Exception {
             if (transportMailets == null) {
@@ -275,7 +288,9 @@ public final class EmbeddedJames implements AutoCloseable {
             }
             long begin = System.nanoTime();
             dnsRecords.forEach(record -> record.accept(dns));
-            Path workingDirectory = Files.createTempDirectory("embedded-james-");
+            boolean owned = givenWorkingDirectory == null;
+            Path workingDirectory = owned ? Files.createTempDirectory("embedded-james-")
+                : Files.createDirectories(givenWorkingDirectory);
             try {
                 writeConfiguration(workingDirectory.resolve("conf"));
                 GuiceJamesServer server = GuiceJamesServer.forConfiguration(Configuration.builder()
@@ -297,10 +312,12 @@ public final class EmbeddedJames implements AutoCloseable {
                     server.stop();
                     throw e;
                 }
-                return new EmbeddedJames(server, dns, workingDirectory, Duration.ofNanos(System.nanoTime() - begin),
-                    localDomain);
+                return new EmbeddedJames(server, dns, workingDirectory, owned,
+                    Duration.ofNanos(System.nanoTime() - begin), localDomain);
             } catch (Exception e) {
-                deleteRecursively(workingDirectory);
+                if (owned) {
+                    deleteRecursively(workingDirectory);
+                }
                 throw e;
             }
         }
@@ -502,13 +519,15 @@ public final class EmbeddedJames implements AutoCloseable {
         return server.getProbe(SpoolerProbe.class).processingFinished();
     }
 
-    /** Stops James and deletes its working directory. */
+    /** Stops James and deletes its working directory, unless the builder was given it. */
     @Override
     public void close() {
         try {
             server.stop();
         } finally {
-            deleteRecursively(workingDirectory);
+            if (ownsWorkingDirectory) {
+                deleteRecursively(workingDirectory);
+            }
         }
     }
 

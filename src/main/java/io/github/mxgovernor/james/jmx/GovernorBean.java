@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.BiFunction;
 
 import org.slf4j.Logger;
@@ -26,11 +27,13 @@ final class GovernorBean extends CountersView implements GovernorMXBean {
     private final Governor governor;
     private final RulesFiles rules;
     private final DequeueStates dequeue;
+    private final WaitingPlaces waiting;
 
-    GovernorBean(Governor governor, RulesFiles rules, DequeueStates dequeue) {
+    GovernorBean(Governor governor, RulesFiles rules, DequeueStates dequeue, WaitingPlaces waiting) {
         this.governor = Objects.requireNonNull(governor, "governor");
         this.rules = Objects.requireNonNull(rules, "rules");
         this.dequeue = Objects.requireNonNull(dequeue, "dequeue");
+        this.waiting = Objects.requireNonNull(waiting, "waiting");
     }
 
     @Override
@@ -139,6 +142,46 @@ final class GovernorBean extends CountersView implements GovernorMXBean {
             rows.add(new DestinationRow(destination));
         }
         return rows;
+    }
+
+    @Override
+    public long getWaiting() {
+        return waiting.waiting();
+    }
+
+    @Override
+    public List<WaitingRow> getWaitingMails() {
+        return waiting.waitingRows();
+    }
+
+    @Override
+    public String releaseWaiting(String destination) {
+        if (destination == null || destination.isBlank()) {
+            throw new IllegalArgumentException("destination must be given: a name as WaitingMails shows it, such as"
+                + " mx1.example.com or shared:google");
+        }
+        String name = destination.trim();
+        List<String> waitingFor = waiting.destinations();
+        if (!waitingFor.contains(name)) {
+            throw new IllegalArgumentException("no mail waits for destination '" + name + "'" + (waitingFor.isEmpty()
+                ? "; no mail waits at all" : "; mail waits for " + listed(waitingFor) + " (see WaitingMails)"));
+        }
+        int released = waiting.releaseNow(Optional.of(name));
+        LOGGER.info("An operator released over JMX the {} mails waiting for {}", released, name);
+        return released + " mails waiting for " + name + " go back on the queue now, at the waiting place's pace";
+    }
+
+    @Override
+    public String releaseAllWaiting() {
+        int released = waiting.releaseNow(Optional.empty());
+        LOGGER.info("An operator released over JMX every waiting mail: {}", released);
+        return released + " waiting mails go back on the queue now, at the waiting place's pace";
+    }
+
+    private static String listed(List<String> destinations) {
+        int shown = Math.min(10, destinations.size());
+        return String.join(", ", destinations.subList(0, shown))
+            + (destinations.size() > shown ? " and " + (destinations.size() - shown) + " more" : "");
     }
 
     private String existing(String destination) {

@@ -66,11 +66,11 @@ public final class GovernorBeans implements AutoCloseable {
      *
      * @throws JMException if the beans cannot be registered, for instance because another governor's are
      */
-    public static GovernorBeans register(Governor governor, RulesFiles rules, DequeueStates dequeue)
-            throws JMException {
+    public static GovernorBeans register(Governor governor, RulesFiles rules, DequeueStates dequeue,
+                                         WaitingPlaces waiting) throws JMException {
         GovernorBeans beans = new GovernorBeans(ManagementFactory.getPlatformMBeanServer(), governor,
             DEFAULT_BEAN_IDLE, DEFAULT_MAX_BEANS);
-        beans.registerGovernor(rules, dequeue);
+        beans.registerGovernor(rules, dequeue, waiting);
         beans.startHousekeeping();
         return beans;
     }
@@ -98,8 +98,8 @@ public final class GovernorBeans implements AutoCloseable {
         }
     }
 
-    void registerGovernor(RulesFiles rules, DequeueStates dequeue) throws JMException {
-        server.registerMBean(new GovernorBean(governor, rules, dequeue), governorName());
+    void registerGovernor(RulesFiles rules, DequeueStates dequeue, WaitingPlaces waiting) throws JMException {
+        server.registerMBean(new GovernorBean(governor, rules, dequeue, waiting), governorName());
     }
 
     private void startHousekeeping() {

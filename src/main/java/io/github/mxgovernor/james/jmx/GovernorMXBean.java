@@ -69,6 +69,31 @@ public interface GovernorMXBean extends CountersMXBean {
     String reloadRules();
 
     /**
+     * Mails waiting in the waiting places of the governed mailets (James mail repositories) to go back on the queue,
+     * every destination and reason.
+     */
+    long getWaiting();
+
+    /**
+     * Waiting mails by destination and reason: one row per destination, reason and waiting place, with the number of
+     * mails and when the first of them goes back on the queue. Clients see an array of {@code CompositeData}.
+     */
+    List<WaitingRow> getWaitingMails();
+
+    /**
+     * Puts the mails waiting for a destination (every reason: suspension, backoff, a server's 4xx, quotas) back on the
+     * queue now, in due-time order and at the waiting place's pace ({@code waitingReleaseRate}). Flow control still
+     * applies when they are tried: resume the destination first if it is suspended.
+     *
+     * @param destination a name as {@link #getWaitingMails()} shows it; refused when no mail waits for it
+     * @return how many mails go back
+     */
+    String releaseWaiting(String destination);
+
+    /** Puts every waiting mail back on the queue now, in due-time order and at each waiting place's pace. */
+    String releaseAllWaiting();
+
+    /**
      * Every destination tracked, one row each, by name: rule, flow-control state (until when, why), connections,
      * messages in the last hour, counts and last reply. Clients see an array of {@code CompositeData}.
      */

@@ -50,7 +50,7 @@ class GovernorBeanTest {
     @BeforeEach
     void register() throws Exception {
         beans = new GovernorBeans(server, governor, Duration.ofMinutes(10), 100);
-        beans.registerGovernor(rules, () -> dequeueRows);
+        beans.registerGovernor(rules, () -> dequeueRows, new FakeWaitingPlaces());
         yahooMx = governor.destination(yahoo, "mta5.am0.yahoodns.net");
     }
 

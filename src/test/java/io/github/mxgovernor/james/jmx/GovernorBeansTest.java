@@ -201,7 +201,7 @@ class GovernorBeansTest {
 
     @Test
     void closeShouldUnregisterEveryBean() throws Exception {
-        beans.registerGovernor(new FakeRulesFiles(), List::of);
+        beans.registerGovernor(new FakeRulesFiles(), List::of, new FakeWaitingPlaces());
         governor.destination(rule, "mx1.example.com");
         beans.refresh();
 
