@@ -40,9 +40,14 @@ public final class RedisServer implements AutoCloseable {
 
     /** A fresh server on a free loopback port, started; {@code options} are extra {@code --name value} pairs. */
     public static RedisServer start(Path directory, String... options) throws IOException {
-        RedisServer server = new RedisServer(directory, freePort(), List.of(options));
+        RedisServer server = create(directory, options);
         server.start();
         return server;
+    }
+
+    /** A server on a free loopback port, not started yet (nothing listens there until {@link #start()}). */
+    public static RedisServer create(Path directory, String... options) throws IOException {
+        return new RedisServer(directory, freePort(), List.of(options));
     }
 
     /** Starts (again) on the same port and directory; returns when the server answers PING. */
