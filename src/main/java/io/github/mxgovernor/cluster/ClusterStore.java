@@ -114,9 +114,9 @@ public final class ClusterStore implements AutoCloseable {
             // Told below, from the state.
         }
         if (!health.isUp()) {
-            LOGGER.warn("Cluster store {} cannot be used at start ({}): this node starts on its own share (1/{} of each"
-                + " cluster-wide cap, at least one connection, and of each rate) and tries again", settings.address(),
-                health.state().lastError().orElse("no answer"), settings.nodes());
+            LOGGER.warn("{}. This node starts on its own share (1/{} of each cluster-wide cap, at least one connection,"
+                + " and of each rate) and tries again", health.state().lastError()
+                .orElse("Cluster store " + settings.address() + " did not answer"), settings.nodes());
         } else {
             LOGGER.info("Cluster store {}: connected as node {}", settings, settings.nodeName());
         }
@@ -313,7 +313,7 @@ public final class ClusterStore implements AutoCloseable {
         }
         if (health.isUp()) {
             if (!link.isOpen()) {
-                health.down("the connection to the store was lost");
+                health.down("Cluster store " + settings.address() + ": the connection was lost");
             }
             return;
         }
@@ -335,24 +335,36 @@ public final class ClusterStore implements AutoCloseable {
         for (SharedConnections shared : connections.values()) {
             steps.add(shared.renew());
         }
+        takeOutReleased(steps);
+        return CompletableFuture.allOf(steps.toArray(new CompletableFuture<?>[0])).whenComplete((ignored, failure) -> {
+            if (failure != null) {
+                return;
+            }
+            health.up();
+            // Leases released while this recovery was under way waited for it: they go now, after their renewal.
+            takeOutReleased(new ArrayList<>());
+            flowStates.recovered();
+        });
+    }
+
+    /**
+     * Sends the removal of every lease released while the store was away (each one that fails is kept for the next
+     * time); adds the calls to {@code calls}.
+     */
+    private void takeOutReleased(List<CompletableFuture<?>> calls) {
         List<String[]> removals;
         synchronized (pendingRemovals) {
             removals = new ArrayList<>(pendingRemovals);
             pendingRemovals.clear();
         }
         for (String[] removal : removals) {
-            steps.add(link.call("releasing a lease", c -> c.zrem(removal[0], removal[1])));
+            calls.add(link.call("releasing a lease", c -> c.zrem(removal[0], removal[1])).whenComplete(
+                (removed, failure) -> {
+                    if (failure != null) {
+                        remember(removal[0], removal[1]);
+                    }
+                }));
         }
-        return CompletableFuture.allOf(steps.toArray(new CompletableFuture<?>[0])).whenComplete((ignored, failure) -> {
-            if (failure != null) {
-                for (String[] removal : removals) {
-                    remember(removal[0], removal[1]);
-                }
-                return;
-            }
-            health.up();
-            flowStates.recovered();
-        });
     }
 
     private void renewAll() {

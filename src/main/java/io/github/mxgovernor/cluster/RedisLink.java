@@ -86,7 +86,7 @@ final class RedisLink implements AutoCloseable {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> handler) {
                 if (handler == connection) {
-                    health.down("the connection to the store was lost");
+                    health.down("Cluster store " + settings.address() + ": the connection was lost");
                 }
             }
 
@@ -164,7 +164,8 @@ final class RedisLink implements AutoCloseable {
             client instanceof RedisClusterClient
                 ? ((RedisClusterClient) client).connectPubSubAsync(StringCodec.UTF8)
                 : ((RedisClient) client).connectPubSubAsync(StringCodec.UTF8, uri);
-        return guard(opening.toCompletableFuture(), "connecting for announcements", settings.connectTimeout())
+        // A failure here is not the store's: commands may go on; it is tried again (see ClusterStore).
+        return guard(opening.toCompletableFuture(), "connecting for announcements", settings.connectTimeout(), false)
             .thenCompose(opened -> {
                 opened.addListener(new RedisPubSubAdapter<String, String>() {
                     @Override
@@ -174,7 +175,7 @@ final class RedisLink implements AutoCloseable {
                 });
                 // Lettuce subscribes again by itself after a reconnection.
                 return guard(opened.async().subscribe(channel).toCompletableFuture(), "subscribing to " + channel,
-                    settings.timeout()).thenAccept(ignored -> {
+                    settings.timeout(), false).thenAccept(ignored -> {
                         synchronized (this) {
                             if (pubSub == null) {
                                 pubSub = opened;
@@ -241,8 +242,13 @@ final class RedisLink implements AutoCloseable {
         }
     }
 
-    /** Adds the deadline, and turns any failure into a told {@link StoreException}. */
+    /** Adds the deadline, and turns any failure into a {@link StoreException} told to {@link StoreHealth}. */
     private <T> CompletableFuture<T> guard(CompletableFuture<T> pending, String what, Duration deadline) {
+        return guard(pending, what, deadline, true);
+    }
+
+    private <T> CompletableFuture<T> guard(CompletableFuture<T> pending, String what, Duration deadline,
+                                           boolean tell) {
         CompletableFuture<T> result = new CompletableFuture<>();
         pending.orTimeout(deadline.toMillis(), TimeUnit.MILLISECONDS).whenComplete((value, failure) -> {
             if (failure == null) {
@@ -250,7 +256,9 @@ final class RedisLink implements AutoCloseable {
                 return;
             }
             StoreException described = describe(what, unwrap(failure), deadline);
-            health.failed(described);
+            if (tell) {
+                health.failed(described);
+            }
             result.completeExceptionally(described);
         });
         return result;
@@ -273,14 +281,12 @@ final class RedisLink implements AutoCloseable {
             return new StoreException(StoreException.Kind.REFUSED, store + " refused the credentials (" + message
                 + "): check the user and password in " + StoreSettings.STORE, failure);
         }
-        if (failure instanceof RedisCommandExecutionException && what.startsWith("script ")
-            && !REFUSALS.matcher(upper).lookingAt()) {
-            return new StoreException(StoreException.Kind.SCRIPT, store + ": " + what + " failed: " + message,
-                failure);
-        }
         if (failure instanceof RedisCommandExecutionException) {
-            return new StoreException(StoreException.Kind.REFUSED, store + ": " + what + " was refused: " + message,
-                failure);
+            return REFUSALS.matcher(upper).lookingAt()
+                ? new StoreException(StoreException.Kind.REFUSED, store + ": " + what + " was refused: " + message,
+                    failure)
+                : new StoreException(StoreException.Kind.COMMAND, store + ": " + what + " failed: " + message,
+                    failure);
         }
         return new StoreException(StoreException.Kind.UNREACHABLE, store + ": " + what + " failed: " + message,
             failure);

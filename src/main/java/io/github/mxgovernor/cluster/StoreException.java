@@ -2,7 +2,8 @@ package io.github.mxgovernor.cluster;
 
 /**
  * A store call that failed, with a message for operators that names the store (never its credentials) and what
- * failed. {@link #kind()} says whether the store is away, refused us, or one script failed.
+ * failed, starting {@code Cluster store <address>}. {@link #kind()} says whether the store is away, refuses us, or
+ * failed one command.
  */
 public final class StoreException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -13,8 +14,11 @@ public final class StoreException extends RuntimeException {
         UNREACHABLE,
         /** The store answered but will not serve us: credentials refused, no permission, out of memory, loading. */
         REFUSED,
-        /** One of our scripts failed on the server (a bug, or a server that lacks what the script needs). */
-        SCRIPT
+        /**
+         * One command or script failed on the server, which is otherwise there: a script error, or a key of the wrong
+         * type (something else wrote it). The store stays UP; that call is answered from this node's share.
+         */
+        COMMAND
     }
 
     private final Kind kind;

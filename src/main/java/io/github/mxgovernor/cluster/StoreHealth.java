@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
  */
 final class StoreHealth {
     private static final Logger LOGGER = LoggerFactory.getLogger(ClusterStore.class);
+    private static final String NOT_CONNECTED = "not connected yet";
 
     private final String store;
     private final int nodes;
@@ -25,14 +26,15 @@ final class StoreHealth {
     private final AtomicReference<StoreState> state;
     private final List<Consumer<StoreState>> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong failures = new AtomicLong();
-    private final AtomicLong scriptFailures = new AtomicLong();
-    private final AtomicLong lastScriptLogMillis = new AtomicLong(Long.MIN_VALUE);
+    private final AtomicLong commandFailures = new AtomicLong();
+    private final AtomicLong lastCommandLogMillis = new AtomicLong(Long.MIN_VALUE);
+    private volatile boolean everUp;
 
     StoreHealth(String store, int nodes, Clock clock) {
         this.store = store;
         this.nodes = nodes;
         this.clock = clock;
-        this.state = new AtomicReference<>(new StoreState(StoreState.Kind.DOWN, clock.instant(), "not connected yet",
+        this.state = new AtomicReference<>(new StoreState(StoreState.Kind.DOWN, clock.instant(), NOT_CONNECTED,
             clock.instant()));
     }
 
@@ -48,16 +50,16 @@ final class StoreHealth {
         listeners.add(Objects.requireNonNull(listener, "listener"));
     }
 
-    /** A call failed: a script failure leaves the store UP; anything else takes it DOWN. */
+    /** A call failed: a failed command leaves the store UP; anything else takes it DOWN. */
     void failed(StoreException failure) {
         failures.incrementAndGet();
-        if (failure.kind() == StoreException.Kind.SCRIPT) {
-            scriptFailures.incrementAndGet();
+        if (failure.kind() == StoreException.Kind.COMMAND) {
+            commandFailures.incrementAndGet();
             noteError(failure.getMessage());
             long now = clock.millis();
-            long last = lastScriptLogMillis.get();
-            if (now - last >= 60_000 && lastScriptLogMillis.compareAndSet(last, now)) {
-                LOGGER.error("{}; that call fell back to this node's share (logged at most once a minute)",
+            long last = lastCommandLogMillis.get();
+            if ((last == Long.MIN_VALUE || now - last >= 60_000) && lastCommandLogMillis.compareAndSet(last, now)) {
+                LOGGER.error("{}; that call was answered from this node's share (logged at most once a minute)",
                     failure.getMessage());
             }
             return;
@@ -65,7 +67,11 @@ final class StoreHealth {
         down(failure.getMessage());
     }
 
-    /** The store is away (or refuses us): shared limits fall back to this node's share. */
+    /**
+     * The store is away (or refuses us): shared limits fall back to this node's share.
+     *
+     * @param error a sentence for operators, starting {@code Cluster store <address>}
+     */
     void down(String error) {
         while (true) {
             StoreState current = state.get();
@@ -74,9 +80,8 @@ final class StoreHealth {
                 : new StoreState(StoreState.Kind.DOWN, current.since(), error, clock.instant());
             if (state.compareAndSet(current, next)) {
                 if (current.isUp()) {
-                    LOGGER.warn("Cluster store {} is unreachable: {}; every cluster-wide limit falls back to this"
-                        + " node's share (1/{} of each cap, at least one connection, and of each rate) until it is"
-                        + " back", store, error, nodes);
+                    LOGGER.warn("{}: every cluster-wide limit falls back to this node's share (1/{} of each cap, at"
+                        + " least one connection, and of each rate) until the store is back", error, nodes);
                     tell(next);
                 }
                 return;
@@ -94,8 +99,14 @@ final class StoreHealth {
             StoreState next = new StoreState(StoreState.Kind.UP, clock.instant(), current.lastError().orElse(null),
                 current.lastErrorAt().orElse(null));
             if (state.compareAndSet(current, next)) {
-                LOGGER.warn("Cluster store {} is reachable (it was not since {}): cluster-wide limits are counted in"
-                    + " it again", store, current.since());
+                if (everUp) {
+                    LOGGER.warn("Cluster store {} is back (it was not since {}): cluster-wide limits are counted in it"
+                        + " again", store, current.since());
+                } else if (current.lastError().filter(error -> !error.equals(NOT_CONNECTED)).isPresent()) {
+                    LOGGER.warn("Cluster store {} is reachable now (it was not since the start): cluster-wide limits"
+                        + " are counted in it", store);
+                }
+                everUp = true;
                 tell(next);
                 return;
             }
@@ -118,8 +129,8 @@ final class StoreHealth {
         return failures.get();
     }
 
-    long scriptFailures() {
-        return scriptFailures.get();
+    long commandFailures() {
+        return commandFailures.get();
     }
 
     private void tell(StoreState next) {

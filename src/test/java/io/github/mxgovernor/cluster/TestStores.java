@@ -19,7 +19,7 @@ final class TestStores {
 
     static StoreSettings.Builder settings(RedisServer redis, String prefix, String node) {
         return StoreSettings.builder(redis.hostAndPort()).keyPrefix(prefix).nodeName(node).nodes(2)
-            .timeout(Duration.ofMillis(250)).connectTimeout(Duration.ofMillis(500))
+            .timeout(Duration.ofMillis(250)).connectTimeout(Duration.ofSeconds(2))
             .probeInterval(Duration.ofMillis(100)).flowPollInterval(Duration.ofMillis(300))
             .countsFlushInterval(Duration.ofMillis(50));
     }
