@@ -15,6 +15,7 @@ import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import io.lettuce.core.codec.StringCodec;
@@ -75,7 +76,9 @@ final class RedisLink implements AutoCloseable {
         ClientOptions options = options(settings);
         if (settings.cluster()) {
             RedisClusterClient cluster = RedisClusterClient.create(resources, uri);
-            cluster.setOptions(ClusterClientOptions.builder(options).build());
+            // Follow failovers and resharding: the topology is read again when the cluster redirects or drops us.
+            cluster.setOptions(ClusterClientOptions.builder(options).topologyRefreshOptions(
+                ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers().build()).build());
             this.client = cluster;
         } else {
             RedisClient single = RedisClient.create(resources, uri);
@@ -132,9 +135,14 @@ final class RedisLink implements AutoCloseable {
         if (connection != null) {
             return CompletableFuture.completedFuture(null);
         }
-        CompletionStage<? extends StatefulConnection<String, String>> opening = client instanceof RedisClusterClient
-            ? ((RedisClusterClient) client).connectAsync(StringCodec.UTF8)
-            : ((RedisClient) client).connectAsync(StringCodec.UTF8, uri);
+        CompletionStage<? extends StatefulConnection<String, String>> opening;
+        if (client instanceof RedisClusterClient) {
+            RedisClusterClient cluster = (RedisClusterClient) client;
+            // The topology first: which node serves which slots.
+            opening = cluster.refreshPartitionsAsync().thenCompose(ignored -> cluster.connectAsync(StringCodec.UTF8));
+        } else {
+            opening = ((RedisClient) client).connectAsync(StringCodec.UTF8, uri);
+        }
         return guard(opening.toCompletableFuture(), "connecting", settings.connectTimeout()).thenAccept(opened -> {
             synchronized (this) {
                 if (connection == null) {

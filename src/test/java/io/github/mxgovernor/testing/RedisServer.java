@@ -30,12 +30,15 @@ public final class RedisServer implements AutoCloseable {
     private final Path directory;
     private final int port;
     private final List<String> options;
+    /** The configuration file of a Sentinel (it must be writable, Sentinel rewrites it); null for a server. */
+    private final String sentinelConfig;
     private Process process;
 
-    private RedisServer(Path directory, int port, List<String> options) {
+    private RedisServer(Path directory, int port, List<String> options, String sentinelConfig) {
         this.directory = directory;
         this.port = port;
         this.options = options;
+        this.sentinelConfig = sentinelConfig;
     }
 
     /** A fresh server on a free loopback port, started; {@code options} are extra {@code --name value} pairs. */
@@ -47,7 +50,15 @@ public final class RedisServer implements AutoCloseable {
 
     /** A server on a free loopback port, not started yet (nothing listens there until {@link #start()}). */
     public static RedisServer create(Path directory, String... options) throws IOException {
-        return new RedisServer(directory, freePort(), List.of(options));
+        return new RedisServer(directory, freePort(), List.of(options), null);
+    }
+
+    /** A Redis Sentinel on a free loopback port watching the master at {@code masterPort} as {@code masterName}. */
+    public static RedisServer sentinel(Path directory, int masterPort, String masterName) throws IOException {
+        RedisServer sentinel = new RedisServer(directory, freePort(), List.of(), "sentinel monitor " + masterName
+            + " 127.0.0.1 " + masterPort + " 1\nsentinel down-after-milliseconds " + masterName + " 5000\n");
+        sentinel.start();
+        return sentinel;
     }
 
     /** Starts (again) on the same port and directory; returns when the server answers PING. */
@@ -57,8 +68,16 @@ public final class RedisServer implements AutoCloseable {
         }
         ensureInstalled();
         Files.createDirectories(directory);
-        List<String> command = new ArrayList<>(List.of(BINARY.toString(), "--port", Integer.toString(port),
-            "--bind", "127.0.0.1", "--dir", directory.toString(), "--save", "", "--appendonly", "no",
+        List<String> command = new ArrayList<>();
+        command.add(BINARY.toString());
+        if (sentinelConfig != null) {
+            Path config = directory.resolve("sentinel.conf");
+            Files.writeString(config, sentinelConfig);
+            command.addAll(List.of(config.toString(), "--sentinel"));
+        } else {
+            command.addAll(List.of("--save", "", "--appendonly", "no"));
+        }
+        command.addAll(List.of("--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", directory.toString(),
             "--daemonize", "no", "--logfile", directory.resolve("redis.log").toString()));
         command.addAll(options);
         process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -92,6 +111,11 @@ public final class RedisServer implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** A free port of 127.0.0.1 now, for a second listener (a TLS port). */
+    public static int anotherFreePort() throws IOException {
+        return freePort();
     }
 
     /** {@code 127.0.0.1:port}, the shortest form of the store parameter. */
