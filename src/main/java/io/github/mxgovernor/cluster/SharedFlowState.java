@@ -1,6 +1,5 @@
 package io.github.mxgovernor.cluster;
 
-import io.github.mxgovernor.flowcontrol.DeliveryLimits;
 import io.github.mxgovernor.flowcontrol.FlowCause;
 import io.github.mxgovernor.flowcontrol.FlowState;
 
@@ -31,7 +30,7 @@ public final class SharedFlowState implements Serializable {
     private final String description;
     private final String source;
     private final String reply;
-    private final DeliveryLimits limits;
+    private final Limits limits;
     private final String node;
     private final long version;
 
@@ -98,7 +97,7 @@ public final class SharedFlowState implements Serializable {
     }
 
     /** The limits of a backoff. */
-    public Optional<DeliveryLimits> limits() {
+    public Optional<Limits> limits() {
         return Optional.ofNullable(limits);
     }
 
@@ -156,7 +155,7 @@ public final class SharedFlowState implements Serializable {
             String connections = values.get("maxConnections");
             if (connections != null && !connections.isEmpty()) {
                 long perHour = Long.parseLong(required(values, "messagesPerHour"));
-                builder.limits(new DeliveryLimits(Integer.parseInt(connections),
+                builder.limits(new Limits(Integer.parseInt(connections),
                     Integer.parseInt(required(values, "maxMessagesPerConnection")),
                     perHour == 0 ? OptionalLong.empty() : OptionalLong.of(perHour)));
             }
@@ -223,6 +222,64 @@ public final class SharedFlowState implements Serializable {
             + (node.isEmpty() ? "" : " from node " + node) + (version == 0 ? "" : ", version " + version);
     }
 
+    /**
+     * The limits of a backoff, as flow control's own limits say them: connections, mails per connection, and
+     * messages per hour (empty for unlimited). Immutable.
+     */
+    public static final class Limits implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        private final int maxConnections;
+        private final int maxMessagesPerConnection;
+        private final OptionalLong messagesPerHour;
+
+        /** @throws IllegalArgumentException when a value is below 1 */
+        public Limits(int maxConnections, int maxMessagesPerConnection, OptionalLong messagesPerHour) {
+            if (maxConnections < 1 || maxMessagesPerConnection < 1
+                || messagesPerHour.isPresent() && messagesPerHour.getAsLong() < 1) {
+                throw new IllegalArgumentException("limits must be at least 1, were " + maxConnections + ", "
+                    + maxMessagesPerConnection + ", " + messagesPerHour);
+            }
+            this.maxConnections = maxConnections;
+            this.maxMessagesPerConnection = maxMessagesPerConnection;
+            this.messagesPerHour = Objects.requireNonNull(messagesPerHour, "messagesPerHour");
+        }
+
+        public int maxConnections() {
+            return maxConnections;
+        }
+
+        public int maxMessagesPerConnection() {
+            return maxMessagesPerConnection;
+        }
+
+        /** Empty when unlimited. */
+        public OptionalLong messagesPerHour() {
+            return messagesPerHour;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof Limits)) {
+                return false;
+            }
+            Limits that = (Limits) o;
+            return maxConnections == that.maxConnections && maxMessagesPerConnection == that.maxMessagesPerConnection
+                && messagesPerHour.equals(that.messagesPerHour);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(maxConnections, maxMessagesPerConnection, messagesPerHour);
+        }
+
+        @Override
+        public String toString() {
+            return maxConnections + " connections, " + maxMessagesPerConnection + " mails per connection, "
+                + (messagesPerHour.isPresent() ? messagesPerHour.getAsLong() + " an hour" : "no rate");
+        }
+    }
+
     /** Builds a {@link SharedFlowState}. */
     public static final class Builder {
         private final String destination;
@@ -234,7 +291,7 @@ public final class SharedFlowState implements Serializable {
         private String description = "";
         private String source;
         private String reply;
-        private DeliveryLimits limits;
+        private Limits limits;
         private String node = "";
         private long version;
 
@@ -269,7 +326,7 @@ public final class SharedFlowState implements Serializable {
         }
 
         /** The limits of a backoff (only a BACKOFF carries them). */
-        public Builder limits(DeliveryLimits limits) {
+        public Builder limits(Limits limits) {
             this.limits = Objects.requireNonNull(limits, "limits");
             return this;
         }

@@ -1,13 +1,11 @@
 package io.github.mxgovernor.cluster;
 
 import io.github.mxgovernor.flowcontrol.MessageBudget;
-import io.github.mxgovernor.governor.MessageRate;
 
 import io.lettuce.core.ScriptOutputType;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -63,7 +61,7 @@ public final class SharedMessageRate implements MessageBudget {
         this.lowWater = batch / 4;
         this.intervalMicros = MICROS_PER_HOUR / messagesPerHour;
         this.horizonNanos = store.settings().rateHorizon().toNanos();
-        this.fallback = new MessageRate(OptionalLong.of(store.settings().rateShare(messagesPerHour)), store.ticker());
+        this.fallback = new LocalRate(store.settings().rateShare(messagesPerHour), store.ticker());
         this.notBeforeNanos = store.ticker().nanos();
     }
 

@@ -3,7 +3,7 @@ package io.github.mxgovernor.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.github.mxgovernor.flowcontrol.DeliveryLimits;
+import io.github.mxgovernor.cluster.SharedFlowState.Limits;
 import io.github.mxgovernor.flowcontrol.FlowCause;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.testing.RedisServer;
@@ -105,7 +105,7 @@ class SharedFlowStatesTest {
         SharedFlowStates b = node("b");
         List<SharedFlowState> heard = new CopyOnWriteArrayList<>();
         b.watch(DESTINATION, heard::add);
-        DeliveryLimits limits = new DeliveryLimits(1, 20, OptionalLong.of(60));
+        Limits limits = new Limits(1, 20, OptionalLong.of(60));
 
         a.publish(state(FlowState.Kind.BACKOFF, FlowState.Origin.AUTOMATIC).limits(limits).build()).join();
 
