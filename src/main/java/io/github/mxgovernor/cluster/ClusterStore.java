@@ -419,6 +419,7 @@ public final class ClusterStore implements AutoCloseable {
             LOGGER.info("Cluster store {}: this node's leases could not all be taken out at close; they expire within"
                 + " {}", settings.address(), settings.leaseTime());
         }
+        health.close();
         link.close();
     }
 
@@ -426,6 +427,7 @@ public final class ClusterStore implements AutoCloseable {
     void crash() {
         closed = true;
         timer.shutdownNow();
+        health.close();
         link.close();
     }
 

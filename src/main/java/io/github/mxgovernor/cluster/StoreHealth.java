@@ -29,6 +29,7 @@ final class StoreHealth {
     private final AtomicLong commandFailures = new AtomicLong();
     private final AtomicLong lastCommandLogMillis = new AtomicLong(Long.MIN_VALUE);
     private volatile boolean everUp;
+    private volatile boolean closed;
 
     StoreHealth(String store, int nodes, Clock clock) {
         this.store = store;
@@ -79,7 +80,7 @@ final class StoreHealth {
                 ? new StoreState(StoreState.Kind.DOWN, clock.instant(), error, clock.instant())
                 : new StoreState(StoreState.Kind.DOWN, current.since(), error, clock.instant());
             if (state.compareAndSet(current, next)) {
-                if (current.isUp()) {
+                if (current.isUp() && !closed) {
                     LOGGER.warn("{}: every cluster-wide limit falls back to this node's share (1/{} of each cap, at"
                         + " least one connection, and of each rate) until the store is back", error, nodes);
                     tell(next);
@@ -122,6 +123,11 @@ final class StoreHealth {
                 return;
             }
         }
+    }
+
+    /** The store is closing: what fails from now on is not worth a warning. */
+    void close() {
+        closed = true;
     }
 
     /** Calls that failed, of any kind, since start. */
