@@ -14,6 +14,8 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,6 +28,13 @@ import java.util.concurrent.TimeUnit;
 public final class RedisServer implements AutoCloseable {
     private static final Path BINARY = Paths.get("/usr/bin/redis-server");
     private static final Duration READY_WITHIN = Duration.ofSeconds(10);
+    /** Servers started by this JVM: killed when it exits, should a test or a benchmark end without stopping them. */
+    private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroyForcibly),
+            "redis-server reaper"));
+    }
 
     private final Path directory;
     private final int port;
@@ -82,6 +91,7 @@ public final class RedisServer implements AutoCloseable {
         command.addAll(options);
         process = new ProcessBuilder(command).redirectErrorStream(true)
             .redirectOutput(directory.resolve("redis.out").toFile()).start();
+        RUNNING.add(process);
         awaitReady();
     }
 
@@ -90,6 +100,7 @@ public final class RedisServer implements AutoCloseable {
         if (process != null) {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
+            RUNNING.remove(process);
         }
     }
 
@@ -101,6 +112,7 @@ public final class RedisServer implements AutoCloseable {
                 process.destroyForcibly();
                 process.waitFor(10, TimeUnit.SECONDS);
             }
+            RUNNING.remove(process);
         }
     }
 
