@@ -12,6 +12,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executors;
@@ -333,7 +334,15 @@ public final class ClusterStore implements AutoCloseable {
         List<CompletableFuture<?>> steps = new ArrayList<>();
         steps.add(link.call("ping", c -> c.ping()));
         for (SharedConnections shared : connections.values()) {
-            steps.add(shared.renew());
+            // A destination whose key something else broke (a failed command) must not keep the whole store down.
+            steps.add(shared.renew().exceptionally(failure -> {
+                if (cause(failure) instanceof StoreException
+                    && ((StoreException) cause(failure)).kind() == StoreException.Kind.COMMAND) {
+                    return null;
+                }
+                throw failure instanceof CompletionException ? (CompletionException) failure
+                    : new CompletionException(failure);
+            }));
         }
         takeOutReleased(steps);
         return CompletableFuture.allOf(steps.toArray(new CompletableFuture<?>[0])).whenComplete((ignored, failure) -> {
@@ -383,6 +392,10 @@ public final class ClusterStore implements AutoCloseable {
         for (SharedCounts shared : counts.values()) {
             shared.flush();
         }
+    }
+
+    private static Throwable cause(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     }
 
     private static String checked(String destination) {

@@ -80,7 +80,15 @@ public final class SharedFlowStates {
                     return new FlowPublication(FlowPublication.Outcome.PUBLISHED,
                         state.published(store.settings().nodeName(), version));
                 }
-                SharedFlowState winner = SharedFlowState.fromFields(destination, pairs(reply.get(2)));
+                SharedFlowState winner;
+                try {
+                    winner = SharedFlowState.fromFields(destination, pairs(reply.get(2)));
+                } catch (IllegalArgumentException unreadable) {
+                    LOGGER.warn("Cluster store: {}; the state of this node is kept to be published again",
+                        unreadable.getMessage());
+                    pending.put(destination, state);
+                    return new FlowPublication(FlowPublication.Outcome.PENDING, state);
+                }
                 deliver(winner);
                 return new FlowPublication(FlowPublication.Outcome.REFUSED, winner);
             });
@@ -101,7 +109,10 @@ public final class SharedFlowStates {
                 } else {
                     onTimer(() -> listener.accept(current));
                 }
-            }));
+            })).exceptionally(failure -> {
+                LOGGER.debug("Flow state of {} not read: {}", destination, failure.getMessage());
+                return null;
+            });
         }
         return () -> {
             registered.remove(listener);
