@@ -1,6 +1,10 @@
 package io.github.mxgovernor.testing;
 
+import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -11,6 +15,7 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -92,6 +97,24 @@ public final class TestPki {
         }
     }
 
+    /** Writes the test CA's certificate as PEM, for servers that read files (redis-server). */
+    public void writeCaPem(Path file) throws IOException {
+        Files.writeString(file, pem("CERTIFICATE", encoded(caCertificate)));
+    }
+
+    private static byte[] encoded(X509Certificate certificate) {
+        try {
+            return certificate.getEncoded();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot encode a certificate", e);
+        }
+    }
+
+    private static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+            .encodeToString(der) + "\n-----END " + type + "-----\n";
+    }
+
     /** A certificate issued by the test CA for these host names, valid from a day ago for 30 days. */
     public ServerCertificate issue(String... hostNames) {
         Instant now = Instant.now();
@@ -142,7 +165,9 @@ public final class TestPki {
                 builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
                 List<GeneralName> names = new ArrayList<>();
                 for (String hostName : hostNames) {
-                    names.add(new GeneralName(GeneralName.dNSName, hostName));
+                    // An IPv4 literal is an address name, which is what a client connecting to it checks.
+                    names.add(new GeneralName(hostName.matches("\\d+\\.\\d+\\.\\d+\\.\\d+")
+                        ? GeneralName.iPAddress : GeneralName.dNSName, hostName));
                 }
                 builder.addExtension(Extension.subjectAlternativeName, false,
                     new GeneralNames(names.toArray(new GeneralName[0])));
@@ -182,6 +207,16 @@ public final class TestPki {
 
         public List<X509Certificate> chain() {
             return chain;
+        }
+
+        /** Writes the chain (leaf first) and the PKCS#8 key as PEM files, for servers that read files. */
+        public void writePem(Path chainFile, Path keyFile) throws IOException {
+            StringBuilder chainPem = new StringBuilder();
+            for (X509Certificate certificate : chain) {
+                chainPem.append(pem("CERTIFICATE", encoded(certificate)));
+            }
+            Files.writeString(chainFile, chainPem);
+            Files.writeString(keyFile, pem("PRIVATE KEY", key.getEncoded()));
         }
 
         /** A server TLS context that presents this certificate. */

@@ -1,0 +1,174 @@
+package io.github.mxgovernor.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.mxgovernor.testing.RedisServer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Connection leases of two nodes (two stores in one JVM) against one private Redis. */
+class SharedConnectionsTest {
+    private static final String DESTINATION = "shared:google";
+
+    @TempDir
+    static Path directory;
+    private static RedisServer redis;
+
+    private final List<ClusterStore> stores = new ArrayList<>();
+    private final String prefix = TestStores.freshPrefix();
+
+    @BeforeAll
+    static void startRedis() throws IOException {
+        redis = RedisServer.start(directory.resolve("redis"));
+    }
+
+    @AfterAll
+    static void stopRedis() throws InterruptedException {
+        redis.stop();
+    }
+
+    @AfterEach
+    void closeStores() {
+        stores.forEach(ClusterStore::close);
+    }
+
+    private ClusterStore node(String name, Duration leaseTime) {
+        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, name).leaseTime(leaseTime).build());
+        stores.add(store);
+        assertThat(store.isUp()).as("store of %s up", name).isTrue();
+        return store;
+    }
+
+    @Test
+    void theSharedCapHoldsExactlyUnderLoadAcrossTwoNodes() throws InterruptedException {
+        int cap = 4;
+        List<SharedConnections> nodes = List.of(node("a", Duration.ofSeconds(60)).connections(DESTINATION),
+            node("b", Duration.ofSeconds(60)).connections(DESTINATION));
+        AtomicInteger open = new AtomicInteger();
+        AtomicInteger peak = new AtomicInteger();
+        AtomicLong granted = new AtomicLong();
+        AtomicLong refused = new AtomicLong();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+        List<Thread> threads = new ArrayList<>();
+        CountDownLatch done = new CountDownLatch(12);
+        for (int i = 0; i < 12; i++) {
+            SharedConnections node = nodes.get(i % 2);
+            Thread thread = new Thread(() -> {
+                try {
+                    while (System.nanoTime() < end) {
+                        ConnectionLease lease = node.acquire(cap).join();
+                        if (lease == null) {
+                            refused.incrementAndGet();
+                            continue;
+                        }
+                        granted.incrementAndGet();
+                        peak.accumulateAndGet(open.incrementAndGet(), Math::max);
+                        // A connection lives a moment: up to 2 ms.
+                        LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(2_000_000));
+                        // Counted closed before the lease goes, as a connection is gone before its slot is free.
+                        open.decrementAndGet();
+                        lease.release();
+                    }
+                } finally {
+                    done.countDown();
+                }
+            });
+            threads.add(thread);
+            thread.start();
+        }
+        assertThat(done.await(10, TimeUnit.SECONDS)).isTrue();
+
+        assertThat(peak.get()).as("connections open at once across both nodes").isEqualTo(cap);
+        assertThat(granted.get()).isGreaterThan(100);
+        assertThat(refused.get()).as("the cap was reached and refused").isGreaterThan(0);
+        await().atMost(Duration.ofSeconds(2)).untilAsserted(() ->
+            assertThat(nodes.get(0).countCluster().join()).as("every lease given back").isZero());
+    }
+
+    @Test
+    void aLeaseIsCountedOnEveryNodeUntilItIsReleased() {
+        SharedConnections a = node("a", Duration.ofSeconds(60)).connections(DESTINATION);
+        SharedConnections b = node("b", Duration.ofSeconds(60)).connections(DESTINATION);
+
+        ConnectionLease first = a.acquire(2).join();
+        ConnectionLease second = b.acquire(2).join();
+
+        assertThat(first).isNotNull();
+        assertThat(second).isNotNull();
+        assertThat(a.acquire(2).join()).as("cap of 2 reached across nodes").isNull();
+        assertThat(a.inUse()).isEqualTo(1);
+        assertThat(b.clusterInUse()).hasValue(2);
+        assertThat(first.release()).isTrue();
+        assertThat(first.release()).as("a second release does nothing").isFalse();
+        await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> assertThat(b.acquire(2).join()).isNotNull());
+    }
+
+    @Test
+    void leasesOfANodeThatStopsRenewingExpireWithinTheLeaseTime() {
+        Duration leaseTime = Duration.ofMillis(1500);
+        ClusterStore dying = node("dying", leaseTime);
+        SharedConnections survivor = node("survivor", leaseTime).connections(DESTINATION);
+        for (int i = 0; i < 3; i++) {
+            assertThat(dying.connections(DESTINATION).acquire(3).join()).isNotNull();
+        }
+        assertThat(survivor.acquire(3).join()).isNull();
+
+        long died = System.nanoTime();
+        dying.crash();
+        stores.remove(dying);
+
+        await().atMost(leaseTime.plusSeconds(1)).pollInterval(Duration.ofMillis(20))
+            .until(() -> survivor.acquire(3).join() != null);
+        Duration freedAfter = Duration.ofNanos(System.nanoTime() - died);
+        assertThat(freedAfter).as("the leases expire within the lease time, not before a renewal was due")
+            .isLessThanOrEqualTo(leaseTime.plusMillis(300)).isGreaterThan(leaseTime.dividedBy(2));
+    }
+
+    @Test
+    void aLiveNodeRenewsItsLeasesPastTheLeaseTime() throws InterruptedException {
+        Duration leaseTime = Duration.ofSeconds(1);
+        SharedConnections holder = node("holder", leaseTime).connections(DESTINATION);
+        SharedConnections other = node("other", leaseTime).connections(DESTINATION);
+        ConnectionLease lease = holder.acquire(1).join();
+        assertThat(lease).isNotNull();
+
+        long until = System.nanoTime() + leaseTime.multipliedBy(3).toNanos();
+        while (System.nanoTime() < until) {
+            assertThat(other.acquire(1).join()).as("the holder's lease is renewed while it lives").isNull();
+            Thread.sleep(100);
+        }
+        lease.release();
+        await().atMost(Duration.ofSeconds(1)).until(() -> other.acquire(1).join() != null);
+    }
+
+    @Test
+    void theLeaseSetVanishesWithItsLastLease() throws IOException {
+        Duration leaseTime = Duration.ofSeconds(1);
+        ClusterStore store = node("a", leaseTime);
+        assertThat(store.connections(DESTINATION).acquire(1).join()).isNotNull();
+        String key = store.key(DESTINATION, "leases");
+        assertThat(redis.command("PTTL", key)).startsWith(":").isNotEqualTo(":-1");
+
+        store.crash();
+        stores.remove(store);
+
+        await().atMost(Duration.ofSeconds(3)).until(() -> redis.command("EXISTS", key).equals(":0"));
+    }
+}

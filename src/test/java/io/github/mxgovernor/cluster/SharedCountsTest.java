@@ -1,0 +1,153 @@
+package io.github.mxgovernor.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.github.mxgovernor.testing.RedisServer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Flow-control counts (error windows, response-rule thresholds) of two nodes added up in one private Redis. */
+class SharedCountsTest {
+    private static final String DESTINATION = "shared:microsoft-365";
+    private static final Duration WINDOW = Duration.ofMinutes(10);
+
+    @TempDir
+    static Path directory;
+    private static RedisServer redis;
+
+    private final List<ClusterStore> stores = new ArrayList<>();
+    private final String prefix = TestStores.freshPrefix();
+
+    @BeforeAll
+    static void startRedis() throws IOException {
+        redis = RedisServer.start(directory.resolve("redis"));
+    }
+
+    @AfterAll
+    static void stopRedis() throws InterruptedException {
+        redis.stop();
+    }
+
+    @AfterEach
+    void closeStores() {
+        stores.forEach(ClusterStore::close);
+    }
+
+    private SharedCounter counter(String node, String name, Duration window) {
+        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, node).build());
+        stores.add(store);
+        return store.counts(DESTINATION).counter(name, window);
+    }
+
+    private static void add(SharedCounter counter, int successes, int failures) {
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < successes; i++) {
+            counter.add(now, false);
+        }
+        for (int i = 0; i < failures; i++) {
+            counter.add(now, true);
+        }
+    }
+
+    @Test
+    void theAttemptsOfEveryNodeCountInOneWindow() {
+        SharedCounter a = counter("a", "errors", WINDOW);
+        SharedCounter b = counter("b", "errors", WINDOW);
+
+        add(a, 2, 3);
+        assertThat(SharedCounter.events(a.totals(System.currentTimeMillis()))).as("counted locally at once")
+            .isEqualTo(5);
+        add(b, 4, 0);
+
+        await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+            long totals = b.totals(System.currentTimeMillis());
+            assertThat(SharedCounter.events(totals)).isEqualTo(9);
+            assertThat(SharedCounter.failures(totals)).isEqualTo(3);
+        });
+        add(a, 0, 1);
+        await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+            long totals = a.totals(System.currentTimeMillis());
+            assertThat(SharedCounter.events(totals)).isEqualTo(10);
+            assertThat(SharedCounter.failures(totals)).isEqualTo(4);
+        });
+    }
+
+    @Test
+    void countersOfOneDestinationStayApartAndTravelInOneCall() {
+        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, "a").build());
+        stores.add(store);
+        SharedCounts counts = store.counts(DESTINATION);
+        SharedCounter errors = counts.counter("errors", WINDOW);
+        SharedCounter rule = counts.counter("mx-rules.xml:92", Duration.ofHours(1));
+        await().atMost(Duration.ofSeconds(1)).until(store::isUp);
+        long before = store.commands();
+
+        add(errors, 1, 1);
+        add(rule, 0, 5);
+
+        await().atMost(Duration.ofSeconds(1)).until(() -> store.commands() > before);
+        await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
+            assertThat(SharedCounter.events(errors.totals(System.currentTimeMillis()))).isEqualTo(2);
+            assertThat(SharedCounter.failures(rule.totals(System.currentTimeMillis()))).isEqualTo(5);
+        });
+        assertThat(store.commands() - before).as("one flush carried both counters").isEqualTo(1);
+    }
+
+    @Test
+    void aClearedCounterStartsAfreshOnEveryNode() {
+        SharedCounter a = counter("a", "errors", WINDOW);
+        SharedCounter b = counter("b", "errors", WINDOW);
+        add(a, 0, 6);
+        await().atMost(Duration.ofSeconds(1)).until(() -> SharedCounter.failures(a.totals(System.currentTimeMillis()))
+            == 6 && a.toString().contains("6 failures"));
+
+        a.clear();
+        add(b, 1, 0);
+
+        await().atMost(Duration.ofSeconds(1)).untilAsserted(() ->
+            assertThat(b.totals(System.currentTimeMillis())).as("only b's attempt since the clear")
+                .isEqualTo(SharedCounterTotals.of(1, 0)));
+    }
+
+    @Test
+    void countsLeaveTheWindowAsItSlides() throws InterruptedException {
+        SharedCounter a = counter("a", "errors", Duration.ofMillis(500));
+        add(a, 0, 3);
+        await().atMost(Duration.ofSeconds(1)).until(() -> a.totals(System.currentTimeMillis()) != 0);
+
+        Thread.sleep(600);
+        add(a, 1, 0);
+
+        await().atMost(Duration.ofSeconds(1)).untilAsserted(() ->
+            assertThat(a.totals(System.currentTimeMillis())).isEqualTo(SharedCounterTotals.of(1, 0)));
+    }
+
+    @Test
+    void aCounterNameThatWouldBreakTheStoredFieldsIsRefused() {
+        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, "a").build());
+        stores.add(store);
+        assertThatThrownBy(() -> store.counts(DESTINATION).counter("a|b", WINDOW))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'a|b'");
+        assertThatThrownBy(() -> store.counts(DESTINATION).counter("errors", Duration.ofMillis(5)))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 10 ms");
+    }
+
+    /** Packs totals as {@link SharedCounter#totals} does. */
+    private static final class SharedCounterTotals {
+        static long of(long events, long failures) {
+            return (events << 32) | failures;
+        }
+    }
+}
