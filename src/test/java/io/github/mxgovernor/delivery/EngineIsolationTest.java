@@ -347,6 +347,36 @@ class EngineIsolationTest {
     }
 
     @Test
+    void aDomainsMxLookupAndItsMtaStsDiscoveryShouldRunSideBySide() {
+        ManualExecutor lookups = new ManualExecutor();
+        PolicyFetcher noFetch = new PolicyFetcher() {
+            @Override
+            public String fetch(String domain) {
+                throw new AssertionError("no TXT record, no fetch");
+            }
+
+            @Override
+            public CompletableFuture<String> fetchAsync(String domain) {
+                throw new AssertionError("no TXT record, no fetch");
+            }
+        };
+        MtaStsPolicyCache policies = new MtaStsPolicyCache(name -> List.of(), noFetch, harness.clock, lookups,
+            Duration.ofMinutes(5), 100);
+        harness.mx("example.com", "mx1.example.com");
+        harness.lookups(lookups).start(rule(), EngineHarness.settings().build(), new TlsPolicyResolver(
+            Optional.of(policies), DaneLookup.NOT_CONFIGURED, new PlaintextFallbacks(Duration.ofHours(1),
+            harness.clock)));
+
+        CompletableFuture<Map<String, Outcome>> part = harness.deliver("example.com", "a");
+
+        assertThat(lookups.pending()).as("the MX lookup and the _mta-sts TXT lookup, started together").isEqualTo(2);
+        lookups.runAll();
+        Outcome outcome = outcome(part);
+        assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DELIVERED);
+        assertThat(outcome.tls().orElseThrow().fields().get("mtaSts")).isEqualTo("no MTA-STS TXT record");
+    }
+
+    @Test
     void hangingMtaStsPolicyHostsShouldNotDelayAnotherDomainAndTheirOwnMailWaitAtMostTheDiscoveryWait() {
         Duration discoveryWait = Duration.ofSeconds(2);
         PolicyFetcher fetcher = new PolicyFetcher() {
