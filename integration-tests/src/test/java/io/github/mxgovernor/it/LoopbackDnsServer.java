@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
 import java.util.SortedMap;
@@ -61,6 +62,7 @@ public final class LoopbackDnsServer implements AutoCloseable {
     private final Map<Name, List<String>> texts = new ConcurrentHashMap<>();
     private final Set<Name> hanging = ConcurrentHashMap.newKeySet();
     private final LongAdder unanswered = new LongAdder();
+    private volatile long lastUnansweredNanos;
     private final Queue<String> queries = new ConcurrentLinkedQueue<>();
     private final Map<String, LongAdder> queryCounts = new ConcurrentHashMap<>();
     private final Thread thread;
@@ -157,6 +159,12 @@ public final class LoopbackDnsServer implements AutoCloseable {
         return unanswered.sum();
     }
 
+    /** How long ago the last query left without an answer arrived; empty when none did. */
+    public Optional<Duration> sinceLastUnanswered() {
+        return unanswered.sum() == 0 ? Optional.empty()
+            : Optional.of(Duration.ofNanos(System.nanoTime() - lastUnansweredNanos));
+    }
+
     /** The queries received so far, as {@code "TYPE name."} (e.g. {@code "MX example.test."}), in arrival order. */
     public List<String> queries() {
         return new ArrayList<>(queries);
@@ -229,6 +237,7 @@ public final class LoopbackDnsServer implements AutoCloseable {
         queries.add(type + " " + name);
         queryCounts.computeIfAbsent(type, any -> new LongAdder()).increment();
         if (hanging.contains(name)) {
+            lastUnansweredNanos = System.nanoTime();
             unanswered.increment();
             return null;
         }

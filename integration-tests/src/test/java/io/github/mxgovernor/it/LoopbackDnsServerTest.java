@@ -99,6 +99,7 @@ class LoopbackDnsServerTest {
     void shouldNeverAnswerAboutANameItHangsOnAndStillAnswerTheOthers() throws Exception {
         server = start(Duration.ZERO);
         server.mx("hang.test", "mx1.hang.test").mx("fine.test", "mx1.fine.test").hang("HANG.test");
+        assertThat(server.sinceLastUnanswered()).isEmpty();
         SimpleResolver resolver = resolver();
         resolver.setTimeout(Duration.ofMillis(500));
 
@@ -106,6 +107,8 @@ class LoopbackDnsServerTest {
             Type.MX, DClass.IN)))).isInstanceOf(IOException.class);
         assertThat(query("fine.test.", Type.MX).getRcode()).isEqualTo(Rcode.NOERROR);
         assertThat(server.unansweredQueries()).isEqualTo(1);
+        assertThat(server.sinceLastUnanswered()).hasValueSatisfying(since ->
+            assertThat(since).isLessThan(Duration.ofSeconds(10)));
         assertThat(server.queries()).containsExactly("MX hang.test.", "MX fine.test.");
     }
 
