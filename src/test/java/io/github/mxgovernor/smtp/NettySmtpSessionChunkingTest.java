@@ -336,7 +336,9 @@ class NettySmtpSessionChunkingTest {
             .expect(MAIL).reply("250 ok").expect("RCPT TO:<a@mx.test>").reply("250 ok")
             .expect("DATA").reply("354 go ahead")
             .stopReadingUntil(released).discardUntilClosed());
-        session = await(factory().open(server.endpoint(), settings(TlsMode.DISABLED, SECOND, Duration.ofMillis(300))));
+        // a generous command timeout: only the content's stall is under test, and a loaded machine may be slow to reply
+        session = await(factory().open(server.endpoint(), settings(TlsMode.DISABLED, Duration.ofSeconds(10),
+            Duration.ofMillis(300))));
         byte[] line = ("x".repeat(1022) + "\r\n").getBytes(StandardCharsets.US_ASCII);
         // far more than loopback socket buffers hold, and more than the session buffers, so it streams
         MessageContent huge = out -> {
