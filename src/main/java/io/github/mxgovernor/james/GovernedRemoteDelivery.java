@@ -76,8 +76,8 @@ import org.slf4j.LoggerFactory;
  * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default a quarter of {@code maxInFlight};
  * beyond, its mails are deferred at once so that one slow destination never takes every queue slot),
  * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code lookupThreads}
- * (name lookups in flight at once, MX and MTA-STS TXT records, default 128: a lookup holds a thread while it waits
- * for its answer), {@code maxAge}
+ * (name lookups in flight at once, MX and address records, MTA-STS TXT and TLSA, 1 to 1000, default 128: a lookup
+ * holds a thread while it waits for its answer), {@code maxAge}
  * (how long a mail may keep being deferred after its first deferral, default 5 days; it bounces for its age only
  * once that time has passed), {@code shutdownGrace} (how long transactions in progress may go on when James stops,
  * default 30 seconds; then every connection is closed and the mail not delivered goes back on the queue).

@@ -28,8 +28,8 @@ public interface CountersMXBean {
 
     /**
      * Failed attempts (not recipients): sessions to an MX host that failed (connection, greeting, TLS policy,
-     * timeout), transactions in which the server delivered none of the recipients and deferred some (a 4xx, a 421),
-     * and, on the Governor bean, MX lookups that failed. An attempt that fails on one MX host counts there, even when
+     * timeout), transactions in which the server delivered none of the recipients and deferred some (a 4xx, a 421,
+     * a 5xx that a {@code deferMail} response rule holds), and, on the Governor bean, MX lookups that failed. An attempt that fails on one MX host counts there, even when
      * the next one delivers.
      */
     long getFailed();
