@@ -34,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * parts of one domain), the TLS admission of its domain's MTA-STS policy (an {@code enforce} policy keeps only the MX
  * hosts it lists; mail waits for a discovery at most {@link TlsPolicyResolver#discoveryWait()}, then goes by its
  * rule, and no more than the lanes' capacity wait for one slow discovery), the MX rule of its current host and the
- * destination the governor counts it against. Each step continues when the previous one completes, on the engine's
- * work executor; no step waits for another. A part whose domain has no host, whose lookup failed, or whose MTA-STS
- * policy admits none of its hosts ends here. Thread-safe.
+ * destination the governor counts it against. The MX lookup and the MTA-STS discovery start together, so a domain
+ * seen for the first time costs one lookup's time, not two in a row; admission continues when both have completed,
+ * on the engine's work executor, and no thread waits for either. A part whose domain has no host, whose lookup failed,
+ * or whose MTA-STS policy admits none of its hosts ends here. Thread-safe.
  */
 final class DeliveryRouter {
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryRouter.class);
@@ -89,13 +90,18 @@ final class DeliveryRouter {
         lanes.remove(destination, lane);
     }
 
-    /** Resolves the part's MX hosts, then admits and queues it; returns at once. */
+    /**
+     * Resolves the part's MX hosts and, side by side, discovers its domain's MTA-STS policy; then admits and queues
+     * it. Returns at once.
+     */
     void route(PendingPart part) {
-        mx.resolve(part.part().recipientDomain())
-            .whenCompleteAsync((resolution, error) -> guarded(part, () -> resolved(part, resolution)), work);
+        String domain = part.part().recipientDomain();
+        CompletableFuture<DomainTlsPolicy> policy = discover(part, domain);
+        mx.resolve(domain)
+            .whenCompleteAsync((resolution, error) -> guarded(part, () -> resolved(part, resolution, policy)), work);
     }
 
-    private void resolved(PendingPart part, MxResolution resolution) {
+    private void resolved(PendingPart part, MxResolution resolution, CompletableFuture<DomainTlsPolicy> policy) {
         if (stoppedFor(part)) {
             return;
         }
@@ -103,7 +109,7 @@ final class DeliveryRouter {
         MxRule defaultRule = rules.defaultRule();
         switch (resolution.status()) {
             case FOUND:
-                admit(part, resolution.endpoints());
+                admit(part, resolution.endpoints(), policy);
                 return;
             case TEMPORARY_FAILURE:
                 recorder.deferUnrouted(part, DeferralReason.DNS_TEMPORARY_FAILURE, "Temporary problem looking up"
@@ -121,9 +127,8 @@ final class DeliveryRouter {
         }
     }
 
-    /** Looks up the domain's MTA-STS policy (waiting at most the discovery wait), then keeps the hosts it admits. */
-    private void admit(PendingPart part, List<SmtpEndpoint> endpoints) {
-        String domain = part.part().recipientDomain();
+    /** The domain's MTA-STS policy, or none once the part has waited the discovery wait for it. */
+    private CompletableFuture<DomainTlsPolicy> discover(PendingPart part, String domain) {
         CompletableFuture<DomainTlsPolicy> policy;
         try {
             policy = tlsPolicy.domainPolicy(domain);
@@ -131,9 +136,12 @@ final class DeliveryRouter {
             LOGGER.warn("TLS policy lookup of {} failed for {}", domain, part, e);
             policy = CompletableFuture.completedFuture(DomainTlsPolicy.none(domain, "MTA-STS lookup failed: " + e));
         }
-        if (!policy.isDone()) {
-            policy = bounded(domain, policy);
-        }
+        return policy.isDone() ? policy : bounded(domain, policy);
+    }
+
+    /** Once the domain's policy is known (or waited for long enough), keeps the hosts it admits. */
+    private void admit(PendingPart part, List<SmtpEndpoint> endpoints, CompletableFuture<DomainTlsPolicy> policy) {
+        String domain = part.part().recipientDomain();
         policy.whenCompleteAsync((found, error) -> guarded(part, () -> admitted(part, endpoints, found != null
             ? found : DomainTlsPolicy.none(domain, "MTA-STS lookup failed: " + error))), work);
     }

@@ -9,6 +9,12 @@ import java.util.Optional;
 
 /** The engine's own settings (the per-destination limits live in the MX rules). Immutable; built by {@link #builder()}. */
 public final class EngineSettings {
+    /**
+     * Lookups at once by default: a new domain costs two (MX, and the MTA-STS TXT record beside it), so 128 threads
+     * look up some 2,000 new domains a second when each answer takes 30 ms, and 600 at 100 ms.
+     */
+    public static final int DEFAULT_LOOKUP_THREADS = 128;
+
     private final String heloName;
     private final Optional<InetAddress> bindAddress;
     private final Duration maxLaneWait;
@@ -65,7 +71,11 @@ public final class EngineSettings {
         return deliveryThreads;
     }
 
-    /** Threads for name lookups (MX and address, TLSA, MTA-STS TXT): a lookup blocks one while it runs. */
+    /**
+     * The most threads for name lookups (MX and address, TLSA, MTA-STS TXT) at once: a lookup blocks one while it
+     * waits for its answer, so this bounds lookups in flight, and with them how many new domains a second can be
+     * looked up (threads / answer time). Threads are made as lookups need them and end after a minute without work.
+     */
     public int lookupThreads() {
         return lookupThreads;
     }
@@ -105,7 +115,7 @@ public final class EngineSettings {
         private Duration maxLaneWait = Duration.ofSeconds(30);
         private int laneCapacity = 10_000;
         private int deliveryThreads = 64;
-        private int lookupThreads = 32;
+        private int lookupThreads = DEFAULT_LOOKUP_THREADS;
         private Duration lookupTimeout = Duration.ofSeconds(30);
         private Duration localDeferralDelay = Duration.ofSeconds(10);
         private Optional<SmtpCredentials> gatewayCredentials = Optional.empty();

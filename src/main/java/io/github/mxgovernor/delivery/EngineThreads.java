@@ -2,6 +2,7 @@ package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.time.Scheduler;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -9,7 +10,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
@@ -24,7 +27,9 @@ import org.slf4j.LoggerFactory;
  *       lookup, a session future or a timer says so. Never blocks.</li>
  *   <li>{@link #lookups()}: name lookups, which block in the DNS libraries (MX and address records through James's
  *       DNS service, TLSA, MTA-STS TXT): a bounded pool of their own, so a slow name server takes lookup threads
- *       only, and one domain at most one of them at a time.</li>
+ *       only, and one domain at most one of them at a time. A lookup spends its time waiting for an answer, not
+ *       computing, so the pool is sized for lookups in flight ({@link EngineSettings#lookupThreads()}); its threads
+ *       are made as lookups need them and end after {@link #LOOKUP_THREAD_IDLE} without work.</li>
  *   <li>{@link #scheduler()}: deadlines, lane wake-ups and housekeeping. Its one thread only hands due tasks to
  *       {@link #work()}.</li>
  * </ul>
@@ -33,6 +38,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class EngineThreads implements AutoCloseable {
     private static final Logger LOGGER = LoggerFactory.getLogger(EngineThreads.class);
+    /** How long a lookup thread without work lives on. */
+    static final Duration LOOKUP_THREAD_IDLE = Duration.ofMinutes(1);
 
     private final Executor work;
     private final Executor lookups;
@@ -47,14 +54,16 @@ public final class EngineThreads implements AutoCloseable {
     }
 
     /**
-     * Starts the engine's threads: as many work threads as processors (at least 2),
-     * {@link EngineSettings#lookupThreads()} lookup threads, one timer thread.
+     * Starts the engine's threads: as many work threads as processors (at least 2), up to
+     * {@link EngineSettings#lookupThreads()} lookup threads as lookups need them, one timer thread.
      */
     public static EngineThreads start(EngineSettings settings) {
         ExecutorService work = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
             new DaemonThreadFactory("mx-governor-engine"));
-        ExecutorService lookups = Executors.newFixedThreadPool(settings.lookupThreads(),
+        ThreadPoolExecutor lookups = new ThreadPoolExecutor(settings.lookupThreads(), settings.lookupThreads(),
+            LOOKUP_THREAD_IDLE.toNanos(), TimeUnit.NANOSECONDS, new LinkedBlockingQueue<>(),
             new DaemonThreadFactory("mx-governor-lookup"));
+        lookups.allowCoreThreadTimeOut(true);
         ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1,
             new DaemonThreadFactory("mx-governor-timer"));
         timer.setRemoveOnCancelPolicy(true);

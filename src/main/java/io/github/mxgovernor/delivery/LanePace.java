@@ -4,16 +4,20 @@ import java.time.Duration;
 import java.util.OptionalLong;
 
 /**
- * How fast one lane takes waiting parts into service while it has a backlog, and so when a part it turns away for the connection quota
- * should come back: once the parts waiting now (and those already told to come back) have gone out, one per
- * service interval. Parts sent back on these return slots find room when they return, instead of coming back
+ * How fast one lane takes waiting parts into service while it has a backlog, and so when a part it turns away for the
+ * connection quota should come back: once the parts waiting now (and those already told to come back) have gone out,
+ * one per service interval. Parts sent back on these return slots find room when they return, instead of coming back
  * blindly after a fixed delay and being turned away again while a large burst drains.
  *
  * <p>The pace is measured only over periods in which the lane had a backlog, when every connection the destination
- * allows is busy: an idle lane's throughput says nothing about what it can serve. Until one period of at least
- * {@link #SAMPLE_MILLIS} has been measured, a part is told to come back after {@link #UNMEASURED_RETURN_MILLIS},
- * when the pace will be known; a lane measured to take nothing at all leaves the delay to the caller. Not
- * thread-safe: the lane calls it under its own lock.
+ * allows is busy: an idle lane's throughput says nothing about what it can serve. A period ends with a measurement
+ * once it has lasted {@link #SAMPLE_MILLIS} and seen at least one part taken, or when the backlog ends after that
+ * long; a period in which no part was taken yet goes on, so a slow lane (a part every few seconds on its one
+ * connection, say) is measured over the time between its parts, not as a run of empty periods that would drag its
+ * pace towards nothing. While a period has gone on without any part taken, the service interval is at least that
+ * long. Until a first measurement, a part is told to come back after {@link #UNMEASURED_RETURN_MILLIS}, when the pace
+ * will be known; a lane that has had a backlog for {@link #SAMPLE_MILLIS} before any measurement without taking a
+ * single part leaves the delay to the caller. Not thread-safe: the lane calls it under its own lock.
  */
 final class LanePace {
     /** The shortest period a measurement covers. */
@@ -25,6 +29,7 @@ final class LanePace {
     /** Weight of the newest measurement in the running pace. */
     private static final double NEWEST_WEIGHT = 0.3;
 
+    /** Start of the backlogged period being measured; -1 when the lane has no backlog. */
     private long sampleStartMillis = -1;
     private int takenInSample;
     private double perSecond;
@@ -37,27 +42,29 @@ final class LanePace {
     }
 
     /**
-     * Takes a measurement when a period of at least {@link #SAMPLE_MILLIS} with a backlog has ended; a lane without
-     * a backlog starts the next period afresh.
+     * Takes a measurement when a backlogged period of at least {@link #SAMPLE_MILLIS} in which parts were taken has
+     * ended; a period without a part taken yet goes on while the backlog lasts; a lane without a backlog starts the
+     * next period afresh.
      */
     void sample(long nowMillis, boolean backlogged) {
-        if (!backlogged || sampleStartMillis < 0) {
+        if (sampleStartMillis < 0) {
             sampleStartMillis = backlogged ? nowMillis : -1;
             takenInSample = 0;
             return;
         }
         long elapsed = nowMillis - sampleStartMillis;
-        if (elapsed < SAMPLE_MILLIS) {
+        if (elapsed >= SAMPLE_MILLIS && takenInSample > 0) {
+            double latest = takenInSample * 1000.0 / elapsed;
+            perSecond = measured ? perSecond * (1 - NEWEST_WEIGHT) + latest * NEWEST_WEIGHT : latest;
+            measured = true;
+        } else if (backlogged) {
             return;
         }
-        double latest = takenInSample * 1000.0 / elapsed;
-        perSecond = measured ? perSecond * (1 - NEWEST_WEIGHT) + latest * NEWEST_WEIGHT : latest;
-        measured = true;
-        sampleStartMillis = nowMillis;
+        sampleStartMillis = backlogged ? nowMillis : -1;
         takenInSample = 0;
     }
 
-    /** Parts taken into service per second while the lane had a backlog; 0 until measured (or when none was). */
+    /** Parts taken into service per second while the lane had a backlog; 0 until measured. */
     double perSecond() {
         return perSecond;
     }
@@ -65,16 +72,15 @@ final class LanePace {
     /**
      * The next return slot for a part turned away now while {@code waiting} parts wait in the lane, and takes it;
      * at most {@link #MAX_RETURN_DELAY} away; {@link #UNMEASURED_RETURN_MILLIS} away before any measurement; empty
-     * when the lane was measured to take no part at all.
+     * when the lane had a backlog for {@link #SAMPLE_MILLIS} before any measurement and took no part in it.
      */
     OptionalLong takeReturnSlot(long nowMillis, int waiting) {
+        long withoutTaking = sampleStartMillis >= 0 && takenInSample == 0 ? nowMillis - sampleStartMillis : 0;
         if (!measured) {
-            return OptionalLong.of(nowMillis + UNMEASURED_RETURN_MILLIS);
+            return withoutTaking >= SAMPLE_MILLIS ? OptionalLong.empty()
+                : OptionalLong.of(nowMillis + UNMEASURED_RETURN_MILLIS);
         }
-        if (perSecond <= 0) {
-            return OptionalLong.empty();
-        }
-        double interval = 1000.0 / perSecond;
+        double interval = Math.max(1000.0 / perSecond, withoutTaking);
         long slot = Math.max(nextReturnSlotMillis, nowMillis + (long) Math.ceil(waiting * interval));
         nextReturnSlotMillis = slot + (long) Math.ceil(interval);
         return OptionalLong.of(Math.min(slot, nowMillis + MAX_RETURN_DELAY.toMillis()));

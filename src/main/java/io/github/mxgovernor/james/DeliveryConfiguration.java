@@ -19,6 +19,7 @@ import static io.github.mxgovernor.james.GovernedRemoteDelivery.JAVAX_PREFIX;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.LANE_CAPACITY;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.LOAD_BALANCING;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.LOCAL_DEFERRAL_DELAY;
+import static io.github.mxgovernor.james.GovernedRemoteDelivery.LOOKUP_THREADS;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.MAX_AGE;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.MAX_DNS_PROBLEM_RETRIES;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.MAX_IN_FLIGHT;
@@ -94,7 +95,7 @@ final class DeliveryConfiguration {
         CONNECTION_TIMEOUT, BOUNCE_PROCESSOR, ON_SUCCESS, HELO_NAME, BIND, SEND_PARTIAL, GATEWAY, GATEWAY_PORT,
         GATEWAY_USERNAME, GATEWAY_USERNAME_COMPATIBILITY, GATEWAY_PASSWORD, LOAD_BALANCING, USE_PRIORITY, DEBUG,
         START_TLS, SSL_ENABLE, VERIFY_SERVER_IDENTITY, RULES, DELIVERY_THREADS, MAX_IN_FLIGHT, MAX_LANE_WAIT,
-        LANE_CAPACITY, LOCAL_DEFERRAL_DELAY, MAX_AGE, OUTGOING_QUEUE_ALIAS, TLS, TLS_FALLBACK_MEMORY,
+        LANE_CAPACITY, LOOKUP_THREADS, LOCAL_DEFERRAL_DELAY, MAX_AGE, OUTGOING_QUEUE_ALIAS, TLS, TLS_FALLBACK_MEMORY,
         GovernedRemoteDelivery.TRUST_STORE, GovernedRemoteDelivery.TRUST_STORE_PASSWORD,
         GovernedRemoteDelivery.TRUST_STORE_TYPE, MTA_STS, MTA_STS_TIMEOUT, DANE_RESOLVER, DANE_TRUST_ANCHORS,
         DANE_TIMEOUT, SHUTDOWN_GRACE, WAITING_REPOSITORY, WAITING_THRESHOLD, WAITING_RELEASE_RATE, "onMailetException",
@@ -373,6 +374,7 @@ final class DeliveryConfiguration {
         // destination never starves the others of queue slots; its surplus is deferred at once.
         builder.laneCapacity(parameters.optionalInt(LANE_CAPACITY, 1, 10_000_000)
             .orElse(Math.max(1, maxInFlight / 4)));
+        parameters.optionalInt(LOOKUP_THREADS, 1, 1000).ifPresent(builder::lookupThreads);
         parameters.optionalDuration(MAX_LANE_WAIT).ifPresent(builder::maxLaneWait);
         parameters.optionalDuration(LOCAL_DEFERRAL_DELAY).ifPresent(builder::localDeferralDelay);
         builder.gatewayCredentials(gatewayCredentials(parameters, config));

@@ -75,7 +75,9 @@ import org.slf4j.LoggerFactory;
  * {@code maxLaneWait} (how long a mail waits for a connection or token before a local deferral, default
  * 30 seconds), {@code laneCapacity} (mails one destination holds waiting, default a quarter of {@code maxInFlight};
  * beyond, its mails are deferred at once so that one slow destination never takes every queue slot),
- * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code maxAge}
+ * {@code localDeferralDelay} (base delay of a quota deferral, jittered, default 10 seconds), {@code lookupThreads}
+ * (name lookups in flight at once, MX and MTA-STS TXT records, default 128: a lookup holds a thread while it waits
+ * for its answer), {@code maxAge}
  * (how long a mail may keep being deferred after its first deferral, default 5 days; it bounces for its age only
  * once that time has passed), {@code shutdownGrace} (how long transactions in progress may go on when James stops,
  * default 30 seconds; then every connection is closed and the mail not delivered goes back on the queue).
@@ -143,6 +145,7 @@ public class GovernedRemoteDelivery extends GenericMailet {
     public static final String MAX_IN_FLIGHT = "maxInFlight";
     public static final String MAX_LANE_WAIT = "maxLaneWait";
     public static final String LANE_CAPACITY = "laneCapacity";
+    public static final String LOOKUP_THREADS = "lookupThreads";
     public static final String LOCAL_DEFERRAL_DELAY = "localDeferralDelay";
     public static final String MAX_AGE = "maxAge";
     public static final String SHUTDOWN_GRACE = "shutdownGrace";

@@ -127,6 +127,39 @@ class EngineIsolationTest {
         assertThat(harness.connections("mx1.example.com")).isEqualTo(1);
     }
 
+    /**
+     * A factory that keeps throwing for one destination, beside a healthy one: every part of the first ends deferred
+     * with its slot back, and the healthy destination delivers each of its parts at once, on one session, as if the
+     * other did not exist (on fake time no step of it waits).
+     */
+    @ParameterizedTest
+    @EnumSource(OpeningFault.class)
+    void aFactoryThatKeepsFailingForOneDestinationShouldLeakNoSlotAndHoldUpNoOther(OpeningFault fault) {
+        harness.start(rule().maxConnections(2));
+        harness.mx("broken.test", "mx1.broken.test");
+        harness.mx("healthy.test", "mx1.healthy.test");
+        sessions.faultyHosts = host -> host.equals("mx1.broken.test");
+        Supplier<Throwable> failure = fault == OpeningFault.THROWS_ERROR || fault == OpeningFault.FAILS_WITH_ERROR
+            ? () -> new NoClassDefFoundError("io/netty/Missing") : () -> new IllegalStateException("factory broken");
+        if (fault.name().startsWith("THROWS")) {
+            sessions.openThrows = failure;
+        } else {
+            sessions.openFails = failure;
+        }
+
+        List<CompletableFuture<Map<String, Outcome>>> broken = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            broken.add(harness.deliver("broken.test", "b" + i));
+            assertThat(harness.deliverNow("healthy.test", "h" + i).kind()).isEqualTo(Outcome.Kind.DELIVERED);
+        }
+
+        assertThat(broken).allSatisfy(part -> assertThat(outcome(part).reason())
+            .contains(DeferralReason.CONNECTION_FAILED));
+        assertThat(harness.connections("mx1.broken.test")).isZero();
+        assertThat(harness.connections("mx1.healthy.test")).isEqualTo(1);
+        assertThat(sessions.transactions).hasSize(50);
+    }
+
     @Test
     void aSessionWhoseCloseNeverEndsShouldBeAbortedAndItsSlotComeBack() {
         harness.start(rule().idleTimeout(Duration.ofSeconds(5)));
@@ -344,6 +377,36 @@ class EngineIsolationTest {
         harness.deliver("example.com", "later");
         lookups.runAll();
         assertThat(asked).as("nothing kept once the lookup ended").hasValue(2);
+    }
+
+    @Test
+    void aDomainsMxLookupAndItsMtaStsDiscoveryShouldRunSideBySide() {
+        ManualExecutor lookups = new ManualExecutor();
+        PolicyFetcher noFetch = new PolicyFetcher() {
+            @Override
+            public String fetch(String domain) {
+                throw new AssertionError("no TXT record, no fetch");
+            }
+
+            @Override
+            public CompletableFuture<String> fetchAsync(String domain) {
+                throw new AssertionError("no TXT record, no fetch");
+            }
+        };
+        MtaStsPolicyCache policies = new MtaStsPolicyCache(name -> List.of(), noFetch, harness.clock, lookups,
+            Duration.ofMinutes(5), 100);
+        harness.mx("example.com", "mx1.example.com");
+        harness.lookups(lookups).start(rule(), EngineHarness.settings().build(), new TlsPolicyResolver(
+            Optional.of(policies), DaneLookup.NOT_CONFIGURED, new PlaintextFallbacks(Duration.ofHours(1),
+            harness.clock)));
+
+        CompletableFuture<Map<String, Outcome>> part = harness.deliver("example.com", "a");
+
+        assertThat(lookups.pending()).as("the MX lookup and the _mta-sts TXT lookup, started together").isEqualTo(2);
+        lookups.runAll();
+        Outcome outcome = outcome(part);
+        assertThat(outcome.kind()).isEqualTo(Outcome.Kind.DELIVERED);
+        assertThat(outcome.tls().orElseThrow().fields().get("mtaSts")).isEqualTo("no MTA-STS TXT record");
     }
 
     @Test

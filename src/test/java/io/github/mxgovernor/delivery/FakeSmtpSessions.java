@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -58,6 +59,8 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
     volatile Supplier<Throwable> openFails;
     /** What a transaction's future fails with (a 421 mid-transaction, say), the session then unusable; null for none. */
     volatile Function<SmtpTransaction, Throwable> sendFails;
+    /** The hosts {@link #openThrows} and {@link #openFails} apply to; all by default. */
+    volatile Predicate<String> faultyHosts = host -> true;
     /** What the sessions report of their TLS. */
     volatile Optional<TlsInfo> tls = Optional.empty();
     private final Deque<Runnable> held = new ArrayDeque<>();
@@ -65,12 +68,13 @@ final class FakeSmtpSessions implements SmtpSessionFactory {
     @Override
     public CompletableFuture<SmtpSession> open(SmtpEndpoint endpoint, SessionSettings sessionSettings) {
         settings.add(sessionSettings);
+        boolean faulty = faultyHosts.test(endpoint.hostName());
         Supplier<Throwable> thrown = openThrows;
-        if (thrown != null) {
+        if (thrown != null && faulty) {
             throwUnchecked(thrown.get());
         }
         Supplier<Throwable> failure = openFails;
-        if (failure != null) {
+        if (failure != null && faulty) {
             return CompletableFuture.failedFuture(failure.get());
         }
         if (unreachableHosts.contains(endpoint.hostName())) {

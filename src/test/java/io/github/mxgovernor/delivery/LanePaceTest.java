@@ -87,8 +87,59 @@ class LanePaceTest {
         assertThat(pace.takeReturnSlot(1000, 8)).isEqualTo(OptionalLong.of(3000));
         assertThat(pace.takeReturnSlot(1000, 8)).isEqualTo(OptionalLong.of(3250));
         assertThat(pace.takeReturnSlot(1100, 8)).isEqualTo(OptionalLong.of(3500));
-        // once the slots handed out are behind, the backlog of the moment decides again
+        // the lane goes on at its pace; once the slots handed out are behind, the backlog of the moment decides again
+        for (int i = 0; i < 16; i++) {
+            pace.taken();
+        }
+        pace.sample(5000, true);
         assertThat(pace.takeReturnSlot(5000, 2)).isEqualTo(OptionalLong.of(5500));
+    }
+
+    @Test
+    void aBacklogEndingAfterAFullPeriodShouldCountThePartsTakenInIt() {
+        pace.sample(0, true);
+        pace.taken();
+        pace.taken();
+        pace.sample(400, true);
+        pace.taken();
+        pace.sample(1000, false);
+
+        assertThat(pace.perSecond()).isEqualTo(5 * 0.7 + 1000.0 / 600 * 0.3);
+    }
+
+    @Test
+    void aLaneThatTakesNothingForLongerThanItsIntervalShouldGetLaterSlots() {
+        backloggedSecond(0, 4);
+        pace.sample(2000, true);
+        pace.sample(3000, true);
+
+        assertThat(pace.perSecond()).as("no measurement without a part taken").isEqualTo(4.0);
+        assertThat(pace.takeReturnSlot(3000, 2)).as("nothing taken for 2 s: at least 2 s per part")
+            .isEqualTo(OptionalLong.of(3000 + 2 * 2000));
+    }
+
+    /**
+     * One connection that carries a part every 1.4 s, and now and then is replaced (QUIT, connect, greeting, EHLO:
+     * 2.8 s without a part), swept every 200 ms as the engine does: the return slot of a part turned away with two
+     * waiting stays within what three parts take at the slowest spacing seen. Periods without a part counted as a
+     * pace of 0 once took it to a tenth of the real one, and such a part came back after 26 s.
+     */
+    @Test
+    void aSlowLaneShouldKeepItsPaceThroughTheGapsBetweenItsParts() {
+        long[] takes = {0, 2800, 4200, 5600, 7000, 8400, 11200, 12600};
+        int next = 0;
+        for (long now = 0; now <= 11_000; now += 200) {
+            while (next < takes.length && takes[next] <= now) {
+                pace.taken();
+                next++;
+            }
+            pace.sample(now, true);
+        }
+
+        OptionalLong slot = pace.takeReturnSlot(11_000, 2);
+        assertThat(pace.perSecond()).isBetween(1 / 2.8, 1 / 1.4);
+        assertThat(slot).isPresent();
+        assertThat(slot.getAsLong() - 11_000).isBetween(2 * 1400L, 3 * 2800L);
     }
 
     @Test

@@ -41,6 +41,7 @@ class DeliveryConfigurationTest {
         assertThat(configuration.outgoingQueue()).isEqualTo("outgoing");
         assertThat(configuration.maxInFlight()).isEqualTo(512);
         assertThat(configuration.engineSettings().laneCapacity()).isEqualTo(128);
+        assertThat(configuration.engineSettings().lookupThreads()).isEqualTo(128);
         assertThat(configuration.maxAge()).isEqualTo(Duration.ofDays(5));
         assertThat(configuration.shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
         assertThat(configuration.maxDnsProblemRetries()).isZero();
@@ -66,6 +67,14 @@ class DeliveryConfigurationTest {
             .isInstanceOf(MessagingException.class)
             .hasMessage("Invalid mailet parameter shutdownGrace: expected a positive duration such as 500ms, 30s, 5m,"
                 + " 2h or 5d, was '0s'");
+    }
+
+    @Test
+    void lookupThreadsShouldBeReadAndABadValueNamed() throws Exception {
+        assertThat(read(Map.of("lookupThreads", "256")).engineSettings().lookupThreads()).isEqualTo(256);
+        assertThatThrownBy(() -> read(Map.of("lookupThreads", "0")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter lookupThreads: expected an integer from 1 to 1000, was '0'");
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -22,10 +23,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A lenient SMTP server on 127.0.0.1 for many connections at once, on two Netty threads of its own (so the thread
  * count of a test does not grow with its connections): greeting, EHLO with the extensions given, 250 to MAIL, RCPT
- * and RSET, DATA to the lone dot, BDAT by its byte counts, 221 to QUIT unless told never to answer it. It counts
- * what it saw.
+ * and RSET, DATA to the lone dot, BDAT by its byte counts, 221 to QUIT unless told never to answer it; the greeting
+ * may come after a delay (scheduled on its threads, holding none). It counts what it saw. Public for the engine's
+ * scale test.
  */
-final class LoopbackSmtpServer implements AutoCloseable {
+public final class LoopbackSmtpServer implements AutoCloseable {
     private final EventLoopGroup group = new NioEventLoopGroup(2, task -> {
         Thread thread = new Thread(task, "loopback-smtp-server");
         thread.setDaemon(true);
@@ -34,13 +36,16 @@ final class LoopbackSmtpServer implements AutoCloseable {
     private final Channel listener;
     private final List<String> extensions;
     private final boolean answersQuit;
+    private final Duration greetingDelay;
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicInteger messages = new AtomicInteger();
     private final AtomicInteger quits = new AtomicInteger();
 
-    private LoopbackSmtpServer(List<String> extensions, boolean answersQuit) throws InterruptedException {
+    private LoopbackSmtpServer(List<String> extensions, boolean answersQuit, Duration greetingDelay)
+            throws InterruptedException {
         this.extensions = extensions;
         this.answersQuit = answersQuit;
+        this.greetingDelay = greetingDelay;
         this.listener = new ServerBootstrap()
             .group(group)
             .channel(NioServerSocketChannel.class)
@@ -55,26 +60,32 @@ final class LoopbackSmtpServer implements AutoCloseable {
     }
 
     /** A server that offers these extensions and says goodbye to QUIT. */
-    static LoopbackSmtpServer start(String... extensions) throws InterruptedException {
-        return new LoopbackSmtpServer(List.of(extensions), true);
+    public static LoopbackSmtpServer start(String... extensions) throws InterruptedException {
+        return new LoopbackSmtpServer(List.of(extensions), true, Duration.ZERO);
+    }
+
+    /** A server that greets each connection {@code greetingDelay} after accepting it. */
+    public static LoopbackSmtpServer greetingAfter(Duration greetingDelay, String... extensions)
+            throws InterruptedException {
+        return new LoopbackSmtpServer(List.of(extensions), true, greetingDelay);
     }
 
     /** A server that reads QUIT and never answers it, as a NAT that dropped the connection would not. */
     static LoopbackSmtpServer neverAnsweringQuit(String... extensions) throws InterruptedException {
-        return new LoopbackSmtpServer(List.of(extensions), false);
+        return new LoopbackSmtpServer(List.of(extensions), false, Duration.ZERO);
     }
 
-    SmtpEndpoint endpoint() {
+    public SmtpEndpoint endpoint() {
         InetSocketAddress address = (InetSocketAddress) listener.localAddress();
         return new SmtpEndpoint("mx.test", address.getAddress(), address.getPort());
     }
 
     /** Connections open now. */
-    int openConnections() {
+    public int openConnections() {
         return open.get();
     }
 
-    int messagesReceived() {
+    public int messagesReceived() {
         return messages.get();
     }
 
@@ -98,7 +109,12 @@ final class LoopbackSmtpServer implements AutoCloseable {
         @Override
         public void channelActive(ChannelHandlerContext ctx) throws Exception {
             open.incrementAndGet();
-            reply(ctx, "220 loopback ready");
+            if (greetingDelay.isZero()) {
+                reply(ctx, "220 loopback ready");
+            } else {
+                ctx.executor().schedule(() -> reply(ctx, "220 loopback ready"), greetingDelay.toNanos(),
+                    TimeUnit.NANOSECONDS);
+            }
             super.channelActive(ctx);
         }
 

@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +35,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLSocket;
 
 /**
@@ -46,7 +49,12 @@ import javax.net.ssl.SSLSocket;
  * (and once before the greeting), which is what a network round trip costs a client.
  *
  * <p>With a {@linkplain Builder#tls(SSLContext) TLS context}, EHLO offers STARTTLS (until TLS is on) and STARTTLS
- * upgrades the connection with that context's certificate; without one, STARTTLS is not offered and refused.
+ * upgrades the connection with that context's certificate; without one, STARTTLS is not offered and refused. With
+ * {@linkplain Builder#auth(boolean) AUTH}, EHLO offers {@code AUTH PLAIN} and any AUTH command is accepted and kept
+ * ({@link #authCommands()}).
+ *
+ * <p>{@link MxBehaviour} makes it misbehave: hang, drop, babble, greet or answer EHLO without end, drip its TLS
+ * handshake, or leave QUIT unanswered.
  *
  * <p>Counters are exact: a connection counts as open from its accept until the server notices the client's close,
  * drops the socket, or decides to close it (QUIT, a 421 reply), which it does before sending that last reply.
@@ -58,6 +66,8 @@ public final class FakeMxServer implements AutoCloseable {
         .getBytes(StandardCharsets.ISO_8859_1);
     private static final int MAX_LINE_BUFFER = 64 * 1024 * 1024;
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+    /** The pace of an endless greeting and of a dripped TLS handshake. */
+    private static final Duration DRIP_INTERVAL = Duration.ofMillis(100);
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*");
 
     private final InetAddress address;
@@ -69,6 +79,7 @@ public final class FakeMxServer implements AutoCloseable {
     private final Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
     private final ConnectionGauge gauge;
     private final SSLContext tlsContext;
+    private final boolean auth;
 
     private volatile Duration latency;
     private volatile ReplyPolicy replyPolicy;
@@ -85,6 +96,8 @@ public final class FakeMxServer implements AutoCloseable {
     private final AtomicInteger tlsHandshakes = new AtomicInteger();
     private final AtomicInteger messagesOverTls = new AtomicInteger();
     private final AtomicLong replyBursts = new AtomicLong();
+    private final AtomicInteger openAfterQuit = new AtomicInteger();
+    private final Queue<String> authCommands = new ConcurrentLinkedQueue<>();
     private final Queue<ReceivedMessage> messages = new ConcurrentLinkedQueue<>();
     private final Queue<Integer> messagesPerClosedConnection = new ConcurrentLinkedQueue<>();
     private final Map<String, LongAdder> commandCounts = new ConcurrentHashMap<>();
@@ -98,6 +111,7 @@ public final class FakeMxServer implements AutoCloseable {
         this.behaviour = builder.behaviour;
         this.gauge = builder.gauge;
         this.tlsContext = builder.tlsContext;
+        this.auth = builder.auth;
         this.pipelining = builder.pipelining;
         this.chunking = builder.chunking;
         this.serverSocket = new ServerSocket();
@@ -147,6 +161,7 @@ public final class FakeMxServer implements AutoCloseable {
         private MxBehaviour behaviour = MxBehaviour.NORMAL;
         private ConnectionGauge gauge = new ConnectionGauge();
         private SSLContext tlsContext;
+        private boolean auth;
 
         private Builder(String address) {
             Objects.requireNonNull(address, "address");
@@ -223,6 +238,12 @@ public final class FakeMxServer implements AutoCloseable {
         /** Offers STARTTLS and completes handshakes with this server context's certificate. */
         public Builder tls(SSLContext serverContext) {
             this.tlsContext = Objects.requireNonNull(serverContext, "serverContext");
+            return this;
+        }
+
+        /** Whether EHLO offers {@code AUTH PLAIN}; AUTH is then accepted whatever it carries (default false). */
+        public Builder auth(boolean auth) {
+            this.auth = auth;
             return this;
         }
 
@@ -323,6 +344,16 @@ public final class FakeMxServer implements AutoCloseable {
     public long commandCount(String verb) {
         LongAdder count = commandCounts.get(verb.toUpperCase(Locale.ROOT));
         return count == null ? 0 : count.sum();
+    }
+
+    /** Connections open now whose QUIT went unanswered ({@link MxBehaviour#SILENT_QUIT}). */
+    public int openAfterQuit() {
+        return openAfterQuit.get();
+    }
+
+    /** The AUTH command lines received, credentials included, in arrival order. */
+    public List<String> authCommands() {
+        return new ArrayList<>(authCommands);
     }
 
     /** Accepted messages in the order they were accepted. */
@@ -458,7 +489,7 @@ public final class FakeMxServer implements AutoCloseable {
         return new String(content, StandardCharsets.ISO_8859_1);
     }
 
-    private enum BurstEnd { NEED_INPUT, MID_CHUNK, CLOSE_AFTER_REPLIES, ABORTED, START_TLS }
+    private enum BurstEnd { NEED_INPUT, MID_CHUNK, CLOSE_AFTER_REPLIES, ABORTED, START_TLS, ENDLESS_REPLY }
 
     private final class Connection implements Runnable {
         private final Socket socket;
@@ -484,6 +515,8 @@ public final class FakeMxServer implements AutoCloseable {
         private int accepted;
         private boolean closeAfterReplies;
         private boolean startTlsAfterReplies;
+        private boolean endlessReplyAfterReplies;
+        private boolean quitUnanswered;
         private boolean tls;
 
         Connection(Socket socket, int number) {
@@ -497,6 +530,10 @@ public final class FakeMxServer implements AutoCloseable {
                 socket.setTcpNoDelay(true);
                 in = socket.getInputStream();
                 out = new BufferedOutputStream(socket.getOutputStream());
+                if (behaviour == MxBehaviour.ENDLESS_GREETING) {
+                    writeForever("220-" + hostName + " still greeting", DRIP_INTERVAL);
+                    return;
+                }
                 answer(SmtpStage.GREETING, "", null, "220 " + hostName + " ESMTP fake MX");
                 if (closeAfterReplies) {
                     flushLastReplies();
@@ -508,7 +545,77 @@ public final class FakeMxServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } finally {
+                if (quitUnanswered) {
+                    openAfterQuit.decrementAndGet();
+                }
                 endConnection(socket, accepted);
+            }
+        }
+
+        /** Writes {@code line} again and again, {@code interval} apart (none for as fast as the client reads). */
+        private void writeForever(String line, Duration interval) throws IOException, InterruptedException {
+            byte[] bytes = (line + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            while (!closed) {
+                out.write(bytes);
+                out.flush();
+                if (!interval.isZero()) {
+                    TimeUnit.NANOSECONDS.sleep(interval.toNanos());
+                }
+            }
+        }
+
+        /**
+         * Reads the client's hello and sends this server's side of the TLS handshake one byte every
+         * {@link #DRIP_INTERVAL}; should the client wait for all of it, waits for the client to go.
+         */
+        private void dripHandshake() throws IOException, InterruptedException {
+            SSLEngine engine = tlsContext.createSSLEngine();
+            engine.setUseClientMode(false);
+            engine.beginHandshake();
+            int packetSize = engine.getSession().getPacketBufferSize();
+            ByteBuffer fromClient = ByteBuffer.allocate(packetSize);
+            fromClient.put(buffer, start, end - start);
+            start = 0;
+            end = 0;
+            ByteBuffer toClient = ByteBuffer.allocate(4 * packetSize);
+            ByteBuffer application = ByteBuffer.allocate(engine.getSession().getApplicationBufferSize());
+            byte[] read = new byte[packetSize];
+            while (true) {
+                SSLEngineResult.HandshakeStatus status = engine.getHandshakeStatus();
+                if (status == SSLEngineResult.HandshakeStatus.NEED_TASK) {
+                    for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) {
+                        task.run();
+                    }
+                } else if (status == SSLEngineResult.HandshakeStatus.NEED_WRAP) {
+                    if (engine.wrap(ByteBuffer.allocate(0), toClient).getStatus()
+                            == SSLEngineResult.Status.BUFFER_OVERFLOW) {
+                        ByteBuffer larger = ByteBuffer.allocate(2 * toClient.capacity());
+                        toClient.flip();
+                        toClient = larger.put(toClient);
+                    }
+                } else if (status == SSLEngineResult.HandshakeStatus.NEED_UNWRAP && toClient.position() == 0) {
+                    fromClient.flip();
+                    SSLEngineResult result = engine.unwrap(fromClient, application);
+                    fromClient.compact();
+                    if (result.getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW) {
+                        int count = in.read(read, 0, Math.min(read.length, fromClient.remaining()));
+                        if (count < 0) {
+                            return;
+                        }
+                        fromClient.put(read, 0, count);
+                    }
+                } else {
+                    break;
+                }
+            }
+            toClient.flip();
+            while (toClient.hasRemaining() && !closed) {
+                out.write(toClient.get());
+                out.flush();
+                TimeUnit.NANOSECONDS.sleep(DRIP_INTERVAL.toNanos());
+            }
+            while (in.read(read) >= 0) {
+                // the whole flight went out (no client waits that long): wait for the client to go
             }
         }
 
@@ -538,10 +645,19 @@ public final class FakeMxServer implements AutoCloseable {
                 }
                 if (burstEnd == BurstEnd.START_TLS) {
                     flushReplies();
+                    if (behaviour == MxBehaviour.DRIP_TLS_HANDSHAKE) {
+                        dripHandshake();
+                        return;
+                    }
                     if (!startTls()) {
                         return;
                     }
                     continue;
+                }
+                if (burstEnd == BurstEnd.ENDLESS_REPLY) {
+                    flushReplies();
+                    writeForever("250-" + hostName + " has more to say", Duration.ZERO);
+                    return;
                 }
                 flushReplies();
                 if (!readMore()) {
@@ -599,6 +715,9 @@ public final class FakeMxServer implements AutoCloseable {
                 if (startTlsAfterReplies) {
                     startTlsAfterReplies = false;
                     return BurstEnd.START_TLS;
+                }
+                if (endlessReplyAfterReplies) {
+                    return BurstEnd.ENDLESS_REPLY;
                 }
             }
         }
@@ -675,6 +794,10 @@ public final class FakeMxServer implements AutoCloseable {
             String verb = (space < 0 ? line : line.substring(0, space)).toUpperCase(Locale.ROOT);
             String argument = space < 0 ? "" : line.substring(space + 1).trim();
             commandCounts.computeIfAbsent(verb, v -> new LongAdder()).increment();
+            if ((verb.equals("EHLO") || verb.equals("HELO")) && behaviour == MxBehaviour.ENDLESS_EHLO_REPLY) {
+                endlessReplyAfterReplies = true;
+                return;
+            }
             switch (verb) {
                 case "EHLO":
                     resetTransaction();
@@ -716,8 +839,23 @@ public final class FakeMxServer implements AutoCloseable {
                     }
                     break;
                 case "QUIT":
+                    if (behaviour == MxBehaviour.SILENT_QUIT) {
+                        if (!quitUnanswered) {
+                            quitUnanswered = true;
+                            openAfterQuit.incrementAndGet();
+                        }
+                        break;
+                    }
                     answer(SmtpStage.QUIT, line, null, "221 2.0.0 Bye");
                     closeAfterReplies = true;
+                    break;
+                case "AUTH":
+                    if (auth && greeted) {
+                        authCommands.add(line);
+                        reply("235 2.7.0 Authentication successful");
+                    } else {
+                        reply("502 5.5.1 AUTH not available");
+                    }
                     break;
                 default:
                     reply("500 5.5.2 Command unrecognized");
@@ -734,6 +872,9 @@ public final class FakeMxServer implements AutoCloseable {
             }
             if (tlsContext != null && !tls) {
                 reply.append("\r\n250-STARTTLS");
+            }
+            if (auth) {
+                reply.append("\r\n250-AUTH PLAIN");
             }
             return reply.append("\r\n250-8BITMIME\r\n250 ENHANCEDSTATUSCODES").toString();
         }

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.mxgovernor.testing.TestPki;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,11 +13,14 @@ import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+
+import javax.net.ssl.SSLEngine;
 
 import org.junit.jupiter.api.Test;
 
@@ -337,6 +342,93 @@ class FakeMxServerIT {
     }
 
     @Test
+    void anEndlessGreetingShouldSendContinuationLinesAndNeverALastOne() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").behaviour(MxBehaviour.ENDLESS_GREETING).start();
+             RawClient client = new RawClient(server)) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(client.readLine()).startsWith("220-");
+            }
+            assertThat(server.openConnections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void anEndlessEhloReplyShouldSendContinuationLinesAndNeverALastOne() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").behaviour(MxBehaviour.ENDLESS_EHLO_REPLY).start();
+             RawClient client = new RawClient(server)) {
+            assertThat(client.readReply()).startsWith("220 ");
+            client.send("EHLO client.test\r\n");
+            for (int i = 0; i < 1000; i++) {
+                assertThat(client.readLine()).startsWith("250-");
+            }
+        }
+    }
+
+    @Test
+    void aDrippedHandshakeShouldSendTheServersTlsRecordsAboutTenBytesASecond() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").behaviour(MxBehaviour.DRIP_TLS_HANDSHAKE)
+                .tls(TestPki.authority().issue("mx.drip.test").serverContext()).start();
+             RawClient client = new RawClient(server, Duration.ofMillis(300))) {
+            client.readReply();
+            assertThat(client.command("EHLO client.test")).contains("250-STARTTLS");
+            assertThat(client.command("STARTTLS")).startsWith("220 ");
+            SSLEngine engine = TestPki.authority().clientContext().createSSLEngine("mx.drip.test", server.port());
+            engine.setUseClientMode(true);
+            ByteBuffer hello = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+            engine.wrap(ByteBuffer.allocate(0), hello);
+            client.socket.getOutputStream().write(hello.array(), 0, hello.position());
+
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            long end = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            while (System.nanoTime() < end) {
+                try {
+                    received.write(client.socket.getInputStream().read());
+                } catch (SocketTimeoutException e) {
+                    // nothing this time
+                }
+            }
+
+            assertThat(received.size()).isBetween(5, 15);
+            assertThat(received.toByteArray()[0]).as("a TLS handshake record").isEqualTo((byte) 22);
+            assertThat(server.tlsHandshakes()).isZero();
+            assertThat(server.openConnections()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aSilentQuitShouldLeaveTheConnectionOpenUntilTheClientCloses() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").behaviour(MxBehaviour.SILENT_QUIT).start()) {
+            try (RawClient client = new RawClient(server, Duration.ofMillis(300))) {
+                client.readReply();
+                client.command("EHLO client.test");
+                client.send("QUIT\r\n");
+
+                assertThatThrownBy(client::readReply).isInstanceOf(SocketTimeoutException.class);
+                assertThat(server.openAfterQuit()).isEqualTo(1);
+            }
+            await().atMost(AWAIT).until(() -> server.openConnections() == 0 && server.openAfterQuit() == 0);
+        }
+    }
+
+    @Test
+    void authShouldBeOfferedOnlyWhenAskedAndEveryAuthCommandKept() throws Exception {
+        try (FakeMxServer server = FakeMxServer.builder("127.0.0.2").auth(true).start();
+             FakeMxServer plain = FakeMxServer.start("127.0.0.3");
+             RawClient client = new RawClient(server);
+             RawClient toPlain = new RawClient(plain)) {
+            client.readReply();
+            toPlain.readReply();
+            assertThat(client.command("EHLO client.test")).contains("250-AUTH PLAIN");
+            assertThat(toPlain.command("EHLO client.test")).doesNotContain("AUTH");
+
+            assertThat(client.command("AUTH PLAIN AHVzZXIAc2VjcmV0")).startsWith("235 ");
+            assertThat(toPlain.command("AUTH PLAIN AHVzZXIAc2VjcmV0")).startsWith("502 ");
+            assertThat(server.authCommands()).containsExactly("AUTH PLAIN AHVzZXIAc2VjcmV0");
+            assertThat(plain.authCommands()).isEmpty();
+        }
+    }
+
+    @Test
     void serversOnTwoLoopbackAddressesShouldShareOnePortNumber() throws Exception {
         try (FakeMxServer first = FakeMxServer.builder("127.0.0.2").hostName("first.test").start();
              FakeMxServer second = FakeMxServer.builder("127.0.0.3").port(first.port()).hostName("second.test").start();
@@ -389,7 +481,7 @@ class FakeMxServerIT {
 
     /** A line-oriented SMTP client that sends exactly what the test writes. */
     private static final class RawClient implements AutoCloseable {
-        private final Socket socket;
+        final Socket socket;
         private final InputStream in;
         private final OutputStream out;
 

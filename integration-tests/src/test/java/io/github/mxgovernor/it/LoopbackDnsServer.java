@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Queue;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,6 +35,7 @@ import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.SOARecord;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
@@ -42,8 +45,9 @@ import org.xbill.DNS.Type;
  * {@code resolv.conf}. It answers MX and A queries from the records it was given, NODATA for other types of a known
  * name and NXDOMAIN for every other name, both with an SOA record so resolvers may cache them; it never asks any other
  * server, so nothing leaves the machine. Each answer may be held back by a fixed delay, as a remote name server's
- * round trip would, without holding back the answers to other queries meanwhile. Answers are small, so no query
- * needs TCP.
+ * round trip would, without holding back the answers to other queries meanwhile; queries about a name it was told to
+ * {@linkplain #hang(String) hang} on are never answered, as by a dead name server. TXT records may be given too.
+ * Answers are small, so no query needs TCP.
  */
 public final class LoopbackDnsServer implements AutoCloseable {
     /** The only port resolvers configured by address alone ask. */
@@ -55,6 +59,10 @@ public final class LoopbackDnsServer implements AutoCloseable {
     private final Duration answerDelay;
     private final Map<Name, List<Name>> mx = new ConcurrentHashMap<>();
     private final Map<Name, List<InetAddress>> addresses = new ConcurrentHashMap<>();
+    private final Map<Name, List<String>> texts = new ConcurrentHashMap<>();
+    private final Set<Name> hanging = ConcurrentHashMap.newKeySet();
+    private final LongAdder unanswered = new LongAdder();
+    private volatile long lastUnansweredNanos;
     private final Queue<String> queries = new ConcurrentLinkedQueue<>();
     private final Map<String, LongAdder> queryCounts = new ConcurrentHashMap<>();
     private final Thread thread;
@@ -128,6 +136,35 @@ public final class LoopbackDnsServer implements AutoCloseable {
         return this;
     }
 
+    /** Sets the TXT records of {@code name}, one string each. */
+    public LoopbackDnsServer txt(String name, String... strings) {
+        texts.put(name(name), List.of(strings));
+        return this;
+    }
+
+    /** Never answers a query about {@code name} (of any type), from now on. */
+    public LoopbackDnsServer hang(String name) {
+        hanging.add(name(name));
+        return this;
+    }
+
+    /** Answers queries about {@code name} again, from now on. */
+    public LoopbackDnsServer stopHanging(String name) {
+        hanging.remove(name(name));
+        return this;
+    }
+
+    /** Queries received and left without an answer (about a name it hangs on). */
+    public long unansweredQueries() {
+        return unanswered.sum();
+    }
+
+    /** How long ago the last query left without an answer arrived; empty when none did. */
+    public Optional<Duration> sinceLastUnanswered() {
+        return unanswered.sum() == 0 ? Optional.empty()
+            : Optional.of(Duration.ofNanos(System.nanoTime() - lastUnansweredNanos));
+    }
+
     /** The queries received so far, as {@code "TYPE name."} (e.g. {@code "MX example.test."}), in arrival order. */
     public List<String> queries() {
         return new ArrayList<>(queries);
@@ -157,6 +194,9 @@ public final class LoopbackDnsServer implements AutoCloseable {
             try {
                 socket.receive(packet);
                 byte[] answer = answer(new Message(Arrays.copyOf(packet.getData(), packet.getLength())));
+                if (answer == null) {
+                    continue;
+                }
                 DatagramPacket reply = new DatagramPacket(answer, answer.length, packet.getSocketAddress());
                 if (delayedAnswers == null) {
                     socket.send(reply);
@@ -177,6 +217,7 @@ public final class LoopbackDnsServer implements AutoCloseable {
         }
     }
 
+    /** The answer to send, or null to send none. */
     private byte[] answer(Message query) {
         Message response = new Message(query.getHeader().getID());
         response.getHeader().setFlag(Flags.QR);
@@ -195,9 +236,15 @@ public final class LoopbackDnsServer implements AutoCloseable {
         String type = Type.string(question.getType());
         queries.add(type + " " + name);
         queryCounts.computeIfAbsent(type, any -> new LongAdder()).increment();
+        if (hanging.contains(name)) {
+            lastUnansweredNanos = System.nanoTime();
+            unanswered.increment();
+            return null;
+        }
         List<Name> mxTargets = mx.get(name);
         List<InetAddress> hostAddresses = addresses.get(name);
-        if (mxTargets == null && hostAddresses == null) {
+        List<String> textRecords = texts.get(name);
+        if (mxTargets == null && hostAddresses == null && textRecords == null) {
             response.getHeader().setRcode(Rcode.NXDOMAIN);
             response.addRecord(soa(name), Section.AUTHORITY);
         } else if (question.getType() == Type.MX && mxTargets != null) {
@@ -205,6 +252,9 @@ public final class LoopbackDnsServer implements AutoCloseable {
                 Section.ANSWER));
         } else if (question.getType() == Type.A && hostAddresses != null) {
             hostAddresses.forEach(address -> response.addRecord(new ARecord(name, DClass.IN, TTL_SECONDS, address),
+                Section.ANSWER));
+        } else if (question.getType() == Type.TXT && textRecords != null) {
+            textRecords.forEach(text -> response.addRecord(new TXTRecord(name, DClass.IN, TTL_SECONDS, text),
                 Section.ANSWER));
         } else {
             response.addRecord(soa(name), Section.AUTHORITY);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -23,6 +24,7 @@ import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.Type;
 
 class LoopbackDnsServerTest {
@@ -80,6 +82,34 @@ class LoopbackDnsServerTest {
         assertThat(answer.getRcode()).isEqualTo(Rcode.NXDOMAIN);
         assertThat(answer.getSection(Section.ANSWER)).isEmpty();
         assertThat(answer.getSection(Section.AUTHORITY)).extracting(Record::getType).containsExactly(Type.SOA);
+    }
+
+    @Test
+    void shouldAnswerTxtQueriesFromItsRecords() throws Exception {
+        server = start(Duration.ZERO);
+        server.txt("_mta-sts.sts.test", "v=STSv1; id=1;");
+
+        Message txt = query("_mta-sts.sts.test.", Type.TXT);
+
+        assertThat(txt.getSection(Section.ANSWER)).singleElement().satisfies(record ->
+            assertThat(((TXTRecord) record).getStrings()).containsExactly("v=STSv1; id=1;"));
+    }
+
+    @Test
+    void shouldNeverAnswerAboutANameItHangsOnAndStillAnswerTheOthers() throws Exception {
+        server = start(Duration.ZERO);
+        server.mx("hang.test", "mx1.hang.test").mx("fine.test", "mx1.fine.test").hang("HANG.test");
+        assertThat(server.sinceLastUnanswered()).isEmpty();
+        SimpleResolver resolver = resolver();
+        resolver.setTimeout(Duration.ofMillis(500));
+
+        assertThatThrownBy(() -> resolver.send(Message.newQuery(Record.newRecord(Name.fromString("hang.test."),
+            Type.MX, DClass.IN)))).isInstanceOf(IOException.class);
+        assertThat(query("fine.test.", Type.MX).getRcode()).isEqualTo(Rcode.NOERROR);
+        assertThat(server.unansweredQueries()).isEqualTo(1);
+        assertThat(server.sinceLastUnanswered()).hasValueSatisfying(since ->
+            assertThat(since).isLessThan(Duration.ofSeconds(10)));
+        assertThat(server.queries()).containsExactly("MX hang.test.", "MX fine.test.");
     }
 
     @Test
