@@ -250,11 +250,11 @@ public class GovernedRemoteDelivery extends GenericMailet {
     @Override
     public void init() throws MessagingException {
         configuration = DeliveryConfiguration.read(getMailetConfig(), fileSystem, this::defaultHeloName, clock);
-        queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
-            MailQueueFactory.prefetchCount(configuration.maxInFlight()));
         metrics = new DeliveryMetrics(metricFactory);
-        governor = SharedGovernor.acquire(metrics, clock);
+        governor = SharedGovernor.acquire(metrics, clock, configuration.store());
         try {
+            queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
+                MailQueueFactory.prefetchCount(configuration.maxInFlight()));
             waitingRoom = openWaitingRoom();
             startDelivery();
         } catch (MessagingException | RuntimeException e) {
