@@ -92,7 +92,12 @@ final class SharedConnectionLimit implements ConnectionLimit {
             if (wake != null && !wakes.contains(wake)) {
                 wakes.add(wake);
             }
-            if (acquiring || open >= source.allowedNow(cap) || ticker.nanos() - retryNotBeforeNanos < 0) {
+            if (acquiring || open >= source.allowedNow(cap)) {
+                return null;
+            }
+            long untilRetry = retryNotBeforeNanos - ticker.nanos();
+            if (untilRetry > 0) {
+                scheduleRetryWake(Duration.ofNanos(untilRetry));
                 return null;
             }
             acquiring = true;
@@ -139,17 +144,23 @@ final class SharedConnectionLimit implements ConnectionLimit {
         Duration delay = retryDelay;
         Duration doubled = retryDelay.multipliedBy(2);
         retryDelay = doubled.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : doubled;
-        if (!retryScheduled && !wakes.isEmpty()) {
-            retryScheduled = true;
-            scheduler.schedule(delay, () -> {
-                List<Runnable> toWake;
-                synchronized (lock) {
-                    retryScheduled = false;
-                    toWake = takeWakes();
-                }
-                runAll(toWake);
-            });
+        scheduleRetryWake(delay);
+    }
+
+    /** Under the lock: wakes the waiting callers once the retry delay is over (one timer, whoever waits). */
+    private void scheduleRetryWake(Duration delay) {
+        if (retryScheduled || wakes.isEmpty()) {
+            return;
         }
+        retryScheduled = true;
+        scheduler.schedule(delay, () -> {
+            List<Runnable> toWake;
+            synchronized (lock) {
+                retryScheduled = false;
+                toWake = takeWakes();
+            }
+            runAll(toWake);
+        });
     }
 
     /** Under the lock. */
