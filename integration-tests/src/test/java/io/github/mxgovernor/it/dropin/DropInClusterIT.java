@@ -161,9 +161,10 @@ class DropInClusterIT {
     }
 
     @Test
-    void bothGovernorsShouldSayTheStoreIsUp() throws Exception {
+    void bothGovernorsShouldSayTheStoreIsUpAndTheDestinationClusterWide() throws Exception {
         await().atMost(DELIVERY).until(() -> mx.messageCount() >= MAILS);
         ObjectName governor = new ObjectName("io.github.mxgovernor:type=Governor");
+        ObjectName destination = new ObjectName("io.github.mxgovernor:type=Destination,name=" + MX);
         for (int node = 0; node < NODES; node++) {
             try (JMXConnector connector = installations.get(node).connectJmx()) {
                 MBeanServerConnection jmx = connector.getMBeanServerConnection();
@@ -172,6 +173,19 @@ class DropInClusterIT {
                 await().atMost(DELIVERY).until(() -> (Long) jmx.getAttribute(governor, "Delivered"),
                     delivered -> delivered == expected);
                 assertThat(jmx.getAttribute(governor, "Bounced")).isEqualTo(0L);
+                // UP now; a loaded machine may have made a store call time out for a moment (DOWN, then UP again).
+                await().atMost(DELIVERY).until(() -> jmx.getAttribute(governor, "StoreState"), "UP"::equals);
+                assertThat(jmx.getAttribute(governor, "StoreNode")).isEqualTo("node" + (node + 1));
+                assertThat((String) jmx.getAttribute(governor, "StoreAddress")).contains(":" + redis.port());
+                assertThat((Long) jmx.getAttribute(governor, "StoreCommands")).isPositive();
+
+                // Destination beans follow the governor's destinations on a housekeeping pass every few seconds.
+                await().atMost(DELIVERY).until(() -> jmx.isRegistered(destination));
+                assertThat(jmx.getAttribute(destination, "ClusterScope")).isEqualTo("cluster");
+                assertThat(jmx.getAttribute(destination, "MaxConnections")).isEqualTo(CLUSTER_CAP);
+                assertThat((Integer) jmx.getAttribute(destination, "PeakConnections")).isBetween(1, CLUSTER_CAP);
+                await().atMost(DELIVERY).until(() -> (Integer) jmx.getAttribute(destination, "ClusterConnections"),
+                    connections -> connections >= 0 && connections <= CLUSTER_CAP);
             }
         }
     }
