@@ -168,7 +168,8 @@ final class DeliveryConfiguration {
         mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(DEFAULT_MTA_STS_TIMEOUT);
         outgoingQueue = outgoingQueueName(parameters);
         waiting = waitingSettings(parameters);
-        store = StoreConfiguration.read(parameters);
+        store = StoreConfiguration.read(parameters, parameters.optionalString(GovernedRemoteDelivery.TRUST_STORE)
+            .map(given -> tls.trust()));
     }
 
     /**

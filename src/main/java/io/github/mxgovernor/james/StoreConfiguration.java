@@ -10,6 +10,9 @@ import static io.github.mxgovernor.cluster.StoreSettings.STORE_RATE_HORIZON;
 import static io.github.mxgovernor.cluster.StoreSettings.STORE_TIMEOUT;
 
 import io.github.mxgovernor.cluster.StoreSettings;
+import io.github.mxgovernor.tls.TlsTrust;
+
+import java.security.KeyStore;
 
 import java.time.Duration;
 import java.util.List;
@@ -18,12 +21,17 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 import javax.mail.MessagingException;
+import javax.net.ssl.ManagerFactoryParameters;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.TrustManagerFactorySpi;
 
 /**
  * The governed mailet's cluster-store parameters ({@code store}, {@code storeNodes}, {@code storeKeyPrefix},
  * {@code storeNodeName}, {@code storeTimeout}, {@code storeLeaseTime}, {@code storeRateHorizon},
  * {@code storeCluster}) read into {@link StoreSettings}: none of them without {@code store}, {@code storeNodes}
- * required with it, every bad value refused with the parameter named.
+ * required with it, every bad value refused with the parameter named. A {@code rediss://} store is verified against the
+ * mailet's {@code trustStore} when one is given, else against the JDK's default trust store.
  */
 final class StoreConfiguration {
     /** The parameters read here, for the mailet's list of known ones. */
@@ -38,9 +46,11 @@ final class StoreConfiguration {
     /**
      * The store's settings; empty when {@code store} is not given (one node on its own).
      *
+     * @param trust the mailet's {@code trustStore}, when it names one
      * @throws MessagingException naming the parameter whose value is wrong or missing
      */
-    static Optional<StoreSettings> read(MailetParameters parameters) throws MessagingException {
+    static Optional<StoreSettings> read(MailetParameters parameters, Optional<TlsTrust> trust)
+            throws MessagingException {
         Optional<String> address = parameters.optionalString(STORE);
         if (address.isEmpty()) {
             for (String name : NEED_STORE) {
@@ -80,7 +90,31 @@ final class StoreConfiguration {
         if (horizon.isPresent()) {
             settings(() -> builder.rateHorizon(horizon.get()));
         }
+        trust.ifPresent(anchors -> builder.trustManagers(factoryOf(anchors)));
         return Optional.of(settings(builder::build));
+    }
+
+    /** The trust store's manager as the Redis client takes it: from a factory, already made. */
+    private static TrustManagerFactory factoryOf(TlsTrust trust) {
+        TrustManager[] managers = {trust.trustManager()};
+        TrustManagerFactorySpi made = new TrustManagerFactorySpi() {
+            @Override
+            protected void engineInit(KeyStore keyStore) {
+                // made from the mailet's trust store already
+            }
+
+            @Override
+            protected void engineInit(ManagerFactoryParameters parameters) {
+                // made from the mailet's trust store already
+            }
+
+            @Override
+            protected TrustManager[] engineGetTrustManagers() {
+                return managers.clone();
+            }
+        };
+        return new TrustManagerFactory(made, null, TrustManagerFactory.getDefaultAlgorithm()) {
+        };
     }
 
     /** Runs a step of the builder, whose refusal already starts with the parameter's name, as a mailet error. */
