@@ -291,4 +291,20 @@ class ClusterDeliveryIT {
         assertThat(delivered(sendFromEach("share", 30, a))).isEqualTo(30);
         assertThat(gauge.peak()).as("its share of the cap").isLessThanOrEqualTo(CAP / 2);
     }
+
+    @Test
+    void aFailingScriptIsAClearErrorAndTheNodeDeliversOnItsShare() throws Exception {
+        ClusterNode a = node("a", rule().build());
+        // Something else wrote a string where the destination's lease set belongs: the lease script fails.
+        assertThat(redis.command("SET", prefix + ":{" + MX + "}:leases", "not a sorted set")).isEqualTo("+OK");
+
+        assertThat(delivered(sendFromEach("script", 30, a))).isEqualTo(30);
+
+        // The last failure of the lease calls (taking or giving back), with the store and Redis's own words.
+        assertThat(a.store.state().lastError()).hasValueSatisfying(error -> assertThat(error)
+            .startsWith("Cluster store redis://127.0.0.1:" + redis.port() + ": ").contains("failed: WRONGTYPE"));
+        assertThat(a.store.failures()).isPositive();
+        assertThat(gauge.peak()).as("its share of the cap").isLessThanOrEqualTo(CAP / 2);
+        assertEachMailOnce(30);
+    }
 }
