@@ -44,6 +44,7 @@ import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_RELEASE_
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_REPOSITORY;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_THRESHOLD;
 
+import io.github.mxgovernor.cluster.ClusterScope;
 import io.github.mxgovernor.cluster.StoreSettings;
 import io.github.mxgovernor.delivery.EngineSettings;
 import io.github.mxgovernor.delivery.RetrySchedule;
@@ -170,6 +171,11 @@ final class DeliveryConfiguration {
         waiting = waitingSettings(parameters);
         store = StoreConfiguration.read(parameters, parameters.optionalString(GovernedRemoteDelivery.TRUST_STORE)
             .map(given -> tls.trust()));
+        if (store.isEmpty() && (rules.defaultRule().clusterScope() == ClusterScope.NODE
+            || rules.rules().stream().anyMatch(rule -> rule.clusterScope() == ClusterScope.NODE))) {
+            LOGGER.info("Rules with clusterScope=\"node\" noted: without the '{}' parameter every limit is this node's"
+                + " own anyway", StoreSettings.STORE);
+        }
     }
 
     /**
