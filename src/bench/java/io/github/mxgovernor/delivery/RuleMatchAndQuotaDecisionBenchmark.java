@@ -2,6 +2,7 @@ package io.github.mxgovernor.delivery;
 
 import io.github.mxgovernor.flowcontrol.FlowSignal;
 import io.github.mxgovernor.flowcontrol.FlowState;
+import io.github.mxgovernor.governor.ConnectionPermit;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.rules.MxRule;
@@ -129,7 +130,8 @@ public class RuleMatchAndQuotaDecisionBenchmark {
         if (lane.flowControl().state().kind() == FlowState.Kind.SUSPENDED) {
             return 0;
         }
-        if (!lane.tryOpenConnection()) {
+        ConnectionPermit permit = lane.tryOpenConnection();
+        if (permit == null) {
             return -1;
         }
         int decision = lane.budget().tryConsume()
@@ -137,7 +139,7 @@ public class RuleMatchAndQuotaDecisionBenchmark {
         if (delivered && decision > 0) {
             lane.flowControl().recordAttempt(FlowSignal.SUCCEEDED);
         }
-        lane.connectionClosed();
+        lane.connectionClosed(permit);
         return decision;
     }
 }

@@ -1,6 +1,7 @@
 package io.github.mxgovernor.cluster;
 
 import io.github.mxgovernor.governor.PeriodicTask;
+import io.github.mxgovernor.time.Scheduler;
 import io.github.mxgovernor.time.Ticker;
 
 import java.security.SecureRandom;
@@ -16,7 +17,9 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -169,6 +172,23 @@ public final class ClusterStore implements AutoCloseable {
     /** The cluster-wide flow-control counts (error windows, response-rule thresholds) of a destination. */
     public SharedCounts counts(String destination) {
         return counts.computeIfAbsent(checked(destination), name -> new SharedCounts(this, name));
+    }
+
+    /**
+     * Runs short tasks later on the store's own thread (the one its timers and flow-state listeners run on): for
+     * what answers the store's calls (a wake after a refused lease, say). A task must not block; tasks given after
+     * {@link #close()} do not run.
+     */
+    public Scheduler scheduler() {
+        return (delay, task) -> {
+            try {
+                ScheduledFuture<?> due = timer.schedule(new PeriodicTask("A cluster-store task", task),
+                    Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
+                return () -> due.cancel(false);
+            } catch (RejectedExecutionException e) {
+                return () -> { };
+            }
+        };
     }
 
     /** Flow-control states published to, and heard from, every node. */

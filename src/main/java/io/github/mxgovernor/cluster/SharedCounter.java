@@ -1,5 +1,7 @@
 package io.github.mxgovernor.cluster;
 
+import io.github.mxgovernor.flowcontrol.AttemptCounts;
+
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -15,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Totals are packed as flow control packs them: events in the high 32 bits, failures in the low ({@link #events},
  * {@link #failures}). Thread-safe, lock-free; {@link #add} does not allocate.
  */
-public final class SharedCounter {
+public final class SharedCounter implements AttemptCounts {
     private static final long EVENT = 1L << 32;
 
     private final SharedCounts owner;
@@ -42,6 +44,7 @@ public final class SharedCounter {
     }
 
     /** Counts one attempt at {@code nowMillis}, a failure or not. */
+    @Override
     public void add(long nowMillis, boolean failure) {
         long delta = EVENT + (failure ? 1 : 0);
         if (pending.get() == 0) {
@@ -55,6 +58,7 @@ public final class SharedCounter {
     }
 
     /** The cluster's totals within the window ending about {@code nowMillis}, packed. */
+    @Override
     public long totals(long nowMillis) {
         long cluster = nowMillis - snapshotAtMillis < windowMillis ? snapshot : 0;
         long local = pending.get();
@@ -65,6 +69,7 @@ public final class SharedCounter {
     }
 
     /** Forgets the counts, on this node at once and in the store soon (a trigger fired, or an operator reset). */
+    @Override
     public void clear() {
         generation++;
         pending.set(0);

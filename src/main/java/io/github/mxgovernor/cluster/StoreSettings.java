@@ -169,6 +169,16 @@ public final class StoreSettings {
         return Math.max(1, messagesPerHour / nodes);
     }
 
+    /**
+     * Whether {@code other} describes the same store used the same way (address and credentials, key prefix, node,
+     * N, deadlines, lease time, rate horizon): two mailets of one JVM share one store only then.
+     */
+    public boolean sameAs(StoreSettings other) {
+        return uri.equals(other.uri) && cluster == other.cluster && keyPrefix.equals(other.keyPrefix)
+            && nodeName.equals(other.nodeName) && nodes == other.nodes && timeout.equals(other.timeout)
+            && leaseTime.equals(other.leaseTime) && rateHorizon.equals(other.rateHorizon);
+    }
+
     @Override
     public String toString() {
         return display + (cluster ? " (cluster)" : "") + ", prefix " + keyPrefix + ", node " + nodeName + ", 1/"

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.delivery;
 
+import io.github.mxgovernor.governor.ConnectionPermit;
 import io.github.mxgovernor.governor.Destination;
 
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -11,21 +12,29 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class ConnectionSlot {
     private final Destination destination;
+    private final ConnectionPermit permit;
     private final AtomicBoolean released = new AtomicBoolean();
 
-    private ConnectionSlot(Destination destination) {
+    private ConnectionSlot(Destination destination, ConnectionPermit permit) {
         this.destination = destination;
+        this.permit = permit;
     }
 
-    /** A slot of {@code destination} if one is free under the cap flow control sets now; null otherwise. */
-    static ConnectionSlot tryAcquire(Destination destination) {
-        return destination.tryOpenConnection() ? new ConnectionSlot(destination) : null;
+    /**
+     * A slot of {@code destination} if one is free under the cap flow control sets now; null otherwise.
+     *
+     * @param wake see {@link Destination#tryOpenConnection(Runnable)}: run when asking again may succeed (a
+     *             cluster-wide cap's lease came in, or the cluster had room again); it only hands work to an executor
+     */
+    static ConnectionSlot tryAcquire(Destination destination, Runnable wake) {
+        ConnectionPermit permit = destination.tryOpenConnection(wake);
+        return permit == null ? null : new ConnectionSlot(destination, permit);
     }
 
     /** Gives the slot back; true the first time only. */
     boolean release() {
         if (released.compareAndSet(false, true)) {
-            destination.connectionClosed();
+            destination.connectionClosed(permit);
             return true;
         }
         return false;

@@ -112,7 +112,7 @@ public final class DeliveryEngine implements PartDelivery, AutoCloseable {
 
     private DeliveryLane newLane(Destination destination) {
         return new DeliveryLane(destination, settings, new SmtpSessionPool(destination, tlsPolicy), runner, recorder,
-            inFlight, threads.scheduler(), governor.ticker(), governor.clock());
+            inFlight, threads.scheduler(), governor.ticker(), governor.clock(), threads.work());
     }
 
     /**

@@ -16,6 +16,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * One destination's lane in one engine: the parts waiting for a connection and a rate token, and the dispatch that
@@ -45,6 +47,8 @@ final class DeliveryLane {
     private final Ticker ticker;
     private final Clock clock;
     private final SmtpSessionPool pool;
+    /** Asks again for a connection, on the engine's work executor, when a cluster-wide cap has room (never inline). */
+    private final Runnable wake;
     private final ArrayDeque<PendingPart> waiting = new ArrayDeque<>();
     private final LanePace pace = new LanePace();
     private boolean wakeScheduled;
@@ -55,9 +59,18 @@ final class DeliveryLane {
     private boolean retired;
     private boolean stopped;
 
+    /** @param work the engine's work executor, where a wake from the cluster store runs the dispatch */
     DeliveryLane(Destination destination, EngineSettings settings, SmtpSessionPool pool, AttemptRunner runner,
-                 AttemptRecorder recorder, InFlight inFlight, Scheduler scheduler, Ticker ticker, Clock clock) {
+                 AttemptRecorder recorder, InFlight inFlight, Scheduler scheduler, Ticker ticker, Clock clock,
+                 Executor work) {
         this.destination = destination;
+        this.wake = () -> {
+            try {
+                work.execute(this::dispatch);
+            } catch (RejectedExecutionException e) {
+                // the engine stopped
+            }
+        };
         this.settings = settings;
         this.pool = pool;
         this.runner = runner;
@@ -123,10 +136,12 @@ final class DeliveryLane {
                 PooledSession reused = overCap() ? null : pool.takeFor(next);
                 ConnectionSlot slot = null;
                 if (reused == null) {
-                    slot = ConnectionSlot.tryAcquire(destination);
+                    slot = ConnectionSlot.tryAcquire(destination, wake);
                     if (slot == null) {
-                        // Make room only when no slot is already on its way back.
-                        if (closing == 0) {
+                        // Make room only at the cap (not while a cluster lease is on its way), and only when no slot
+                        // is already on its way back.
+                        if (closing == 0
+                            && destination.connections().inUse() >= destination.connectionsAllowedNow()) {
                             PooledSession oldest = pool.evictOldest();
                             if (oldest != null) {
                                 markClosing(List.of(oldest), toClose);
@@ -385,7 +400,7 @@ final class DeliveryLane {
      * a backoff began), counting this lane's closing sessions as gone: then no session carries another mail.
      */
     private boolean overCap() {
-        return destination.connections().inUse() - closing > destination.flowControl().maxConnections();
+        return destination.connections().inUse() - closing > destination.connectionsAllowedNow();
     }
 
     private void markClosing(List<PooledSession> sessions, List<PooledSession> toClose) {

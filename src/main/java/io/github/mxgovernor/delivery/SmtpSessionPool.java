@@ -94,7 +94,7 @@ final class SmtpSessionPool {
      * connections open above it, counting {@code closing} ones (already on their way out) as gone.
      */
     List<PooledSession> evictOverCap(int closing) {
-        int surplus = destination.connections().inUse() - closing - destination.flowControl().maxConnections();
+        int surplus = destination.connections().inUse() - closing - destination.connectionsAllowedNow();
         List<PooledSession> evicted = new ArrayList<>(0);
         while (surplus-- > 0 && !idle.isEmpty()) {
             evicted.add(idle.pollFirst());

@@ -1,17 +1,13 @@
 package io.github.mxgovernor.flowcontrol;
 
+import io.github.mxgovernor.cluster.SharedFlowState;
 import io.github.mxgovernor.smtp.SmtpReply;
 
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.EnumMap;
-import java.util.EnumSet;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.DoubleSupplier;
 import java.util.function.LongFunction;
@@ -32,6 +28,11 @@ import org.slf4j.LoggerFactory;
  * {@link #budget(MessageBudget)}, and reports each attempt with {@link #recordAttempt(FlowSignal)} and each response
  * rule a server reply of it matched with {@link #observe(ResponseRule, SmtpReply)} (the reply classifier matches the
  * rules, once per reply). In NORMAL state none of these allocates. Thread-safe and lock-free.
+ *
+ * <p>Across a cluster ({@link FlowSharing}): the triggers count every node's attempts, each state this machine enters
+ * (by a trigger, probes, an operator, or the half-open end of a suspension) is published, and a state the cluster
+ * store holds is taken as it is by {@link #adopt} (a {@link Transition#REMOTE REMOTE} change, never published back).
+ * A state's end by time is not published: every node ends it by its own clock.
  */
 public final class FlowControl {
     private static final Logger LOGGER = LoggerFactory.getLogger(FlowControl.class);
@@ -47,10 +48,10 @@ public final class FlowControl {
         /** Enough successful deliveries in a row during a backoff. */
         PROBES,
         /** An operator's command. */
-        OPERATOR
+        OPERATOR,
+        /** Another node's state, as the cluster store holds it. */
+        REMOTE
     }
-
-    private static final Map<Transition, Map<FlowState.Kind, Set<FlowState.Kind>>> ALLOWED = allowedTransitions();
 
     private final String destination;
     private final FlowControlPolicy policy;
@@ -59,10 +60,11 @@ public final class FlowControl {
     private final LongFunction<MessageBudget> budgets;
     private final FlowControlListener listener;
     private final DoubleSupplier random;
+    private final FlowSharing sharing;
     private final AtomicReference<FlowState> state;
-    private final SlidingCounts errorWindow;
+    private final AttemptCounts errorWindow;
     private final AdaptiveLimit adaptive;
-    private volatile SlidingCounts[] responseCounts;
+    private final ResponseCounts responseCounts;
 
     /**
      * @param destination the destination's name, for events and status
@@ -73,6 +75,14 @@ public final class FlowControl {
      */
     FlowControl(String destination, FlowControlPolicy policy, DeliveryLimits normal, Clock clock,
                 LongFunction<MessageBudget> budgets, FlowControlListener listener, DoubleSupplier random) {
+        this(destination, policy, normal, clock, budgets, listener, random, FlowSharing.LOCAL);
+    }
+
+    /** @param sharing what is counted and published across the cluster; {@link FlowSharing#LOCAL} for nothing */
+    FlowControl(String destination, FlowControlPolicy policy, DeliveryLimits normal, Clock clock,
+                LongFunction<MessageBudget> budgets, FlowControlListener listener, DoubleSupplier random,
+                FlowSharing sharing) {
+        this.sharing = Objects.requireNonNull(sharing, "sharing");
         this.destination = Objects.requireNonNull(destination, "destination");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.normal = Objects.requireNonNull(normal, "normal");
@@ -82,7 +92,8 @@ public final class FlowControl {
         this.random = Objects.requireNonNull(random, "random");
         this.state = new AtomicReference<>(new NormalState(clock.millis(),
             FlowCause.of(FlowCause.Kind.INITIAL, "normal since first use"), FlowState.Origin.AUTOMATIC));
-        this.errorWindow = policy.errorRate().map(trigger -> new SlidingCounts(trigger.window())).orElse(null);
+        this.errorWindow = policy.errorRate().map(trigger -> sharing.counts("errors", trigger.window())).orElse(null);
+        this.responseCounts = new ResponseCounts(policy.responseRuleArray(), sharing);
         this.adaptive = policy.adaptive().enabled()
             ? new AdaptiveLimit(normal.maxConnections(), policy.adaptive().decrease()) : null;
     }
@@ -97,8 +108,18 @@ public final class FlowControl {
                                  int maxMessagesPerConnection, OptionalLong messagesPerHour, Clock clock,
                                  LongFunction<MessageBudget> budgets, FlowControlListener listener,
                                  DoubleSupplier random) {
+        return of(destination, policy, maxConnections, maxMessagesPerConnection, messagesPerHour, clock, budgets,
+            listener, random, FlowSharing.LOCAL);
+    }
+
+    /** As {@link #of(String, FlowControlPolicy, int, int, OptionalLong, Clock, LongFunction, FlowControlListener,
+     * DoubleSupplier)}, counting and publishing through {@code sharing}. */
+    public static FlowControl of(String destination, FlowControlPolicy policy, int maxConnections,
+                                 int maxMessagesPerConnection, OptionalLong messagesPerHour, Clock clock,
+                                 LongFunction<MessageBudget> budgets, FlowControlListener listener,
+                                 DoubleSupplier random, FlowSharing sharing) {
         return new FlowControl(destination, policy, new DeliveryLimits(maxConnections, maxMessagesPerConnection,
-            messagesPerHour), clock, budgets, listener, random);
+            messagesPerHour), clock, budgets, listener, random, sharing);
     }
 
     public String destination() {
@@ -178,7 +199,7 @@ public final class FlowControl {
             return false;
         }
         if (rule.threshold() > 1) {
-            SlidingCounts counts = responseCounts(index, rules);
+            AttemptCounts counts = responseCounts.of(index);
             long now = clock.millis();
             counts.add(now, true);
             if (SlidingCounts.events(counts.totals(now)) < rule.threshold()) {
@@ -243,14 +264,7 @@ public final class FlowControl {
         if (errorWindow != null) {
             errorWindow.clear();
         }
-        SlidingCounts[] counts = responseCounts;
-        if (counts != null) {
-            for (SlidingCounts count : counts) {
-                if (count != null) {
-                    count.clear();
-                }
-            }
-        }
+        responseCounts.clear();
         if (adaptive != null) {
             adaptive.reset();
         }
@@ -277,6 +291,32 @@ public final class FlowControl {
         }
     }
 
+    /**
+     * Takes the state the cluster store holds for this destination (another node entered it, or it won over this
+     * node's), as it is: the store decided with the same precedence as this machine's. A state already over by this
+     * node's clock is ignored (each node ends a state by its own clock), and so is this node's own state heard back.
+     * Listeners hear the change; it is not published again.
+     *
+     * @return whether the state changed
+     */
+    public boolean adopt(SharedFlowState remote) {
+        if (RemoteFlowStates.isOver(remote, clock.millis())) {
+            return false;
+        }
+        while (true) {
+            FlowState current = state.get();
+            if (RemoteFlowStates.same(current, remote)
+                || remote.kind() == FlowState.Kind.NORMAL && current.kind() == FlowState.Kind.NORMAL) {
+                return false;
+            }
+            FlowState next = RemoteFlowStates.adopted(remote, normal, policy,
+                limits -> budgetFor(limits, current instanceof BackoffState ? (BackoffState) current : null));
+            if (transition(current, next, Transition.REMOTE)) {
+                return true;
+            }
+        }
+    }
+
     /** What is in effect now, and why. */
     public FlowControlStatus status(String rule) {
         FlowState current = state();
@@ -294,7 +334,7 @@ public final class FlowControl {
 
     /** Whether a change of state for this reason may go from one kind of state to the other. */
     static boolean isAllowed(Transition transition, FlowState.Kind from, FlowState.Kind to) {
-        return ALLOWED.get(transition).get(from).contains(to);
+        return TransitionTable.isAllowed(transition, from, to);
     }
 
     /** Applies a trigger's reaction, unless an operator holds the state or the current state is already as strict. */
@@ -406,26 +446,19 @@ public final class FlowControl {
         } catch (RuntimeException e) {
             LOGGER.warn("A flow-control listener failed on {}", event, e);
         }
+        if (why != Transition.REMOTE && (why != Transition.EXPIRY || to.kind() == FlowState.Kind.BACKOFF)) {
+            publish(to);
+        }
         return true;
     }
 
-    private SlidingCounts responseCounts(int index, ResponseRule[] rules) {
-        SlidingCounts[] counts = responseCounts;
-        if (counts == null) {
-            synchronized (this) {
-                counts = responseCounts;
-                if (counts == null) {
-                    counts = new SlidingCounts[rules.length];
-                    for (int i = 0; i < rules.length; i++) {
-                        if (rules[i].threshold() > 1) {
-                            counts[i] = new SlidingCounts(rules[i].window().orElseThrow());
-                        }
-                    }
-                    responseCounts = counts;
-                }
-            }
+    /** Tells the other nodes of a state this machine entered; a failure here never undoes the change. */
+    private void publish(FlowState entered) {
+        try {
+            sharing.publish(RemoteFlowStates.toShared(destination, entered));
+        } catch (RuntimeException e) {
+            LOGGER.warn("The flow state of {} could not be published to the other nodes: {}", destination, entered, e);
         }
-        return counts[index];
     }
 
     private long future(Instant until) {
@@ -448,33 +481,6 @@ public final class FlowControl {
     private static FlowCause operatorCause(String what, String note) {
         return FlowCause.of(FlowCause.Kind.OPERATOR, "an operator " + what
             + (note == null || note.isBlank() ? "" : ": " + note));
-    }
-
-    private static Map<Transition, Map<FlowState.Kind, Set<FlowState.Kind>>> allowedTransitions() {
-        FlowState.Kind normal = FlowState.Kind.NORMAL;
-        FlowState.Kind backoff = FlowState.Kind.BACKOFF;
-        FlowState.Kind suspended = FlowState.Kind.SUSPENDED;
-        Map<Transition, Map<FlowState.Kind, Set<FlowState.Kind>>> table = new EnumMap<>(Transition.class);
-        // A trigger only ever makes things stricter: a backoff can tighten or extend, never lift a suspension.
-        table.put(Transition.TRIGGER, row(EnumSet.of(backoff, suspended), EnumSet.of(backoff, suspended),
-            EnumSet.of(suspended)));
-        table.put(Transition.EXPIRY, row(EnumSet.noneOf(FlowState.Kind.class), EnumSet.of(normal),
-            EnumSet.of(backoff, normal)));
-        table.put(Transition.PROBES, row(EnumSet.noneOf(FlowState.Kind.class), EnumSet.of(normal),
-            EnumSet.noneOf(FlowState.Kind.class)));
-        Set<FlowState.Kind> any = EnumSet.allOf(FlowState.Kind.class);
-        table.put(Transition.OPERATOR, row(any, any, any));
-        return table;
-    }
-
-    private static Map<FlowState.Kind, Set<FlowState.Kind>> row(Set<FlowState.Kind> fromNormal,
-                                                                Set<FlowState.Kind> fromBackoff,
-                                                                Set<FlowState.Kind> fromSuspended) {
-        Map<FlowState.Kind, Set<FlowState.Kind>> row = new EnumMap<>(FlowState.Kind.class);
-        row.put(FlowState.Kind.NORMAL, fromNormal);
-        row.put(FlowState.Kind.BACKOFF, fromBackoff);
-        row.put(FlowState.Kind.SUSPENDED, fromSuspended);
-        return row;
     }
 
     @Override

@@ -9,7 +9,7 @@ import java.time.Duration;
  * allocation: ten slices of a {@link SlicedWindow}, each holding both counts (20 bits each, saturating). A total covers
  * the current slice and the nine before it, so it spans between nine tenths of the window and the whole window.
  */
-final class SlidingCounts {
+final class SlidingCounts implements AttemptCounts {
     static final int SLICES = 10;
     private static final int COUNT_BITS = 20;
     private static final long COUNT_MASK = (1L << COUNT_BITS) - 1;
@@ -21,12 +21,14 @@ final class SlidingCounts {
     }
 
     /** Counts one event, a failure or not, at {@code nowMillis}. */
-    void add(long nowMillis, boolean failure) {
+    @Override
+    public void add(long nowMillis, boolean failure) {
         window.update(nowMillis, failure ? 1 : 0, SlidingCounts::counted);
     }
 
     /** The totals within the window ending at {@code nowMillis}: events in the high 32 bits, failures in the low. */
-    long totals(long nowMillis) {
+    @Override
+    public long totals(long nowMillis) {
         return window.sum(nowMillis, SlidingCounts::spread);
     }
 
@@ -38,7 +40,8 @@ final class SlidingCounts {
         return totals & 0xFFFF_FFFFL;
     }
 
-    void clear() {
+    @Override
+    public void clear() {
         window.clear();
     }
 

@@ -43,7 +43,9 @@ public final class Destination {
 
     private final String name;
     private final Clock clock;
-    private final ConnectionQuota connections = new ConnectionQuota();
+    private final ConnectionLimit connections;
+    /** Whether the limits are counted across the cluster store: decided once, when the destination is made. */
+    private final boolean clusterWide;
     private final HourlyCount tokensTaken;
     private final DestinationStats stats;
     private volatile Binding binding;
@@ -52,10 +54,20 @@ public final class Destination {
     /** Read and written through {@link #LAST_ACTIVITY}. */
     private volatile long lastActivityMillis;
     private volatile ObservedReply lastReply;
+    /** Stops hearing other nodes' flow states for this destination; nothing for a node's own destination. */
+    private volatile Runnable unwatch = () -> { };
 
-    Destination(String name, MxRule rule, MessageRate rate, FlowControl flowControl, HourlyCount tokensTaken,
+    Destination(String name, MxRule rule, MessageBudget rate, FlowControl flowControl, HourlyCount tokensTaken,
                 long rulesVersion, Clock clock, DestinationStats totals) {
+        this(name, rule, rate, flowControl, tokensTaken, rulesVersion, clock, totals, new ConnectionQuota(), false);
+    }
+
+    Destination(String name, MxRule rule, MessageBudget rate, FlowControl flowControl, HourlyCount tokensTaken,
+                long rulesVersion, Clock clock, DestinationStats totals, ConnectionLimit connections,
+                boolean clusterWide) {
         this.name = name;
+        this.connections = connections;
+        this.clusterWide = clusterWide;
         this.stats = DestinationStats.of(totals);
         this.clock = clock;
         this.tokensTaken = tokensTaken;
@@ -90,12 +102,22 @@ public final class Destination {
         return binding.rule;
     }
 
-    public ConnectionQuota connections() {
+    /** The connections open to this destination: on this node, and across the cluster when its cap is shared. */
+    public ConnectionCount connections() {
         return connections;
     }
 
+    /**
+     * Whether this destination's cap, rate and flow control are shared with the other nodes through the cluster
+     * store (a store is configured and the rule's {@code clusterScope} was {@code cluster} when the destination was
+     * made); a reload that changes the scope applies once the destination is forgotten and made again.
+     */
+    public boolean isClusterWide() {
+        return clusterWide;
+    }
+
     /** The rule's own message rate; take tokens through {@link #budget()}, which flow control may redirect. */
-    MessageRate rate() {
+    MessageBudget rate() {
         return binding.rate;
     }
 
@@ -109,14 +131,37 @@ public final class Destination {
         return current.flowControl.budget(current.rate);
     }
 
-    /** Whether another connection may be opened now, under the cap flow control sets. */
-    public boolean tryOpenConnection() {
-        return connections.tryAcquire(binding.flowControl.maxConnections());
+    /**
+     * A connection under the cap flow control sets now, or null. Give it back with {@link #connectionClosed}.
+     *
+     * @param wake run once, on any thread, when asking again may succeed other than after one of this node's
+     *             connections to the destination closed (a cluster-wide cap: a lease granted later, or a retry after
+     *             the cluster was full); it must only hand work to an executor. Null when the caller asks again by
+     *             itself.
+     */
+    public ConnectionPermit tryOpenConnection(Runnable wake) {
+        return connections.tryAcquire(binding.flowControl.maxConnections(), wake);
     }
 
-    /** Whether more connections are open than flow control allows now (after a backoff began or a cap was lowered). */
+    /** {@link #tryOpenConnection(Runnable)} for a caller that asks again by itself. */
+    public ConnectionPermit tryOpenConnection() {
+        return tryOpenConnection(null);
+    }
+
+    /**
+     * Connections this node may have open now: flow control's cap, lowered to this node's share of a cluster-wide
+     * cap while the cluster store is unreachable.
+     */
+    public int connectionsAllowedNow() {
+        return connections.allowedNow(binding.flowControl.maxConnections());
+    }
+
+    /**
+     * Whether more connections are open than allowed now (after a backoff began, a cap was lowered, or the cluster
+     * store went away and this node holds more than its share).
+     */
     public boolean overConnectionLimit() {
-        return connections.inUse() > binding.flowControl.maxConnections();
+        return connections.inUse() > connectionsAllowedNow();
     }
 
     /** How many mails a connection may carry now. */
@@ -130,9 +175,20 @@ public final class Destination {
         return current.flowControl.status(current.rule.name());
     }
 
-    public void connectionClosed() {
-        connections.release();
+    /** Gives back a connection {@link #tryOpenConnection} granted (it closed, or never opened), once. */
+    public void connectionClosed(ConnectionPermit permit) {
+        permit.release();
         touch(clock.millis());
+    }
+
+    /**
+     * Asks the cluster store for the number of connections open to this destination on every node, in the
+     * background; {@link ConnectionCount#clusterInUse()} says it once known. Nothing for a cap counted on this node.
+     */
+    public void refreshClusterCount() {
+        if (connections instanceof SharedConnectionLimit) {
+            ((SharedConnectionLimit) connections).refreshClusterCount();
+        }
     }
 
     /**
@@ -203,6 +259,15 @@ public final class Destination {
         return LAST_ACTIVITY.compareAndSet(this, last, RETIRED);
     }
 
+    /** Notes how to stop hearing other nodes' flow states, once the governor forgets this destination. */
+    void watching(Runnable unwatch) {
+        this.unwatch = unwatch;
+    }
+
+    void stopWatching() {
+        unwatch.run();
+    }
+
     HourlyCount tokensTaken() {
         return tokensTaken;
     }
@@ -212,7 +277,7 @@ public final class Destination {
     }
 
     /** Takes a new rule with its own rate and flow control; the quota and the counters carry on. */
-    synchronized void adopt(MxRule rule, MessageRate rate, FlowControl flowControl) {
+    synchronized void adopt(MxRule rule, MessageBudget rate, FlowControl flowControl) {
         binding = new Binding(rule, rate, flowControl);
     }
 
@@ -239,10 +304,10 @@ public final class Destination {
     /** The rule in force and what was built from it. */
     private static final class Binding {
         final MxRule rule;
-        final MessageRate rate;
+        final MessageBudget rate;
         final FlowControl flowControl;
 
-        Binding(MxRule rule, MessageRate rate, FlowControl flowControl) {
+        Binding(MxRule rule, MessageBudget rate, FlowControl flowControl) {
             this.rule = rule;
             this.rate = rate;
             this.flowControl = flowControl;

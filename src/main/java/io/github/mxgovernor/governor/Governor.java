@@ -1,10 +1,15 @@
 package io.github.mxgovernor.governor;
 
+import io.github.mxgovernor.cluster.ClusterScope;
+import io.github.mxgovernor.cluster.ClusterStore;
+import io.github.mxgovernor.cluster.SharedFlowStates;
 import io.github.mxgovernor.flowcontrol.FlowControl;
 import io.github.mxgovernor.flowcontrol.FlowControlEvent;
 import io.github.mxgovernor.flowcontrol.FlowControlListener;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
+import io.github.mxgovernor.flowcontrol.FlowSharing;
 import io.github.mxgovernor.flowcontrol.FlowState;
+import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.rules.LimitScope;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.rules.RuleSet;
@@ -45,6 +50,11 @@ import org.slf4j.LoggerFactory;
  * the destinations through {@link #applyRules}; {@link #forgetIdle} drops destinations unused for long (every minute
  * once {@link #startHousekeeping} runs it), and {@link #stats()} counts how every recipient ended whatever was
  * forgotten.
+ *
+ * <p>With a {@link ClusterStore} (several James nodes), a destination whose rule's {@code clusterScope} is
+ * {@code cluster} counts its connections in the store (leases), takes message tokens from a cluster-wide rate,
+ * counts its flow-control triggers over every node's attempts, publishes the states it enters and takes those the
+ * other nodes enter ({@link FlowControl#adopt}); operators' commands thus apply on every node.
  */
 public final class Governor {
     /** How long a destination stays unused before the housekeeping forgets it. */
@@ -65,6 +75,8 @@ public final class Governor {
     private volatile long rulesVersion;
     /** The rules of the last {@link #applyRules}, by identity; empty before any. */
     private volatile Set<MxRule> currentRules = Set.of();
+    /** Present when this node shares cluster-wide limits with others. */
+    private final Optional<ClusterSharing> cluster;
 
     /** Rates refill by {@link Ticker#SYSTEM}. */
     public Governor(Clock clock) {
@@ -82,9 +94,26 @@ public final class Governor {
      * @param random numbers in [0, 1) that jitter suspensions and flow-control deferrals
      */
     public Governor(Clock clock, Ticker ticker, DoubleSupplier random) {
+        this(clock, ticker, random, Optional.empty());
+    }
+
+    /**
+     * A governor of one node among several: destinations whose rule's {@code clusterScope} is {@code cluster} share
+     * their limits and flow control with the other nodes through {@code store}. The caller owns the store and closes
+     * it after the governor's last connection closed.
+     *
+     * @param store the cluster store; empty for a node on its own
+     */
+    public Governor(Clock clock, Ticker ticker, DoubleSupplier random, Optional<ClusterStore> store) {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.ticker = Objects.requireNonNull(ticker, "ticker");
         this.random = Objects.requireNonNull(random, "random");
+        this.cluster = store.map(shared -> new ClusterSharing(shared, clock, ticker));
+    }
+
+    /** The cluster store this governor shares limits through; empty for a node on its own. */
+    public Optional<ClusterStore> clusterStore() {
+        return cluster.map(ClusterSharing::store);
     }
 
     /**
@@ -117,18 +146,38 @@ public final class Governor {
 
     private Destination create(String name, MxRule rule) {
         HourlyCount tokensTaken = new HourlyCount();
-        return new Destination(name, rule, rate(rule, tokensTaken), flowControl(name, rule, tokensTaken),
-            tokensTaken, rulesVersion, clock, stats);
+        Optional<ClusterSharing> shared = cluster.filter(ignored -> rule.clusterScope() == ClusterScope.CLUSTER);
+        if (shared.isEmpty()) {
+            return new Destination(name, rule, rate(rule, tokensTaken, false, name),
+                flowControl(name, rule, tokensTaken, false), tokensTaken, rulesVersion, clock, stats);
+        }
+        Destination destination = new Destination(name, rule, rate(rule, tokensTaken, true, name),
+            flowControl(name, rule, tokensTaken, true), tokensTaken, rulesVersion, clock, stats,
+            shared.get().connections(name), true);
+        // Other nodes' states go to whatever flow control the destination has then (a reload replaces it).
+        SharedFlowStates.Watch watch = shared.get().watch(name, state -> destination.flowControl().adopt(state));
+        destination.watching(watch::close);
+        return destination;
     }
 
-    private MessageRate rate(MxRule rule, HourlyCount tokensTaken) {
+    private MessageBudget rate(MxRule rule, HourlyCount tokensTaken, boolean clusterWide, String name) {
+        if (clusterWide && rule.messagesPerHour().isPresent()) {
+            return cluster.get().rate(name, rule.messagesPerHour().getAsLong(), tokensTaken);
+        }
         return new MessageRate(rule.messagesPerHour(), ticker, clock, tokensTaken);
     }
 
-    private FlowControl flowControl(String name, MxRule rule, HourlyCount tokensTaken) {
+    private FlowControl flowControl(String name, MxRule rule, HourlyCount tokensTaken, boolean clusterWide) {
+        if (clusterWide) {
+            ClusterSharing shared = cluster.get();
+            return FlowControl.of(name, rule.flowControl(), rule.maxConnections(), rule.maxMessagesPerConnection(),
+                rule.messagesPerHour(), clock, perHour -> shared.rate(name, perHour, tokensTaken), publisher, random,
+                shared.flow(name));
+        }
         return FlowControl.of(name, rule.flowControl(), rule.maxConnections(), rule.maxMessagesPerConnection(),
             rule.messagesPerHour(), clock,
-            perHour -> new MessageRate(OptionalLong.of(perHour), ticker, clock, tokensTaken), publisher, random);
+            perHour -> new MessageRate(OptionalLong.of(perHour), ticker, clock, tokensTaken), publisher, random,
+            FlowSharing.LOCAL);
     }
 
     private void reconsider(Destination destination, MxRule rule) {
@@ -153,7 +202,14 @@ public final class Governor {
             return false;
         }
         HourlyCount tokensTaken = destination.tokensTaken();
-        destination.adopt(rule, rate(rule, tokensTaken), flowControl(destination.name(), rule, tokensTaken));
+        boolean clusterWide = destination.isClusterWide();
+        if (cluster.isPresent() && clusterWide != (rule.clusterScope() == ClusterScope.CLUSTER)) {
+            LOGGER.info("Destination {}: the new clusterScope of rule {} applies once the destination is forgotten"
+                + " (idle for {}) or after a restart; its limits stay {} until then", destination.name(), rule.name(),
+                FORGET_AFTER, clusterWide ? "cluster-wide" : "this node's own");
+        }
+        destination.adopt(rule, rate(rule, tokensTaken, clusterWide, destination.name()),
+            flowControl(destination.name(), rule, tokensTaken, clusterWide));
         LOGGER.info("Destination {} now runs under {}", destination.name(), rule);
         return true;
     }
@@ -232,6 +288,11 @@ public final class Governor {
         for (Destination destination : destinations.values()) {
             if (destination.retireIfIdleSince(cutoff)) {
                 destinations.remove(destination.name(), destination);
+                destination.stopWatching();
+                if (cluster.isPresent() && destination.isClusterWide() && !destinations.containsKey(
+                    destination.name())) {
+                    cluster.get().forget(destination.name());
+                }
                 forgotten.add(destination.name());
             }
         }

@@ -44,6 +44,8 @@ import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_RELEASE_
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_REPOSITORY;
 import static io.github.mxgovernor.james.GovernedRemoteDelivery.WAITING_THRESHOLD;
 
+import io.github.mxgovernor.cluster.ClusterScope;
+import io.github.mxgovernor.cluster.StoreSettings;
 import io.github.mxgovernor.delivery.EngineSettings;
 import io.github.mxgovernor.delivery.RetrySchedule;
 import io.github.mxgovernor.rules.MxRule;
@@ -59,6 +61,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -91,7 +94,7 @@ final class DeliveryConfiguration {
     static final Duration DEFAULT_MTA_STS_TIMEOUT = Duration.ofSeconds(10);
 
     private static final Logger LOGGER = LoggerFactory.getLogger(DeliveryConfiguration.class);
-    private static final Set<String> KNOWN = Set.of(OUTGOING, DELAY_TIME, MAX_RETRIES, MAX_DNS_PROBLEM_RETRIES, TIMEOUT,
+    private static final Set<String> KNOWN = known(OUTGOING, DELAY_TIME, MAX_RETRIES, MAX_DNS_PROBLEM_RETRIES, TIMEOUT,
         CONNECTION_TIMEOUT, BOUNCE_PROCESSOR, ON_SUCCESS, HELO_NAME, BIND, SEND_PARTIAL, GATEWAY, GATEWAY_PORT,
         GATEWAY_USERNAME, GATEWAY_USERNAME_COMPATIBILITY, GATEWAY_PASSWORD, LOAD_BALANCING, USE_PRIORITY, DEBUG,
         START_TLS, SSL_ENABLE, VERIFY_SERVER_IDENTITY, RULES, DELIVERY_THREADS, MAX_IN_FLIGHT, MAX_LANE_WAIT,
@@ -100,6 +103,12 @@ final class DeliveryConfiguration {
         GovernedRemoteDelivery.TRUST_STORE_TYPE, MTA_STS, MTA_STS_TIMEOUT, DANE_RESOLVER, DANE_TRUST_ANCHORS,
         DANE_TIMEOUT, SHUTDOWN_GRACE, WAITING_REPOSITORY, WAITING_THRESHOLD, WAITING_RELEASE_RATE, "onMailetException",
         "onMatchException");
+
+    private static Set<String> known(String... names) {
+        Set<String> known = new HashSet<>(List.of(names));
+        known.addAll(StoreConfiguration.PARAMETERS);
+        return Set.copyOf(known);
+    }
 
     private final String outgoingQueue;
     private final RetrySchedule retrySchedule;
@@ -122,6 +131,7 @@ final class DeliveryConfiguration {
     private final Optional<ProcessingState> onSuccess;
     private final Duration shutdownGrace;
     private final WaitingSettings waiting;
+    private final Optional<StoreSettings> store;
 
     private DeliveryConfiguration(MailetParameters parameters, MailetConfig config, FileSystem fileSystem,
                                   Supplier<String> defaultHeloName, Clock clock) throws MessagingException {
@@ -159,6 +169,13 @@ final class DeliveryConfiguration {
         mtaStsTimeout = parameters.optionalDuration(MTA_STS_TIMEOUT).orElse(DEFAULT_MTA_STS_TIMEOUT);
         outgoingQueue = outgoingQueueName(parameters);
         waiting = waitingSettings(parameters);
+        store = StoreConfiguration.read(parameters, parameters.optionalString(GovernedRemoteDelivery.TRUST_STORE)
+            .map(given -> tls.trust()));
+        if (store.isEmpty() && (rules.defaultRule().clusterScope() == ClusterScope.NODE
+            || rules.rules().stream().anyMatch(rule -> rule.clusterScope() == ClusterScope.NODE))) {
+            LOGGER.info("Rules with clusterScope=\"node\" noted: without the '{}' parameter every limit is this node's"
+                + " own anyway", StoreSettings.STORE);
+        }
     }
 
     /**
@@ -263,6 +280,11 @@ final class DeliveryConfiguration {
     /** Where deferred mail waits: {@code waitingRepository}, {@code waitingThreshold}, {@code waitingReleaseRate}. */
     WaitingSettings waiting() {
         return waiting;
+    }
+
+    /** The cluster store the James nodes share ({@code store} and its companions); empty for a node on its own. */
+    Optional<StoreSettings> store() {
+        return store;
     }
 
     private static WaitingSettings waitingSettings(MailetParameters parameters) throws MessagingException {
@@ -443,6 +465,7 @@ final class DeliveryConfiguration {
             + (gateways.isEmpty() ? "" : ", gateways " + gateways) + "; TLS: default rule "
             + rules.defaultRule().tlsMode().name().toLowerCase(Locale.ROOT) + ", MTA-STS "
             + (mtaSts ? "on" : gateways.isEmpty() ? "off" : "off (gateways)") + ", " + tls + ", plaintext fallback"
-            + " memory " + tls.fallbackMemory() + "; " + waiting;
+            + " memory " + tls.fallbackMemory() + "; " + waiting
+            + store.map(settings -> "; cluster store " + settings).orElse("");
     }
 }

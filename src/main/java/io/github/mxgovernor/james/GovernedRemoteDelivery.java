@@ -106,6 +106,13 @@ import org.slf4j.LoggerFactory;
  * queue that ignores delays, James's RabbitMQ queue, every wait longer than a second does), {@code waitingReleaseRate}
  * (mails put back on the queue per second at most, default 200). See {@link WaitingRoom}.
  *
+ * <p>Several James nodes share their caps, rates and flow-control states through a Redis server: {@code store}
+ * ({@code host:port} or a {@code redis://}, {@code rediss://}, {@code redis-sentinel://} URI), {@code storeNodes}
+ * (required with it: each node's share, 1/N, while the store is unreachable), {@code storeKeyPrefix},
+ * {@code storeNodeName} (default the host name), {@code storeTimeout} (200 ms), {@code storeLeaseTime} (60 s),
+ * {@code storeRateHorizon} (5 s), {@code storeCluster}; read by {@link StoreConfiguration}, the same for every governed
+ * mailet of one James (see {@link SharedGovernor}). A rule's {@code clusterScope="node"} keeps its limits per node.
+ *
  * <p>Operators watch and steer delivery over JMX ({@code io.github.mxgovernor:type=Governor}, which also shows how
  * each governed mailet takes mail from its queue and the mail waiting in the waiting places, and one
  * {@code type=Destination} bean per active destination; {@code reloadRules} re-reads the {@code rules} file of every
@@ -250,11 +257,11 @@ public class GovernedRemoteDelivery extends GenericMailet {
     @Override
     public void init() throws MessagingException {
         configuration = DeliveryConfiguration.read(getMailetConfig(), fileSystem, this::defaultHeloName, clock);
-        queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
-            MailQueueFactory.prefetchCount(configuration.maxInFlight()));
         metrics = new DeliveryMetrics(metricFactory);
-        governor = SharedGovernor.acquire(metrics, clock);
+        governor = SharedGovernor.acquire(metrics, clock, configuration.store());
         try {
+            queue = queueFactory.createQueue(MailQueueName.of(configuration.outgoingQueue()),
+                MailQueueFactory.prefetchCount(configuration.maxInFlight()));
             waitingRoom = openWaitingRoom();
             startDelivery();
         } catch (MessagingException | RuntimeException e) {

@@ -1,14 +1,19 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.cluster.ClusterStore;
+import io.github.mxgovernor.cluster.StoreSettings;
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.james.jmx.GovernorBeans;
+import io.github.mxgovernor.time.Ticker;
 
 import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
 
+import javax.mail.MessagingException;
 import javax.management.JMException;
 
 import org.slf4j.Logger;
@@ -25,6 +30,11 @@ import org.slf4j.LoggerFactory;
  * so that one {@code reloadRules} reaches every mailet, and their queue runners so that the Governor bean shows how
  * each takes mail from its queue. {@link #current()} lets tools in the same JVM (the demo, the benchmark) read the
  * live counters.
+ *
+ * <p>With a cluster store ({@code store}), the first mailet opens it ({@link ClusterStore#open}, which does not fail
+ * when the store is unreachable: the node starts on its shares) and every other governed mailet of the JVM must name
+ * the same store the same way; the store is closed after the last mailet's engines stopped, so that connections
+ * closed first gave their leases back.
  */
 public final class SharedGovernor {
     private static final Logger LOGGER = LoggerFactory.getLogger(SharedGovernor.class);
@@ -34,6 +44,7 @@ public final class SharedGovernor {
     private static QueueRunners queueRunners;
     private static GovernorBeans beans;
     private static ScheduledExecutorService housekeeping;
+    private static Optional<ClusterStore> store = Optional.empty();
     private static int users;
 
     private SharedGovernor() {
@@ -44,10 +55,18 @@ public final class SharedGovernor {
      *
      * @param metrics the acquiring mailet's metrics; only the first mailet's are registered, once
      * @param clock   the governor's clock: the first mailet's (tests run mailets on a fake clock)
+     * @param storeSettings the mailet's cluster store; every mailet of the JVM must give the same, or none
+     * @throws MessagingException naming {@code store} when another mailet of this JVM uses another store, or none
      */
-    static synchronized Governor acquire(DeliveryMetrics metrics, Clock clock) {
+    static synchronized Governor acquire(DeliveryMetrics metrics, Clock clock, Optional<StoreSettings> storeSettings)
+            throws MessagingException {
+        if (governor != null) {
+            refuseOtherStore(storeSettings);
+        }
         if (governor == null) {
-            governor = new Governor(clock);
+            store = storeSettings.map(settings -> ClusterStore.open(settings, clock, Ticker.SYSTEM));
+            governor = new Governor(clock, Ticker.SYSTEM,
+                () -> ThreadLocalRandom.current().nextDouble(), store);
             governor.addEndListener(metrics);
             housekeeping = Executors.newSingleThreadScheduledExecutor(new DaemonThreadFactory(
                 "mx-governor-housekeeping"));
@@ -62,6 +81,19 @@ public final class SharedGovernor {
         }
         users++;
         return governor;
+    }
+
+    private static void refuseOtherStore(Optional<StoreSettings> wanted) throws MessagingException {
+        Optional<StoreSettings> running = store.map(ClusterStore::settings);
+        boolean same = running.isPresent() == wanted.isPresent()
+            && (running.isEmpty() || running.get().sameAs(wanted.get()));
+        if (!same) {
+            throw new MessagingException("Invalid mailet parameter " + StoreSettings.STORE + ": another governed mailet"
+                + " of this James already runs " + running.map(settings -> "with the cluster store " + settings)
+                .orElse("without a cluster store") + "; every governed mailet of one James shares one governor and"
+                + " must give the same " + StoreSettings.STORE + " parameters (this one: "
+                + wanted.map(StoreSettings::toString).orElse("none") + ")");
+        }
     }
 
     /** The governor of the governed mailets running in this JVM; empty while none runs. */
@@ -103,6 +135,8 @@ public final class SharedGovernor {
                 beans.close();
             }
             housekeeping.shutdownNow();
+            store.ifPresent(ClusterStore::close);
+            store = Optional.empty();
             governor = null;
             rulesSources = null;
             queueRunners = null;

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.rules;
 
+import io.github.mxgovernor.cluster.ClusterScope;
 import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
 import io.github.mxgovernor.tls.TlsMode;
 
@@ -44,6 +45,7 @@ public final class MxRule {
     private final Duration transactionTimeout;
     private final Duration idleTimeout;
     private final LimitScope limitScope;
+    private final ClusterScope clusterScope;
     private final TlsMode tlsMode;
     private final boolean dane;
     private final FlowControlPolicy flowControl;
@@ -63,6 +65,7 @@ public final class MxRule {
         this.transactionTimeout = b.transactionTimeout;
         this.idleTimeout = b.idleTimeout;
         this.limitScope = b.limitScope;
+        this.clusterScope = b.clusterScope;
         this.tlsMode = b.tlsMode;
         this.dane = b.dane;
         this.flowControl = b.flowControl;
@@ -168,6 +171,15 @@ public final class MxRule {
         return limitScope;
     }
 
+    /**
+     * Whether the limits and flow control of the rule's destinations are shared by every James node through the
+     * cluster store ({@link ClusterScope#CLUSTER}, the default) or counted by each node on its own; without a store
+     * every limit is a node's own.
+     */
+    public ClusterScope clusterScope() {
+        return clusterScope;
+    }
+
     public TlsMode tlsMode() {
         return tlsMode;
     }
@@ -226,7 +238,8 @@ public final class MxRule {
                 && connectTimeout.equals(other.connectTimeout) && commandTimeout.equals(other.commandTimeout)
                 && dataTimeout.equals(other.dataTimeout) && transactionTimeout.equals(other.transactionTimeout)
                 && idleTimeout.equals(other.idleTimeout)
-                && limitScope == other.limitScope && tlsMode == other.tlsMode && dane == other.dane
+                && limitScope == other.limitScope && clusterScope == other.clusterScope && tlsMode == other.tlsMode
+                && dane == other.dane
                 && flowControl.equals(other.flowControl);
     }
 
@@ -239,7 +252,7 @@ public final class MxRule {
     public int hashCode() {
         return Objects.hash(name, mxMasks, recipientDomainMask, maxConnections, maxMessagesPerConnection,
                 messagesPerHour, connectTimeout, commandTimeout, dataTimeout, transactionTimeout, idleTimeout,
-                limitScope, tlsMode, dane, flowControl, source);
+                limitScope, clusterScope, tlsMode, dane, flowControl, source);
     }
 
     @Override
@@ -252,7 +265,8 @@ public final class MxRule {
                 + ", connectTimeout=" + connectTimeout + ", commandTimeout=" + commandTimeout
                 + ", dataTimeout=" + dataTimeout + ", transactionTimeout=" + transactionTimeout
                 + ", idleTimeout=" + idleTimeout
-                + ", scope=" + limitScope.configValue() + ", tls=" + tlsMode + (dane ? ", dane" : "") + ", " + flowControl + "}";
+                + ", scope=" + limitScope.configValue() + ", clusterScope=" + clusterScope.configValue()
+                + ", tls=" + tlsMode + (dane ? ", dane" : "") + ", " + flowControl + "}";
     }
 
     /** Builds an {@link MxRule}; every setter checks its value and names it when it is wrong. */
@@ -269,6 +283,7 @@ public final class MxRule {
         private Duration transactionTimeout = Duration.ofMinutes(30);
         private Duration idleTimeout = Duration.ofSeconds(60);
         private LimitScope limitScope = LimitScope.PER_MX_HOST;
+        private ClusterScope clusterScope = ClusterScope.CLUSTER;
         private TlsMode tlsMode = TlsMode.OPPORTUNISTIC;
         private boolean dane;
         private FlowControlPolicy flowControl = FlowControlPolicy.builtIn();
@@ -284,7 +299,7 @@ public final class MxRule {
 
         /**
          * Copies the limits and policies of another rule (connections, messages per connection, rate, timeouts,
-         * scope, TLS mode, DANE, flow control); its name, masks and source are not copied.
+         * scope, cluster scope, TLS mode, DANE, flow control); its name, masks and source are not copied.
          */
         public Builder inheritFrom(MxRule parent) {
             Objects.requireNonNull(parent, "parent");
@@ -297,6 +312,7 @@ public final class MxRule {
             transactionTimeout = parent.transactionTimeout;
             idleTimeout = parent.idleTimeout;
             limitScope = parent.limitScope;
+            clusterScope = parent.clusterScope;
             tlsMode = parent.tlsMode;
             dane = parent.dane;
             flowControl = parent.flowControl;
@@ -376,6 +392,12 @@ public final class MxRule {
 
         public Builder limitScope(LimitScope value) {
             this.limitScope = Objects.requireNonNull(value, "limitScope");
+            return this;
+        }
+
+        /** Whether the limits are shared by the nodes of a cluster (see {@link MxRule#clusterScope()}). */
+        public Builder clusterScope(ClusterScope value) {
+            this.clusterScope = Objects.requireNonNull(value, "clusterScope");
             return this;
         }
 

@@ -50,7 +50,8 @@ import javax.xml.stream.XMLStreamReader;
  * {@code 1d}) or ISO-8601 ({@code PT5M}), more than 0 and at most 1 day. {@code scope} is {@code per-mx} or
  * {@code shared}; {@code tls} is {@code disabled}, {@code opportunistic}, {@code required} or {@code verify}
  * (both case-insensitive); {@code dane} is {@code true} or {@code false} (DANE for the rule's MX hosts, see
- * {@link MxRule#dane()}).
+ * {@link MxRule#dane()}); {@code clusterScope} is {@code cluster} (the default) or {@code node} (see
+ * {@link MxRule#clusterScope()}).
  *
  * <p>Flow control is set by child elements of {@code <default>} and {@code <rule>}:
  * <pre>{@code

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.rules;
 
+import io.github.mxgovernor.cluster.ClusterScope;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.time.Duration;
@@ -85,6 +86,8 @@ final class RuleAttributes {
         setters.put("transactionTimeout", (rule, v) -> rule.transactionTimeout(timeout(v)));
         setters.put("idleTimeout", (rule, v) -> rule.idleTimeout(timeout(v)));
         setters.put("scope", (rule, v) -> rule.limitScope(oneOf(v, LimitScope.values(), LimitScope::configValue)));
+        setters.put(ClusterScope.ATTRIBUTE, (rule, v) -> rule.clusterScope(oneOf(v, ClusterScope.values(),
+            ClusterScope::configValue)));
         setters.put("tls", (rule, v) -> rule.tlsMode(oneOf(v, TlsMode.values(),
             mode -> mode.name().toLowerCase(Locale.ROOT))));
         setters.put("dane", (rule, v) -> rule.dane(oneOf(v, new Boolean[] {true, false}, String::valueOf)));

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.github.mxgovernor.flowcontrol.AttemptCounts;
+import io.github.mxgovernor.flowcontrol.FlowSharing;
 import io.github.mxgovernor.testing.RedisServer;
 
 import java.io.IOException;
@@ -69,6 +71,9 @@ class SharedCountsTest {
         add(a, 2, 3);
         assertThat(SharedCounter.events(a.totals(System.currentTimeMillis()))).as("counted locally at once")
             .isEqualTo(5);
+        // A node reads the cluster's totals when it sends its own: a's are in the store (flushed every 50 ms) before
+        // b sends its own, else b would read 4 and learn of a's only with its next attempts.
+        await().pollDelay(Duration.ofMillis(250)).until(() -> true);
         add(b, 4, 0);
 
         await().atMost(Duration.ofSeconds(1)).untilAsserted(() -> {
@@ -132,6 +137,29 @@ class SharedCountsTest {
 
         await().atMost(Duration.ofSeconds(1)).untilAsserted(() ->
             assertThat(a.totals(System.currentTimeMillis())).isEqualTo(SharedCounterTotals.of(1, 0)));
+    }
+
+    @Test
+    void aSharedCounterOnOneNodeCountsAsTheLocalOneAndPacksItsTotalsAlike() {
+        SharedCounter shared = counter("a", "errors", Duration.ofMinutes(5));
+        AttemptCounts local = FlowSharing.LOCAL.counts("errors", Duration.ofMinutes(5));
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < 9; i++) {
+            shared.add(now, i % 3 == 0);
+            local.add(now, i % 3 == 0);
+        }
+        assertThat(shared.totals(now)).as("before a flush: this node's own").isEqualTo(local.totals(now));
+
+        // After a few flushes (every 50 ms here) the totals come from the store: the same.
+        await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+            .until(() -> shared.totals(System.currentTimeMillis()) == local.totals(System.currentTimeMillis()));
+        long totals = shared.totals(System.currentTimeMillis());
+        assertThat(SharedCounter.events(totals)).isEqualTo(9);
+        assertThat(SharedCounter.failures(totals)).isEqualTo(3);
+
+        shared.clear();
+        local.clear();
+        assertThat(shared.totals(now)).isEqualTo(local.totals(now)).isZero();
     }
 
     @Test

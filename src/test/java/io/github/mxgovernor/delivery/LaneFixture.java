@@ -62,7 +62,7 @@ final class LaneFixture {
 
     DeliveryLane lane(Destination destination) {
         return new DeliveryLane(destination, settings, new SmtpSessionPool(destination, tlsPolicy), runner, recorder,
-            inFlight, time, time, clock);
+            inFlight, time, time, clock, Runnable::run);
     }
 
     /** Lowers (or raises) the rule's caps as a rules reload does. */
@@ -107,7 +107,7 @@ final class LaneFixture {
             ? SessionSecurity.encrypted(host, SessionSecurity.Protection.VERIFIED, "TLSv1.3", "TLS_AES_128_GCM_SHA256",
                 requirement, CertificateCheck.valid())
             : SessionSecurity.plaintext(host, requirement, false);
-        ConnectionSlot slot = ConnectionSlot.tryAcquire(destination);
+        ConnectionSlot slot = ConnectionSlot.tryAcquire(destination, null);
         if (slot == null) {
             throw new IllegalStateException("no slot left at " + destination);
         }

@@ -49,9 +49,9 @@ class GovernorForgetIdleTest {
     @Test
     void closingAConnectionShouldCountAsActivity() {
         Destination destination = governor.destination(rule, "mx.example.com");
-        destination.tryOpenConnection();
+        ConnectionPermit permit = destination.tryOpenConnection();
         clock.advance(Duration.ofHours(2));
-        destination.connectionClosed();
+        destination.connectionClosed(permit);
         clock.advance(Duration.ofMinutes(30));
 
         assertThat(governor.forgetIdle(HOUR)).isEmpty();

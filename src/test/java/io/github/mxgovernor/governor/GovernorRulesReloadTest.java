@@ -13,6 +13,7 @@ import io.github.mxgovernor.rules.RuleSet;
 import io.github.mxgovernor.testing.FakeClock;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -28,9 +29,11 @@ class GovernorRulesReloadTest {
     @Test
     void reloadShouldGiveANormalDestinationItsNewCapAtOnceKeepingItsConnectionsAndCounts() {
         Destination destination = governor.destination(yahoo, "mta5.am0.yahoodns.net");
+        List<ConnectionPermit> permits = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            assertThat(destination.tryOpenConnection()).isTrue();
+            permits.add(destination.tryOpenConnection());
         }
+        assertThat(permits).doesNotContainNull();
         destination.stats().recordDelivered(7);
         MxRule lowered = yahoo(2).source("mx-rules.xml:3").build();
 
@@ -39,24 +42,24 @@ class GovernorRulesReloadTest {
         assertThat(changed).isEqualTo(1);
         assertThat(destination.rule()).isSameAs(lowered);
         assertThat(destination.overConnectionLimit()).isTrue();
-        assertThat(destination.tryOpenConnection()).isFalse();
+        assertThat(destination.tryOpenConnection()).isNull();
         assertThat(destination.connections().inUse()).isEqualTo(3);
         assertThat(destination.stats().delivered()).isEqualTo(7);
-        destination.connectionClosed();
-        assertThat(destination.tryOpenConnection()).isFalse();
-        destination.connectionClosed();
-        assertThat(destination.tryOpenConnection()).isTrue();
+        destination.connectionClosed(permits.get(0));
+        assertThat(destination.tryOpenConnection()).isNull();
+        destination.connectionClosed(permits.get(1));
+        assertThat(destination.tryOpenConnection()).isNotNull();
         assertThat(governor.destination(lowered, "mta5.am0.yahoodns.net")).isSameAs(destination);
     }
 
     @Test
     void reloadShouldRaiseACapAsWell() {
         Destination destination = governor.destination(yahoo(1).build(), "mta5.am0.yahoodns.net");
-        assertThat(destination.tryOpenConnection()).isTrue();
+        assertThat(destination.tryOpenConnection()).isNotNull();
 
         governor.applyRules(List.of(RuleSet.of(defaultRule, List.of(yahoo))));
 
-        assertThat(destination.tryOpenConnection()).isTrue();
+        assertThat(destination.tryOpenConnection()).isNotNull();
         assertThat(destination.flowControl().maxConnections()).isEqualTo(4);
     }
 

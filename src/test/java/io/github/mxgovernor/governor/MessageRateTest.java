@@ -91,7 +91,7 @@ class MessageRateTest {
         io.github.mxgovernor.testing.FakeClock wallClock = io.github.mxgovernor.testing.FakeClock.at(
             "2026-01-01T00:00:00Z");
         Governor governor = new Governor(wallClock, ticker, () -> 0.5);
-        MessageRate rate = governor.destination(io.github.mxgovernor.rules.MxRule.builder("slow").mxMasks("*")
+        io.github.mxgovernor.flowcontrol.MessageBudget rate = governor.destination(io.github.mxgovernor.rules.MxRule.builder("slow").mxMasks("*")
             .messagesPerHour(60).build(), "mx.example.com").rate();
         assertThat(rate.tryConsume()).isTrue();
 

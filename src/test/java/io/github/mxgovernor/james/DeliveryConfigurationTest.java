@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.Mockito.mock;
 
+import io.github.mxgovernor.cluster.StoreSettings;
 import io.github.mxgovernor.rules.MxRule;
 import io.github.mxgovernor.testing.TestPki;
 import io.github.mxgovernor.tls.TlsMode;
@@ -401,6 +402,67 @@ class DeliveryConfigurationTest {
             .isInstanceOf(MessagingException.class)
             .hasMessage("Invalid mailet parameter daneTimeout: needs a unit (ms, s, m, h or d), such as '10s', was"
                 + " '10'");
+    }
+
+    @Test
+    void withoutStoreTheNodeRunsOnItsOwnAndAStoreCompanionAloneIsRefused() throws Exception {
+        assertThat(read(Map.of()).store()).isEmpty();
+        assertThatThrownBy(() -> read(Map.of("storeNodes", "3")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter storeNodes: it needs store (the Redis server the James nodes"
+                + " share)");
+    }
+
+    @Test
+    void storeParametersShouldBeReadWithTheirDefaults() throws Exception {
+        StoreSettings settings = read(Map.of("store", "redis://:secret@127.0.0.1:6390/2", "storeNodes", "3"))
+            .store().orElseThrow();
+        assertThat(settings.address()).isEqualTo("redis://***@127.0.0.1:6390/2");
+        assertThat(settings.nodes()).isEqualTo(3);
+        assertThat(settings.keyPrefix()).isEqualTo("mxgovernor");
+        assertThat(settings.leaseTime()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(settings.timeout()).isEqualTo(Duration.ofMillis(200));
+        assertThat(settings.nodeName()).isNotBlank();
+
+        StoreSettings given = read(Map.of("store", "127.0.0.1:6390", "storeNodes", "2", "storeKeyPrefix", "eu",
+            "storeNodeName", "james-1", "storeTimeout", "50ms", "storeLeaseTime", "10s", "storeRateHorizon", "2s"))
+            .store().orElseThrow();
+        assertThat(given.address()).isEqualTo("redis://127.0.0.1:6390");
+        assertThat(given.keyPrefix()).isEqualTo("eu");
+        assertThat(given.nodeName()).isEqualTo("james-1");
+        assertThat(given.timeout()).isEqualTo(Duration.ofMillis(50));
+        assertThat(given.leaseTime()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(given.rateHorizon()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void aBadStoreValueShouldBeNamed() {
+        assertThatThrownBy(() -> read(Map.of("store", "127.0.0.1:6390")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter storeNodes is required with store");
+        assertThatThrownBy(() -> read(Map.of("store", "http://127.0.0.1:6390", "storeNodes", "2")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter store: unknown scheme 'http'");
+        assertThatThrownBy(() -> read(Map.of("store", "redis://:pw@[bad", "storeNodes", "2")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter store: malformed URI")
+            .hasMessageNotContaining("pw");
+        assertThatThrownBy(() -> read(Map.of("store", "127.0.0.1:99999", "storeNodes", "2")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter store: the port must be a number from 1 to 65535");
+        assertThatThrownBy(() -> read(Map.of("store", "127.0.0.1:6390", "storeNodes", "0")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessage("Invalid mailet parameter storeNodes: expected an integer from 1 to 1000, was '0'");
+        assertThatThrownBy(() -> read(Map.of("store", "127.0.0.1:6390", "storeNodes", "2", "storeTimeout", "1m")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter storeTimeout must be from");
+        assertThatThrownBy(() -> read(Map.of("store", "127.0.0.1:6390", "storeNodes", "2", "storeLeaseTime", "5")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter storeLeaseTime: needs a unit");
+        assertThatThrownBy(() -> read(Map.of("store", "127.0.0.1:6390", "storeNodes", "2", "storeKeyPrefix",
+            "a {b}")))
+            .isInstanceOf(MessagingException.class)
+            .hasMessageStartingWith("Invalid mailet parameter storeKeyPrefix must be 1 to 100 printable characters");
     }
 
     private Path trustStore(String password) throws Exception {

@@ -2,6 +2,7 @@ package io.github.mxgovernor.rules;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.mxgovernor.cluster.ClusterScope;
 import io.github.mxgovernor.flowcontrol.FlowControlPolicy;
 import io.github.mxgovernor.flowcontrol.Recovery;
 import io.github.mxgovernor.tls.TlsMode;
@@ -46,7 +47,7 @@ class MxRuleComparisonTest {
             }
             compared.add(field.getName());
         }
-        assertThat(compared).contains("name", "dane", "transactionTimeout", "flowControl", "source").hasSize(16);
+        assertThat(compared).contains("name", "dane", "transactionTimeout", "flowControl", "source", "clusterScope").hasSize(17);
     }
 
     @Test
@@ -89,6 +90,9 @@ class MxRuleComparisonTest {
         }
         if (value instanceof LimitScope) {
             return value == LimitScope.SHARED ? LimitScope.PER_MX_HOST : LimitScope.SHARED;
+        }
+        if (value instanceof ClusterScope) {
+            return value == ClusterScope.CLUSTER ? ClusterScope.NODE : ClusterScope.CLUSTER;
         }
         if (value instanceof TlsMode) {
             return value == TlsMode.VERIFY ? TlsMode.REQUIRED : TlsMode.VERIFY;

@@ -3,6 +3,7 @@ package io.github.mxgovernor.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.github.mxgovernor.cluster.ClusterScope;
 import io.github.mxgovernor.tls.TlsMode;
 
 import java.io.ByteArrayInputStream;
@@ -375,11 +376,30 @@ class MxRulesParserTest {
     }
 
     @Test
+    void parseShouldRejectAnUnknownClusterScopeNamingTheLineAndTheRule() {
+        assertThat(ruleError("<rule name=\"google\" mx=\"*.google.com\" clusterScope=\"everywhere\"/>")).hasMessage(
+                "mx-rules.xml:3: rule 'google', field 'clusterScope': must be one of cluster, node, was 'everywhere'");
+    }
+
+    @Test
+    void parseShouldReadTheClusterScopeOfRulesAndTheDefaultClusterWhenUnset() throws Exception {
+        RuleSet ruleSet = parse(DECLARATION, "<mx-rules>", "<default clusterScope=\"NODE\"/>",
+                "<rule name=\"a\" mx=\"a.example\" clusterScope=\"cluster\"/>", "<rule name=\"b\" mx=\"b.example\"/>",
+                "</mx-rules>");
+        assertThat(ruleSet.defaultRule().clusterScope()).isEqualTo(ClusterScope.NODE);
+        assertThat(ruleSet.rules().get(0).clusterScope()).isEqualTo(ClusterScope.CLUSTER);
+        assertThat(ruleSet.rules().get(1).clusterScope()).as("inherited from the default").isEqualTo(ClusterScope.NODE);
+        assertThat(parse(DECLARATION, "<mx-rules>", "<rule name=\"c\" mx=\"c.example\"/>", "</mx-rules>")
+                .rules().get(0).clusterScope()).as("cluster-wide unless a rule says otherwise")
+                .isEqualTo(ClusterScope.CLUSTER);
+    }
+
+    @Test
     void parseShouldRejectAnUnknownAttributeOnARule() {
         assertThat(ruleError("<rule name=\"r\" mx=\"a.example\" maxConns=\"3\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'r', field 'maxConns': unknown attribute; <rule> takes name, mx, domain,"
                         + " maxConnections, maxMessagesPerConnection, messagesPerHour, connectTimeout,"
-                        + " commandTimeout, dataTimeout, transactionTimeout, idleTimeout, scope, tls, dane");
+                        + " commandTimeout, dataTimeout, transactionTimeout, idleTimeout, scope, clusterScope, tls, dane");
     }
 
     @Test
@@ -393,7 +413,7 @@ class MxRulesParserTest {
         assertThat(ruleError("<default mx=\"*\"/>")).hasMessage(
                 "mx-rules.xml:3: rule 'default', field 'mx': unknown attribute; <default> takes maxConnections,"
                         + " maxMessagesPerConnection, messagesPerHour, connectTimeout, commandTimeout, dataTimeout,"
-                        + " transactionTimeout, idleTimeout, scope, tls, dane");
+                        + " transactionTimeout, idleTimeout, scope, clusterScope, tls, dane");
     }
 
     @Test

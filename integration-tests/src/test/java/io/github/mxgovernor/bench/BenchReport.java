@@ -44,7 +44,7 @@ final class BenchReport {
                 Optional<RunResult> postfix = find(results, scenario,
                     ContenderVariant.of(BenchSettings.MailetKind.POSTFIX), latency);
                 results.stream().filter(r -> r.scenario == scenario.kind() && r.latencyMillis == latency
-                    && r.mailet == BenchSettings.MailetKind.OURS && r.measured()).forEach(o -> {
+                    && r.mailet.governed() && r.measured()).forEach(o -> {
                         if (stock.isPresent() || postfix.isPresent()) {
                             md.append(String.format(Locale.ROOT, "| %s | %d ms | %s | %s | %s | %s | %s | %s |%n",
                                 scenario.kind().title(), latency, o.contender.label(),
@@ -57,8 +57,45 @@ final class BenchReport {
                     });
             }
         }
+        md.append(storeComparison(scenarios, results));
         md.append("\n").append(notes(settings, results));
         return md.toString();
+    }
+
+    /** Ours with the cluster store against ours alone in the same run; nothing when no run had a store. */
+    static String storeComparison(List<Scenario> scenarios, List<RunResult> results) {
+        if (results.stream().noneMatch(r -> r.mailet == BenchSettings.MailetKind.OURS_STORE)) {
+            return "";
+        }
+        StringBuilder md = new StringBuilder("\n## Ours with the cluster store against ours alone\n\n")
+            .append("| scenario | MX latency | mails/s ours | mails/s ours+store | ours+store / ours ")
+            .append("| CPU per mail ours+store / ours | store round trips / mail (burst) | (whole run) ")
+            .append("| issue 13 asks |\n")
+            .append("|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+        for (Scenario scenario : scenarios) {
+            for (int latency : scenario.latenciesMillis()) {
+                Optional<RunResult> ours = find(results, scenario, ContenderVariant.of(BenchSettings.MailetKind.OURS),
+                    latency);
+                Optional<RunResult> store = find(results, scenario,
+                    ContenderVariant.of(BenchSettings.MailetKind.OURS_STORE), latency);
+                if (store.isEmpty()) {
+                    continue;
+                }
+                RunResult withStore = store.get();
+                md.append(String.format(Locale.ROOT, "| %s | %d ms | %s | %.0f | %s | %s | %.3f | %.3f | %s |%n",
+                    scenario.kind().title(), latency, ours.map(o -> String.format(Locale.ROOT, "%.0f",
+                        o.mailsPerSecond)).orElse("-"), withStore.mailsPerSecond,
+                    ratio(ours, o -> withStore.mailsPerSecond / o.mailsPerSecond),
+                    ratio(ours, o -> withStore.cpuSecondsPerThousand() / o.cpuSecondsPerThousand()),
+                    withStore.storeCommandsPerMail, withStore.runStoreCommandsPerMail,
+                    "ours+store >= 0.9x ours at 50 ms; <= 0.1 round trips / mail on reused connections"));
+            }
+        }
+        return md.append("\nours+store: our mailet with `store` naming a private redis-server on 127.0.0.1 (a fresh one "
+            + "per run, Debian's, nothing saved) and `storeNodes=1`: every rule cluster-wide, so each connection takes "
+            + "a lease in the store and the flow-control states and counts go through it. Store round trips: the "
+            + "commands the store's client sent (`ClusterStore.commands()`), per mail: over the burst (release to last "
+            + "delivery), and over the whole run (James's start, warm-up and steady phase included).\n").toString();
     }
 
     private static String row(Scenario scenario, RunResult r) {
@@ -137,14 +174,17 @@ final class BenchReport {
             + "the whole JVM; peak connections of each MX host:\n");
         results.stream().filter(RunResult::measured).forEach(r -> md.append(String.format(Locale.ROOT,
             "- %s, %s at %d ms: %sburst %.2f RSETs / mail; at most %d mails on one connection; %s; JVM threads %d; "
-                + "peak conns per MX %s%s%n",
+                + "peak conns per MX %s%s%s%n",
             r.scenario.title(), r.contender.label(), r.latencyMillis, Double.isNaN(r.steadyRoundTripsPerMail) ? ""
                 : String.format(Locale.ROOT, "steady %d connections, %.2f round trips / mail; ",
                     r.steadyConnectionsOpened, r.steadyRoundTripsPerMail),
             r.rsetsPerMail, r.mostMailsPerConnection,
             r.scenario.resolvesThroughDns() ? "DNS " + dnsQueries(r.dnsQueries) : "no DNS", r.cpu.peakJvmThreads,
             r.peakPerMx.stream().map(String::valueOf).collect(Collectors.joining(" ")),
-            r.detail.isEmpty() ? "" : "; " + r.detail)));
+            r.detail.isEmpty() ? "" : "; " + r.detail,
+            Double.isNaN(r.storeCommandsPerMail) ? "" : String.format(Locale.ROOT,
+                "; store round trips / mail %.3f (burst), %.3f (whole run)", r.storeCommandsPerMail,
+                r.runStoreCommandsPerMail))));
         return md.toString();
     }
 

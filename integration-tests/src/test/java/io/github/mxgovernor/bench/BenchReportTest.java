@@ -52,6 +52,44 @@ class BenchReportTest {
                 + ">= 2.5x Postfix mails/s |");
     }
 
+    @Test
+    void markdownShouldCompareOursWithTheStoreToOursAloneWithTheStoreRoundTrips() {
+        Properties properties = new Properties();
+        properties.setProperty("bench.scenarios", "longtail");
+        properties.setProperty("bench.tailMails", "1000");
+        properties.setProperty("bench.tailDomains", "100");
+        BenchSettings settings = BenchSettings.from(properties);
+        Scenario tail = Scenario.of(Scenario.Kind.LONG_TAIL, settings);
+        TreeMap<String, Long> queries = new TreeMap<>();
+        queries.put("MX", 100L);
+
+        String report = BenchReport.markdown(settings, List.of(tail), List.of(
+            measured(BenchSettings.MailetKind.OURS, 300, 0.5, queries),
+            measured(BenchSettings.MailetKind.OURS_STORE, 285, 0.6, queries, 0.04, 0.125),
+            measured(BenchSettings.MailetKind.STOCK, 50, 2.0, queries)));
+
+        assertThat(report).contains("## Ours with the cluster store against ours alone")
+            .contains("| long tail | 50 ms | 300 | 285 | 0.95x | 1.20x | 0.040 | 0.125 | ours+store >= 0.9x ours at "
+                + "50 ms; <= 0.1 round trips / mail on reused connections |")
+            .contains("| long tail | 50 ms | GovernedRemoteDelivery + Redis store | 5.70x | - | 0.30x | - |")
+            .contains("store round trips / mail 0.040 (burst), 0.125 (whole run)");
+        assertThat(BenchReport.markdown(settings, List.of(tail), List.of(
+            measured(BenchSettings.MailetKind.OURS, 300, 0.5, queries))))
+            .doesNotContain("cluster store").doesNotContain("store round trips");
+    }
+
+    private static RunResult measured(BenchSettings.MailetKind kind, double mailsPerSecond, double cpuSeconds,
+                                      TreeMap<String, Long> queries, double storePerBurstMail,
+                                      double storePerRunMail) {
+        return RunResult.builder(Scenario.Kind.LONG_TAIL, ContenderVariant.of(kind), 50, 1000)
+            .throughput(mailsPerSecond, 1000, 2000)
+            .connections(List.of(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5), 100, 40, 1.0, 1.0)
+            .cpu(new CpuMeter.Usage(cpuSeconds, 0, 0, 70, 90, 0))
+            .dnsQueries(queries, queries)
+            .storeCommands(storePerBurstMail, storePerRunMail)
+            .build();
+    }
+
     private static RunResult measured(BenchSettings.MailetKind kind, double mailsPerSecond, double cpuSeconds,
                                       TreeMap<String, Long> queries) {
         return RunResult.builder(Scenario.Kind.LONG_TAIL, ContenderVariant.of(kind), 50, 1000)

@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -40,7 +41,8 @@ import java.util.stream.Collectors;
  * </ol>
  * Then the checks: every mail reached an MX exactly once (Message-IDs), nothing bounced or failed, no connection
  * carried more than {@value BenchSettings#MAILS_PER_CONNECTION} mails, and for our mailet the connection caps held
- * (peak connections per MX host and in total). The scenarios with DNS have no steady phase.
+ * (peak connections per MX host and in total). With a cluster store, its commands per mail: over the burst (from the
+ * release instant to the last delivery) and over the whole run. The scenarios with DNS have no steady phase.
  */
 final class BenchRun {
     static final String HOLD_HEADER = "X-Bench-Hold";
@@ -203,6 +205,7 @@ final class BenchRun {
         long deliveredBefore = sum(servers, FakeMxServer::messageCount);
         Instant release = Instant.now().plusMillis(3000 + mails / 2);
         contender.schedule(mails, release);
+        OptionalLong storeCommandsBefore = contender.storeCommands();
         // nothing is due before the release instant, so nothing asks the name server meanwhile
         SortedMap<String, Long> queriesBefore = dnsQueryCounts();
         TimeUnit.MILLISECONDS.sleep(Math.max(0, Duration.between(Instant.now(), release).toMillis()));
@@ -214,6 +217,7 @@ final class BenchRun {
         contender.release();
         awaitDelivered(servers, deliveredBefore + mails, "the burst");
         CpuMeter.Usage usage = cpu.stop();
+        OptionalLong storeCommandsAfter = contender.storeCommands();
         SortedMap<String, Long> queriesDuringBurst = dnsQueryCounts();
         queriesBefore.forEach((type, count) -> queriesDuringBurst.merge(type, -count, Long::sum));
         queriesDuringBurst.values().removeIf(count -> count == 0);
@@ -236,9 +240,13 @@ final class BenchRun {
             (double) (sum(servers, server -> server.commandCount("RSET")) - rsetsBefore) / mails);
         result.dnsQueries(queriesDuringBurst, dnsQueryCounts());
         result.detail(contender.detail());
+        if (storeCommandsBefore.isPresent() && storeCommandsAfter.isPresent()) {
+            result.storeCommands((double) (storeCommandsAfter.getAsLong() - storeCommandsBefore.getAsLong()) / mails,
+                (double) contender.storeCommands().getAsLong() / expected.size());
+        }
         checkExactlyOnce(runName, servers, expected);
         contender.checkNothingFailed(runName);
-        if (kind == BenchSettings.MailetKind.OURS) {
+        if (kind.governed()) {
             checkCaps(runName, peaks, gauge.peak());
         }
     }

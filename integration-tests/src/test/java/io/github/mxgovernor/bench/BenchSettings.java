@@ -5,11 +5,13 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
@@ -17,7 +19,9 @@ import java.util.stream.Collectors;
 /**
  * What one benchmark invocation measures, read from system properties (the {@code bench} Maven profile forwards
  * them). {@code bench.scenarios}: which of {@code burst}, {@code longtail} and {@code perdomain} (default all three,
- * see {@link Scenario}). {@code bench.mailets}: contenders, from {@code ours,stock,postfix} (default all three).
+ * see {@link Scenario}). {@code bench.mailets}: contenders, from {@code ours,ours+store,stock,postfix} (default all
+ * four; {@code ours+store} is our mailet sharing its limits through a private Redis server, see
+ * {@link JamesContender}).
  *
  * <p>The 4-MX burst: {@code bench.mails} (mails per measured burst, default 10000), {@code bench.warmupMails} (300),
  * {@code bench.steadyMails} (400) sent at {@code bench.steadyRate} mails/s (20) for the acceptance-to-delivery
@@ -48,6 +52,7 @@ final class BenchSettings {
     static final int DNS_MX_HOSTS = 20;
     /** SMTP connections that submit a burst to James in parallel (submission is not measured). */
     static final int SUBMISSION_CONNECTIONS = 4;
+    static final String DEFAULT_MAILETS = "ours,ours+store,stock,postfix";
 
     private final int mails;
     private final int warmupMails;
@@ -77,7 +82,7 @@ final class BenchSettings {
         this.steadyRate = doubleProperty(properties, "bench.steadyRate", 20, 0.1, 10_000);
         this.latenciesMillis = latencies(properties.getProperty("bench.latencies", "0,50"));
         this.chunking = booleanProperty(properties, "bench.chunking", true);
-        this.mailets = mailets(properties.getProperty("bench.mailets", "ours,stock,postfix"));
+        this.mailets = mailets(properties.getProperty("bench.mailets", DEFAULT_MAILETS));
         this.timeout = Duration.ofSeconds(intProperty(properties, "bench.timeoutSeconds", 900, 10, 86_400));
         this.output = Path.of(properties.getProperty("bench.output", "target/bench"));
         this.oursParameters = Collections.unmodifiableMap(
@@ -281,14 +286,11 @@ final class BenchSettings {
     private static List<MailetKind> mailets(String value) {
         List<MailetKind> kinds = new ArrayList<>();
         for (String entry : value.split(",")) {
-            String trimmed = entry.trim().toUpperCase(Locale.ROOT);
-            try {
-                MailetKind kind = MailetKind.valueOf(trimmed);
-                if (!kinds.contains(kind)) {
-                    kinds.add(kind);
-                }
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("bench.mailets must list some of 'ours', 'stock' and 'postfix', was '" + value + "'");
+            MailetKind kind = MailetKind.fromPropertyValue(entry.trim()).orElseThrow(() ->
+                new IllegalArgumentException("bench.mailets must list some of 'ours', 'ours+store', 'stock' and "
+                    + "'postfix', was '" + value + "'"));
+            if (!kinds.contains(kind)) {
+                kinds.add(kind);
             }
         }
         return List.copyOf(kinds);
@@ -367,20 +369,41 @@ final class BenchSettings {
         return parameters;
     }
 
-    /** The contenders: two James mailets, and Postfix as the reference MTA. */
+    /**
+     * The contenders: our mailet on its own and with a cluster store (a private Redis server), James's stock mailet,
+     * and Postfix as the reference MTA.
+     */
     enum MailetKind {
-        OURS("GovernedRemoteDelivery"),
-        STOCK("RemoteDelivery (stock)"),
-        POSTFIX("Postfix");
+        OURS("ours", "GovernedRemoteDelivery"),
+        OURS_STORE("ours+store", "GovernedRemoteDelivery + Redis store"),
+        STOCK("stock", "RemoteDelivery (stock)"),
+        POSTFIX("postfix", "Postfix");
 
+        private final String propertyValue;
         private final String label;
 
-        MailetKind(String label) {
+        MailetKind(String propertyValue, String label) {
+            this.propertyValue = propertyValue;
             this.label = label;
         }
 
         String label() {
             return label;
+        }
+
+        /** How {@code bench.mailets} names it. */
+        String propertyValue() {
+            return propertyValue;
+        }
+
+        /** Whether it is our mailet (with or without a store): the rule's caps are checked. */
+        boolean governed() {
+            return this == OURS || this == OURS_STORE;
+        }
+
+        static Optional<MailetKind> fromPropertyValue(String value) {
+            return Arrays.stream(values()).filter(kind -> kind.propertyValue.equals(value.toLowerCase(Locale.ROOT)))
+                .findFirst();
         }
     }
 }

@@ -20,13 +20,28 @@ class BenchSettingsTest {
     }
 
     @Test
+    void fromShouldRunOursWithTheStoreBesideOursByDefault() {
+        assertThat(BenchSettings.from(new Properties()).mailets()).containsExactly(BenchSettings.MailetKind.OURS,
+            BenchSettings.MailetKind.OURS_STORE, BenchSettings.MailetKind.STOCK, BenchSettings.MailetKind.POSTFIX);
+    }
+
+    @Test
+    void fromShouldReadOursWithTheStoreByItsName() {
+        Properties properties = new Properties();
+        properties.setProperty("bench.mailets", "Ours+Store,ours");
+
+        assertThat(BenchSettings.from(properties).mailets())
+            .containsExactly(BenchSettings.MailetKind.OURS_STORE, BenchSettings.MailetKind.OURS);
+    }
+
+    @Test
     void fromShouldRejectAnUnknownContenderNamingTheKnownOnes() {
         Properties properties = new Properties();
         properties.setProperty("bench.mailets", "ours,exim");
 
         assertThatThrownBy(() -> BenchSettings.from(properties))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("bench.mailets must list some of 'ours', 'stock' and 'postfix', was 'ours,exim'");
+            .hasMessage("bench.mailets must list some of 'ours', 'ours+store', 'stock' and 'postfix', was 'ours,exim'");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.github.mxgovernor.bench;
 
 import java.time.Instant;
+import java.util.OptionalLong;
 
 /**
  * What a benchmark run delivers through: an embedded James with one delivery mailet ({@link JamesContender}) or a
@@ -36,6 +37,14 @@ interface Contender extends AutoCloseable {
 
     /** Fails the run when some mail bounced or failed instead of being delivered. */
     void checkNothingFailed(String run) throws Exception;
+
+    /**
+     * Commands sent to the cluster store since the contender started ({@code ClusterStore.commands()}, each one round
+     * trip); empty when it has no store.
+     */
+    default OptionalLong storeCommands() throws Exception {
+        return OptionalLong.empty();
+    }
 
     /** What the report says of the run beyond the figures; read before {@link #close()}. */
     String detail() throws Exception;

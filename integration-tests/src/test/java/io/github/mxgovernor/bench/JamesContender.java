@@ -1,11 +1,13 @@
 package io.github.mxgovernor.bench;
 
+import io.github.mxgovernor.cluster.ClusterStore;
 import io.github.mxgovernor.deferral.DeferralReason;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.Governor;
 import io.github.mxgovernor.it.EmbeddedJames;
 import io.github.mxgovernor.it.FakeMxServer;
 import io.github.mxgovernor.james.SharedGovernor;
+import io.github.mxgovernor.testing.RedisServer;
 
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -15,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 import org.apache.james.utils.GuiceProbe;
 
@@ -26,6 +29,11 @@ import com.google.inject.multibindings.Multibinder;
  * ({@code DNSJavaService} with its cache, fresh for each James) asking that server alone. A {@code HasHeader}
  * matcher before the delivery mailet holds the burst in a repository; {@link #schedule} moves it onto the outgoing
  * queue all due at one instant, exactly as the mailets' own {@code service()} would have queued it.
+ *
+ * <p>Our mailet with a store ({@code ours+store}) shares its limits through a private Redis server started for the run
+ * ({@link RedisServer}: Debian's {@code redis-server} on a free port of 127.0.0.1, nothing saved, stopped by its PID
+ * when James stops), as one node of a cluster ({@code storeNodes=1}): every rule is cluster-wide, so each connection
+ * takes a lease in the store and the flow-control states and counts go through it.
  */
 final class JamesContender implements Contender {
     private static final String HOLD_REPOSITORY = "memory://var/mail/bench-hold/";
@@ -33,20 +41,38 @@ final class JamesContender implements Contender {
 
     private final BenchSettings.MailetKind kind;
     private final EmbeddedJames james;
+    private final Optional<RedisServer> redis;
     private final BenchProbe probe;
 
-    private JamesContender(BenchSettings.MailetKind kind, EmbeddedJames james) {
+    private JamesContender(BenchSettings.MailetKind kind, EmbeddedJames james, Optional<RedisServer> redis) {
         this.kind = kind;
         this.james = james;
+        this.redis = redis;
         this.probe = james.server().getProbe(BenchProbe.class);
     }
 
     static JamesContender start(BenchSettings settings, Scenario scenario, ContenderVariant variant,
                                 Path workDirectory, List<FakeMxServer> servers, Optional<InetAddress> nameServer)
         throws Exception {
+        Optional<RedisServer> redis = variant.kind() == BenchSettings.MailetKind.OURS_STORE
+            ? Optional.of(RedisServer.start(workDirectory.resolve("redis"))) : Optional.empty();
+        try {
+            return start(settings, scenario, variant, workDirectory, servers, nameServer, redis);
+        } catch (Exception | Error notStarted) {
+            if (redis.isPresent()) {
+                redis.get().close();
+            }
+            throw notStarted;
+        }
+    }
+
+    private static JamesContender start(BenchSettings settings, Scenario scenario, ContenderVariant variant,
+                                        Path workDirectory, List<FakeMxServer> servers,
+                                        Optional<InetAddress> nameServer, Optional<RedisServer> redis)
+        throws Exception {
         EmbeddedJames.Builder builder = EmbeddedJames.builder()
             .transportMailets(EmbeddedJames.mailet("HasHeader=" + BenchRun.HOLD_HEADER, "ToRepository",
-                Map.of("repositoryPath", HOLD_REPOSITORY)) + deliveryMailet(settings, variant, workDirectory))
+                Map.of("repositoryPath", HOLD_REPOSITORY)) + deliveryMailet(settings, variant, workDirectory, redis))
             .module(binder -> Multibinder.newSetBinder(binder, GuiceProbe.class).addBinding().to(BenchProbe.class));
         if (nameServer.isPresent()) {
             builder.nameServer(nameServer.get());
@@ -54,11 +80,11 @@ final class JamesContender implements Contender {
             scenario.mxOfDomain().forEach((domain, host) ->
                 builder.mx(domain, scenario.mxHosts().get(host).name, servers.get(host)));
         }
-        return new JamesContender(variant.kind(), builder.start());
+        return new JamesContender(variant.kind(), builder.start(), redis);
     }
 
-    private static String deliveryMailet(BenchSettings settings, ContenderVariant variant, Path workDirectory)
-        throws Exception {
+    private static String deliveryMailet(BenchSettings settings, ContenderVariant variant, Path workDirectory,
+                                         Optional<RedisServer> redis) throws Exception {
         BenchSettings.MailetKind kind = variant.kind();
         Map<String, String> common = new LinkedHashMap<>();
         common.put("connectiontimeout", "10000");
@@ -81,6 +107,11 @@ final class JamesContender implements Contender {
         parameters.put("sendpartial", "true");
         parameters.put("bounceProcessor", EmbeddedJames.BOUNCE_PROCESSOR);
         parameters.putAll(common);
+        if (redis.isPresent()) {
+            parameters.put("store", redis.get().hostAndPort());
+            parameters.put("storeNodes", "1");
+            parameters.put("storeNodeName", "bench");
+        }
         parameters.putAll(settings.oursParameters());
         parameters.putAll(variant.parameters());
         return EmbeddedJames.mailet("HasMailAttribute=RelayAllowed", "io.github.mxgovernor.james.GovernedRemoteDelivery",
@@ -138,8 +169,18 @@ final class JamesContender implements Contender {
     }
 
     @Override
+    public OptionalLong storeCommands() {
+        if (redis.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        ClusterStore store = SharedGovernor.current().flatMap(Governor::clusterStore).orElseThrow(() ->
+            new IllegalStateException("our mailet runs without the cluster store it was given"));
+        return OptionalLong.of(store.commands());
+    }
+
+    @Override
     public String detail() {
-        if (kind != BenchSettings.MailetKind.OURS) {
+        if (!kind.governed()) {
             return "";
         }
         Map<String, Long> counts = deferralsByReason();
@@ -165,7 +206,13 @@ final class JamesContender implements Contender {
     }
 
     @Override
-    public void close() {
-        james.close();
+    public void close() throws InterruptedException {
+        try {
+            james.close();
+        } finally {
+            if (redis.isPresent()) {
+                redis.get().close();
+            }
+        }
     }
 }

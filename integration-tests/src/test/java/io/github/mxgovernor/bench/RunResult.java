@@ -31,6 +31,10 @@ final class RunResult {
     final CpuMeter.Usage cpu;
     final SortedMap<String, Long> burstDnsQueries;
     final SortedMap<String, Long> dnsQueries;
+    /** Cluster store commands (round trips) per mail over the burst; NaN without a store. */
+    final double storeCommandsPerMail;
+    /** Cluster store commands per mail over the whole run (start-up, warm-up and steady phase included). */
+    final double runStoreCommandsPerMail;
     final String detail;
     final Optional<String> failure;
     final Optional<String> skipped;
@@ -57,6 +61,8 @@ final class RunResult {
         this.cpu = builder.cpu;
         this.burstDnsQueries = builder.burstDnsQueries;
         this.dnsQueries = builder.dnsQueries;
+        this.storeCommandsPerMail = builder.storeCommandsPerMail;
+        this.runStoreCommandsPerMail = builder.runStoreCommandsPerMail;
         this.detail = builder.detail;
         this.failure = builder.failure;
         this.skipped = builder.skipped;
@@ -112,6 +118,8 @@ final class RunResult {
         private CpuMeter.Usage cpu;
         private SortedMap<String, Long> burstDnsQueries = new TreeMap<>();
         private SortedMap<String, Long> dnsQueries = new TreeMap<>();
+        private double storeCommandsPerMail = Double.NaN;
+        private double runStoreCommandsPerMail = Double.NaN;
         private String detail = "";
         private Optional<String> failure = Optional.empty();
         private Optional<String> skipped = Optional.empty();
@@ -162,6 +170,13 @@ final class RunResult {
         Builder dnsQueries(SortedMap<String, Long> duringBurst, SortedMap<String, Long> wholeRun) {
             this.burstDnsQueries = new TreeMap<>(duringBurst);
             this.dnsQueries = new TreeMap<>(wholeRun);
+            return this;
+        }
+
+        /** Cluster store commands per mail: over the burst, and over the whole run. */
+        Builder storeCommands(double perBurstMail, double perRunMail) {
+            this.storeCommandsPerMail = perBurstMail;
+            this.runStoreCommandsPerMail = perRunMail;
             return this;
         }
 

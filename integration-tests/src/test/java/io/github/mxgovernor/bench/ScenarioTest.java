@@ -41,7 +41,8 @@ class ScenarioTest {
         List<ContenderVariant> contenders = Scenario.of(Scenario.Kind.BURST, DEFAULTS).contenders(DEFAULTS);
 
         assertThat(contenders).extracting(ContenderVariant::label).containsExactly("GovernedRemoteDelivery",
-            "GovernedRemoteDelivery deliveryThreads=10", "RemoteDelivery (stock)", "Postfix");
+            "GovernedRemoteDelivery deliveryThreads=10", "GovernedRemoteDelivery + Redis store",
+            "RemoteDelivery (stock)", "Postfix");
         assertThat(contenders.get(1).parameters()).containsExactly(Map.entry("deliveryThreads", "10"));
     }
 
@@ -66,7 +67,8 @@ class ScenarioTest {
         assertThat(tail.latenciesMillis()).containsExactly(50);
         assertThat(tail.steadyPhase()).isFalse();
         assertThat(tail.contenders(DEFAULTS)).extracting(ContenderVariant::label)
-            .containsExactly("GovernedRemoteDelivery", "RemoteDelivery (stock)", "Postfix");
+            .containsExactly("GovernedRemoteDelivery", "GovernedRemoteDelivery + Redis store",
+                "RemoteDelivery (stock)", "Postfix");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.github.mxgovernor.james.jmx;
 
+import io.github.mxgovernor.cluster.ClusterScope;
 import io.github.mxgovernor.governor.Destination;
 import io.github.mxgovernor.governor.DestinationStats;
 import io.github.mxgovernor.governor.ObservedReply;
@@ -54,7 +55,17 @@ final class DestinationBean extends CountersView implements DestinationMXBean {
 
     @Override
     public int getConnectionsAllowedNow() {
-        return destination.flowControl().maxConnections();
+        return destination.connectionsAllowedNow();
+    }
+
+    @Override
+    public int getClusterConnections() {
+        return destination.connections().clusterInUse().orElse(-1);
+    }
+
+    @Override
+    public String getClusterScope() {
+        return destination.isClusterWide() ? ClusterScope.CLUSTER.configValue() : ClusterScope.NODE.configValue();
     }
 
     @Override

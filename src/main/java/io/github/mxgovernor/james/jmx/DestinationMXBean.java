@@ -27,8 +27,24 @@ public interface DestinationMXBean extends CountersMXBean {
     /** The rule's connection quota. */
     int getMaxConnections();
 
-    /** Connections allowed now: the quota lowered by flow control (0 while suspended). */
+    /**
+     * Connections this node may have open now: the quota lowered by flow control (0 while suspended), and, while the
+     * cluster store is unreachable, this node's share of a cluster-wide quota ({@code 1/storeNodes}, at least 1).
+     */
     int getConnectionsAllowedNow();
+
+    /**
+     * Connections open to the destination on every node sharing the cluster store, as last counted (the count is
+     * refreshed in the background every few seconds, never during this call); -1 when the quota is this node's own
+     * or before the first count.
+     */
+    int getClusterConnections();
+
+    /**
+     * {@code cluster} when the destination's quota, rate and flow control are shared through the cluster store;
+     * {@code node} when they are this node's own (no store, or the rule says {@code clusterScope="node"}).
+     */
+    String getClusterScope();
 
     /** Connections open now, idle ones kept for reuse included. */
     int getActiveConnections();

@@ -15,6 +15,7 @@ public final class DestinationRow {
     private final String cause;
     private final int activeConnections;
     private final int connectionsAllowedNow;
+    private final int clusterConnections;
     private final int maxConnections;
     private final long messagesLastHour;
     private final long delivered;
@@ -31,7 +32,8 @@ public final class DestinationRow {
         this.until = DestinationBean.text(status.until());
         this.cause = status.cause().toString();
         this.activeConnections = tracked.connections().inUse();
-        this.connectionsAllowedNow = tracked.flowControl().maxConnections();
+        this.connectionsAllowedNow = tracked.connectionsAllowedNow();
+        this.clusterConnections = tracked.connections().clusterInUse().orElse(-1);
         this.maxConnections = tracked.rule().maxConnections();
         this.messagesLastHour = tracked.messagesLastHour();
         this.delivered = tracked.stats().delivered();
@@ -70,6 +72,14 @@ public final class DestinationRow {
 
     public int getConnectionsAllowedNow() {
         return connectionsAllowedNow;
+    }
+
+    /**
+     * Connections open to the destination on every node sharing the cluster store, as last counted; -1 when its cap
+     * is this node's own (no store, or a rule of {@code clusterScope="node"}) or before the first count.
+     */
+    public int getClusterConnections() {
+        return clusterConnections;
     }
 
     /** The rule's connection quota. */

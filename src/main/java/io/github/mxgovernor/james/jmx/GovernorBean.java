@@ -1,5 +1,6 @@
 package io.github.mxgovernor.james.jmx;
 
+import io.github.mxgovernor.cluster.ClusterStore;
 import io.github.mxgovernor.flowcontrol.FlowControlStatus;
 import io.github.mxgovernor.flowcontrol.Reaction;
 import io.github.mxgovernor.governor.Destination;
@@ -53,6 +54,46 @@ final class GovernorBean extends CountersView implements GovernorMXBean {
     @Override
     public int getDestinationsTracked() {
         return governor.destinations().size();
+    }
+
+    @Override
+    public String getStoreState() {
+        return governor.clusterStore().map(store -> store.state().kind().name()).orElse("NONE");
+    }
+
+    @Override
+    public String getStoreSince() {
+        return governor.clusterStore().map(store -> store.state().since().toString()).orElse("");
+    }
+
+    @Override
+    public String getStoreLastError() {
+        return governor.clusterStore().flatMap(store -> store.state().lastError()).orElse("");
+    }
+
+    @Override
+    public String getStoreLastErrorAt() {
+        return DestinationBean.text(governor.clusterStore().flatMap(store -> store.state().lastErrorAt()));
+    }
+
+    @Override
+    public String getStoreAddress() {
+        return governor.clusterStore().map(store -> store.settings().address()).orElse("");
+    }
+
+    @Override
+    public String getStoreNode() {
+        return governor.clusterStore().map(store -> store.settings().nodeName()).orElse("");
+    }
+
+    @Override
+    public long getStoreCommands() {
+        return governor.clusterStore().map(ClusterStore::commands).orElse(0L);
+    }
+
+    @Override
+    public long getStoreFailures() {
+        return governor.clusterStore().map(ClusterStore::failures).orElse(0L);
     }
 
     @Override

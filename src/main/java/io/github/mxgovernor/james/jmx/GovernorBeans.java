@@ -148,6 +148,8 @@ public final class GovernorBeans implements AutoCloseable {
             }
         }
         for (Destination destination : wanted.values()) {
+            // Asked here, in the background, so that reading ClusterConnections never waits on the store.
+            destination.refreshClusterCount();
             if (!beans.containsKey(destination.name())) {
                 DestinationBean bean = new DestinationBean(destination);
                 try {

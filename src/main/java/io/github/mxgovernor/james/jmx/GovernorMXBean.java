@@ -20,6 +20,34 @@ public interface GovernorMXBean extends CountersMXBean {
     /** Destinations the governor tracks now (it forgets those idle for an hour). */
     int getDestinationsTracked();
 
+    /**
+     * The cluster store: {@code NONE} (no {@code store} parameter: this node counts alone), {@code UP}, or {@code DOWN}
+     * (unreachable or refusing: this node runs on its share, 1/{@code storeNodes} of each cluster-wide quota and
+     * rate).
+     */
+    String getStoreState();
+
+    /** Since when the store is in its state (ISO-8601, UTC); empty without a store. */
+    String getStoreSince();
+
+    /** The store's last error, as logged; empty when none. */
+    String getStoreLastError();
+
+    /** When that error happened (ISO-8601, UTC); empty when none. */
+    String getStoreLastErrorAt();
+
+    /** The store's address, credentials left out; empty without a store. */
+    String getStoreAddress();
+
+    /** This node's name in the store ({@code storeNodeName}); empty without a store. */
+    String getStoreNode();
+
+    /** Commands sent to the store since the governor started. */
+    long getStoreCommands();
+
+    /** Store calls that failed (refused, timed out, unreachable) since the governor started. */
+    long getStoreFailures();
+
     /** The MX rules files in force, comma-separated; {@code built-in} when no mailet names one. */
     String getRulesFile();
 

@@ -8,28 +8,21 @@ import io.github.mxgovernor.it.LoopbackDnsServer;
 import io.github.mxgovernor.it.ReplyPolicy;
 import io.github.mxgovernor.it.SmtpStage;
 
-import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.jar.JarFile;
 import java.util.regex.Matcher;
@@ -37,23 +30,17 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-import javax.mail.Session;
-import javax.mail.internet.InternetAddress;
 import javax.management.MBeanServerConnection;
 import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
 import javax.management.openmbean.TabularData;
 import javax.management.remote.JMXConnector;
-import javax.management.remote.JMXConnectorFactory;
-import javax.management.remote.JMXServiceURL;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.mail.smtp.SMTPMessage;
-import com.sun.mail.smtp.SMTPTransport;
 
 /**
  * The drop-in check: mx-governor installed into the Apache James 3.8.1 memory distribution from Maven Central the way
@@ -61,15 +48,14 @@ import com.sun.mail.smtp.SMTPTransport;
  *
  * <p>{@code integration-tests/dropin/install-james.sh} builds the distribution (the zip, the lib folder its jar's
  * manifest names, a keytool keystore) and installs the plugin JAR and both {@code conf-samples/} files. This test
- * then changes only what a test must, in the copy under {@code target/dropin}: every server on a free port of
- * 127.0.0.1, JMAP off (it cannot bind to one address), DNS pointed at a loopback DNS server, the log file under the
- * folder, a rule for the test domains appended to the sample rules, a copy of delivered mail kept in a repository
- * and a short retry delay. It checks delivery to fake MX servers under the rule's caps, a deferral record, and the
+ * then changes only what a test must, in the copy under {@code target/dropin}: the loopback edits of
+ * {@link JamesInstallation} (every server on a free port of 127.0.0.1, JMAP off, DNS pointed at a loopback DNS
+ * server, the log file under the folder), a rule for the test domains appended to the sample rules, a copy of
+ * delivered mail kept in a repository and a short retry delay. It checks delivery to fake MX servers under the rule's caps, a deferral record, and the
  * governor's MXBeans over James's own JMX port, then stops James by its PID.
  *
- * <p>James's DNS service asks DNS servers on port 53 only and an MX record carries no port, so the fake DNS and MX
- * servers bind ports 53 and 25 of a random 127.x.y.0/24 block: the check needs the right to bind privileged ports
- * (root, {@code CAP_NET_BIND_SERVICE}, or {@code net.ipv4.ip_unprivileged_port_start} of 25 or less).
+ * <p>The fake DNS and MX servers bind ports 53 and 25 of a random 127.x.y.0/24 block ({@link LoopbackBlock}): the check
+ * needs the right to bind privileged ports.
  */
 class DropInDistributionIT {
     private static final String SENDER = "alice@sender.dropin.test";
@@ -98,15 +84,13 @@ class DropInDistributionIT {
     private static final Path DROPIN = Path.of(System.getProperty("mxgovernor.dropin.dir",
         PROJECT.resolve("target/dropin").toString()));
 
-    private static final Map<String, byte[]> installedAsShipped = new HashMap<>();
     private static final AtomicBoolean temporaryFailureSent = new AtomicBoolean();
     private static LoopbackDnsServer dns;
     private static FakeMxServer cappedMx;
     private static FakeMxServer retryMx;
+    private static JamesInstallation installation;
     private static Path home;
     private static JamesProcess james;
-    private static int smtpPort;
-    private static int jmxPort;
     private static WebAdmin webAdmin;
     private static int testRuleLine;
     private static List<String> cappedMessageIds;
@@ -115,17 +99,13 @@ class DropInDistributionIT {
     @BeforeAll
     static void installStartAndSend() throws Exception {
         startFakeNetwork();
-        home = install();
-        Map<String, Integer> ports = configureForTheTest();
-        smtpPort = ports.get("smtpserver-global");
-        jmxPort = ports.get("jmx");
-        james = JamesProcess.start(home, List.of("-Djava.rmi.server.hostname=127.0.0.1"),
-            DROPIN.resolve("james-console.log"));
-        james.awaitPort(smtpPort, STARTUP);
-        james.awaitPort(ports.get("webadmin"), STARTUP);
-        awaitJmx();
+        installation = JamesInstallation.install(PROJECT, DROPIN, PLUGIN_JAR);
+        home = installation.home();
+        installation.configureForLoopback(dns.address(), new HashSet<>());
+        configureForTheTest();
+        james = installation.start(DROPIN.resolve("james-console.log"), STARTUP);
 
-        webAdmin = new WebAdmin(ports.get("webadmin"));
+        webAdmin = new WebAdmin(installation.port("webadmin"));
         webAdmin.createDomain("sender.dropin.test");
         webAdmin.createUser(SENDER, UUID.randomUUID().toString());
 
@@ -134,7 +114,7 @@ class DropInDistributionIT {
             recipients.add("user" + i + "@" + CAPPED_DOMAIN);
         }
         recipients.add("someone@" + RETRY_DOMAIN);
-        List<String> sent = sendMails(recipients);
+        List<String> sent = SmtpSubmission.send(installation.smtpPort(), SENDER, recipients);
         cappedMessageIds = sent.subList(0, CAPPED_MAILS);
         retryMessageId = sent.get(CAPPED_MAILS);
     }
@@ -174,11 +154,10 @@ class DropInDistributionIT {
 
     @Test
     void installedFilesShouldBeTheBuiltJarAndTheSamplesAsShipped() throws IOException {
-        assertThat(installedAsShipped.get("extensions-jars/" + PLUGIN_JAR.getFileName()))
-            .isEqualTo(Files.readAllBytes(PLUGIN_JAR));
-        assertThat(installedAsShipped.get("conf/mailetcontainer.xml"))
+        assertThat(installation.pluginAsShipped()).isEqualTo(Files.readAllBytes(PLUGIN_JAR));
+        assertThat(installation.asShipped("conf/mailetcontainer.xml"))
             .isEqualTo(Files.readAllBytes(PROJECT.resolve("conf-samples/mailetcontainer.xml")));
-        assertThat(installedAsShipped.get("conf/mx-rules.xml"))
+        assertThat(installation.asShipped("conf/mx-rules.xml"))
             .isEqualTo(Files.readAllBytes(PROJECT.resolve("conf-samples/mx-rules.xml")));
         String rulesInUse = Files.readString(home.resolve("conf/mx-rules.xml"), StandardCharsets.UTF_8);
         assertThat(rulesInUse.replace(TEST_RULE, ""))
@@ -227,7 +206,7 @@ class DropInDistributionIT {
     void governorBeansShouldBeReadableOverJamesJmxPort() throws Exception {
         await().atMost(DELIVERY).until(() -> cappedMx.messageCount() + retryMx.messageCount() >= CAPPED_MAILS + 1);
 
-        try (JMXConnector connector = connectJmx()) {
+        try (JMXConnector connector = installation.connectJmx()) {
             MBeanServerConnection jmx = connector.getMBeanServerConnection();
             ObjectName governor = new ObjectName("io.github.mxgovernor:type=Governor");
             await().atMost(DELIVERY).until(() -> (Long) jmx.getAttribute(governor, "Delivered"),
@@ -256,31 +235,18 @@ class DropInDistributionIT {
         }
     }
 
-    private static void startFakeNetwork() throws IOException {
-        Random random = new Random();
-        IOException lastFailure = null;
-        for (int attempt = 0; attempt < 5; attempt++) {
-            String block = "127." + (16 + random.nextInt(224)) + "." + random.nextInt(256) + ".";
-            try {
-                dns = new LoopbackDnsServer(InetAddress.getByName(block + "53"));
-                cappedMx = FakeMxServer.builder(block + "25").port(25).hostName(CAPPED_MX)
-                    .latency(Duration.ofMillis(200)).start();
-                retryMx = FakeMxServer.builder(block + "26").port(25).hostName(RETRY_MX)
-                    .replyPolicy(ReplyPolicy.at(SmtpStage.MAIL, command -> temporaryFailureSent.compareAndSet(false,
-                        true), TEMPORARY_FAILURE))
-                    .start();
-                dns.mx(CAPPED_DOMAIN, CAPPED_MX).a(CAPPED_MX, cappedMx.address())
-                    .mx(RETRY_DOMAIN, RETRY_MX).a(RETRY_MX, retryMx.address());
-                return;
-            } catch (IOException | UncheckedIOException e) {
-                lastFailure = e instanceof IOException ? (IOException) e : ((UncheckedIOException) e).getCause();
-                closeFakeNetwork();
-            }
-        }
-        throw new IOException("the drop-in check binds UDP port 53 (DNS) and TCP port 25 (SMTP) on 127.x.y.z, "
-            + "because James's dnsservice.xml takes DNS servers without a port and an MX record carries none: run it "
-            + "as root, with CAP_NET_BIND_SERVICE, or with net.ipv4.ip_unprivileged_port_start at 25 or less",
-            lastFailure);
+    private static void startFakeNetwork() throws IOException, InterruptedException {
+        LoopbackBlock.start(block -> {
+            dns = new LoopbackDnsServer(InetAddress.getByName(block + "53"));
+            cappedMx = FakeMxServer.builder(block + "25").port(25).hostName(CAPPED_MX)
+                .latency(Duration.ofMillis(200)).start();
+            retryMx = FakeMxServer.builder(block + "26").port(25).hostName(RETRY_MX)
+                .replyPolicy(ReplyPolicy.at(SmtpStage.MAIL, command -> temporaryFailureSent.compareAndSet(false,
+                    true), TEMPORARY_FAILURE))
+                .start();
+            dns.mx(CAPPED_DOMAIN, CAPPED_MX).a(CAPPED_MX, cappedMx.address())
+                .mx(RETRY_DOMAIN, RETRY_MX).a(RETRY_MX, retryMx.address());
+        }, DropInDistributionIT::closeFakeNetwork);
     }
 
     private static void closeFakeNetwork() {
@@ -299,78 +265,12 @@ class DropInDistributionIT {
         }
     }
 
-    /** Runs the install script and keeps the installed plugin and samples as they were before any test edit. */
-    private static Path install() throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("bash",
-            PROJECT.resolve("integration-tests/dropin/install-james.sh").toString(), DROPIN.toString(),
-            PLUGIN_JAR.toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true)
-            .redirectOutput(DROPIN.resolveSibling("dropin-install.log").toFile());
-        builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        builder.environment().put("MVN", System.getProperty("mxgovernor.dropin.mvn", "mvn"));
-        builder.environment().put("MVN_ARGS", System.getProperty("mxgovernor.dropin.mvnArgs", ""));
-        Process process = builder.start();
-        if (!process.waitFor(5, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new IllegalStateException("install-james.sh did not end within 5 minutes");
-        }
-        String output = Files.readString(DROPIN.resolveSibling("dropin-install.log"), StandardCharsets.UTF_8);
-        if (process.exitValue() != 0) {
-            throw new IllegalStateException("install-james.sh failed (" + process.exitValue() + "):\n" + output);
-        }
-        Path installed = DROPIN.resolve("james-server-memory-app");
-        for (String file : List.of("extensions-jars/" + PLUGIN_JAR.getFileName(), "conf/mailetcontainer.xml",
-            "conf/mx-rules.xml")) {
-            installedAsShipped.put(file, Files.readAllBytes(installed.resolve(file)));
-        }
-        return installed;
-    }
-
     /**
-     * The test's edits of the installed copy, each one needed to run on loopback in a test's time.
-     *
-     * @return the ports chosen, by server JMX name, plus {@code webadmin} and {@code jmx}
+     * The edits of the installed copy beyond {@link JamesInstallation#configureForLoopback}, each one needed to run in
+     * a test's time.
      */
-    private static Map<String, Integer> configureForTheTest() throws IOException {
+    private static void configureForTheTest() throws IOException {
         Path conf = home.resolve("conf");
-        Map<String, Integer> ports = new HashMap<>();
-        Set<Integer> taken = new HashSet<>();
-        // Every protocol server (SMTP, IMAP, POP3, ManageSieve; LMTP has no file in this distribution) on a free
-        // port of 127.0.0.1 instead of every interface's well-known port.
-        for (String file : List.of("smtpserver.xml", "imapserver.xml", "pop3server.xml", "managesieveserver.xml")) {
-            ConfFile server = ConfFile.read(conf.resolve(file));
-            server.rebind(jmxName -> {
-                int port = freePort(taken);
-                ports.put(jmxName, port);
-                return "127.0.0.1:" + port;
-            });
-            server.save();
-        }
-        ports.put("webadmin", freePort(taken));
-        ConfFile.read(conf.resolve("webadmin.properties"))
-            .replace("\nport=8000\n", "\nport=" + ports.get("webadmin") + "\n")
-            .replace("\nhost=localhost\n", "\nhost=127.0.0.1\n")
-            .save();
-        ports.put("jmx", freePort(taken));
-        // jmx.address is 127.0.0.1 already; the RMI stub James hands out names 127.0.0.1 too (java.rmi.server.hostname
-        // on James's command line), whatever the machine's host name resolves to.
-        ConfFile.read(conf.resolve("jmx.properties"))
-            .replace("\njmx.port=9999\n", "\njmx.port=" + ports.get("jmx") + "\n")
-            .save();
-        // JMAP listens on every interface (jmap.properties has a port, no address): off.
-        ConfFile.read(conf.resolve("jmap.properties")).replace("\nenabled=true\n", "\nenabled=false\n").save();
-        // MX and A lookups go to the loopback DNS server instead of the system's resolvers.
-        ConfFile.read(conf.resolve("dnsservice.xml"))
-            .replace("<autodiscover>true</autodiscover>", "<autodiscover>false</autodiscover>\n  <servers><server>"
-                + dns.address().getHostAddress() + "</server></servers>")
-            .save();
-        // The log file inside the distribution folder instead of /logs, and the plugin's own INFO lines in it.
-        ConfFile.read(conf.resolve("logback.xml"))
-            .replace("<file>/logs/james.log</file>", "<file>logs/james.log</file>")
-            .replace("<fileNamePattern>/logs/james.%i.log.tar.gz</fileNamePattern>",
-                "<fileNamePattern>logs/james.%i.log.tar.gz</fileNamePattern>")
-            .insertBefore("</configuration>", "        <logger name=\"io.github.mxgovernor\" level=\"INFO\" />\n")
-            .save();
         // A copy of delivered mail, with its deferral record, in a repository the web admin shows; a retry delay a
         // test can wait for instead of the sample's 5 minutes.
         ConfFile.read(conf.resolve("mailetcontainer.xml"))
@@ -388,78 +288,6 @@ class DropInDistributionIT {
         rules.save();
         String before = rules.text().substring(0, rules.text().indexOf(TEST_RULE));
         testRuleLine = (int) before.chars().filter(c -> c == '\n').count() + 2;
-        return ports;
-    }
-
-    private static int freePort(Set<Integer> taken) {
-        while (true) {
-            try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                if (taken.add(socket.getLocalPort())) {
-                    return socket.getLocalPort();
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("no free port on 127.0.0.1", e);
-            }
-        }
-    }
-
-    private static void awaitJmx() throws InterruptedException {
-        Instant deadline = Instant.now().plus(STARTUP);
-        while (true) {
-            try (JMXConnector connector = connectJmx()) {
-                connector.getMBeanServerConnection().getMBeanCount();
-                return;
-            } catch (IOException | RuntimeException notYet) {
-                if (!james.isAlive() || Instant.now().isAfter(deadline)) {
-                    throw new IllegalStateException("no JMX on port " + jmxPort + ": " + notYet + "; James's console "
-                        + "ends with:\n" + james.consoleTail(), notYet);
-                }
-                TimeUnit.MILLISECONDS.sleep(500);
-            }
-        }
-    }
-
-    /** Connects as the user of the {@code conf/jmxremote.password} James generated at its first start. */
-    private static JMXConnector connectJmx() throws IOException {
-        String[] userAndPassword = Files.readString(home.resolve("conf/jmxremote.password"), StandardCharsets.UTF_8)
-            .trim().split("\\s+");
-        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi");
-        return JMXConnectorFactory.connect(url, Map.of(JMXConnector.CREDENTIALS,
-            new String[] {userAndPassword[0], userAndPassword[1]}));
-    }
-
-    /** Sends one mail per recipient over one SMTP connection to James; returns their Message-IDs in order. */
-    private static List<String> sendMails(List<String> recipients) throws Exception {
-        Properties properties = new Properties();
-        properties.setProperty("mail.smtp.localhost", "client.dropin.test");
-        properties.setProperty("mail.smtp.connectiontimeout", "10000");
-        properties.setProperty("mail.smtp.timeout", "30000");
-        Session session = Session.getInstance(properties);
-        String batch = UUID.randomUUID().toString();
-        List<String> messageIds = new ArrayList<>();
-        SMTPTransport transport = (SMTPTransport) session.getTransport("smtp");
-        transport.connect("127.0.0.1", smtpPort, null, null);
-        try {
-            for (String recipient : recipients) {
-                String messageId = "<" + batch + "." + messageIds.size() + "@sender.dropin.test>";
-                String content = "From: <" + SENDER + ">\r\n"
-                    + "To: <" + recipient + ">\r\n"
-                    + "Subject: drop-in check " + messageIds.size() + "\r\n"
-                    + "Message-ID: " + messageId + "\r\n"
-                    + "MIME-Version: 1.0\r\n"
-                    + "Content-Type: text/plain; charset=UTF-8\r\n"
-                    + "\r\n"
-                    + "Sent through James's SMTP port to a fake MX.\r\n";
-                SMTPMessage message = new SMTPMessage(session,
-                    new ByteArrayInputStream(content.getBytes(StandardCharsets.UTF_8)));
-                message.setEnvelopeFrom(SENDER);
-                transport.sendMessage(message, new InternetAddress[] {new InternetAddress(recipient, true)});
-                messageIds.add(messageId);
-            }
-        } finally {
-            transport.close();
-        }
-        return messageIds;
     }
 
     /**
