@@ -2,6 +2,7 @@ package io.github.mxgovernor.cluster;
 
 import io.lettuce.core.ScriptOutputType;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -12,7 +13,10 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The connections of one destination counted across every node: a connection is opened only once a
  * {@link ConnectionLease} was granted, by one atomic script in the store (drop expired leases, count, add if under
- * the cap), so the cap holds across nodes whatever their number and timing.
+ * the cap), so the cap holds across nodes whatever their number and timing. The same script shares the cap fairly:
+ * a node refused at the cap while it holds less than its share ({@code cap/N}, at least one) is marked waiting, and
+ * while a node waits, room that frees up goes to it rather than to a node that holds its share already; a node that
+ * alone has mail to send still takes the whole cap.
  *
  * <p>While the store is away ({@link StoreState.Kind#DOWN}, or a call that did not answer within the deadline) this
  * node answers alone, from its share: it grants a lease only while it holds fewer than {@code cap/N} (at least one),
@@ -22,9 +26,16 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread-safe; no method blocks.
  */
 public final class SharedConnections {
+    /**
+     * How long a node refused at the cap while below its share counts as waiting: longer than the longest pause
+     * between two acquisitions of a node that keeps asking, so a waiting node stays marked while it waits.
+     */
+    static final Duration WAITING_MARK = Duration.ofSeconds(3);
+
     private final ClusterStore store;
     private final String destination;
     private final String key;
+    private final String waitingKey;
     /** This node's open connections to the destination, registered in the store or not yet. */
     private final Set<ConnectionLease> leases = new LinkedHashSet<>();
     private volatile int clusterCount = -1;
@@ -33,6 +44,7 @@ public final class SharedConnections {
         this.store = store;
         this.destination = destination;
         this.key = store.key(destination, "leases");
+        this.waitingKey = store.key(destination, "waiting");
     }
 
     public String destination() {
@@ -52,9 +64,15 @@ public final class SharedConnections {
         if (!store.isUp()) {
             return CompletableFuture.completedFuture(fallback(lease, cap));
         }
+        int held;
+        synchronized (this) {
+            held = leases.size();
+        }
         CompletableFuture<List<Object>> taking = store.link().script(LuaScript.LEASE_ACQUIRE, ScriptOutputType.MULTI,
-            new String[] {key}, Integer.toString(cap), Long.toString(store.settings().leaseTime().toMillis()),
-            lease.id());
+            new String[] {key, waitingKey}, Integer.toString(cap),
+            Long.toString(store.settings().leaseTime().toMillis()), lease.id(), store.settings().nodeName(),
+            Integer.toString(held), Integer.toString(store.settings().connectionShare(cap)),
+            Long.toString(WAITING_MARK.toMillis()));
         return taking.handle((reply, failure) -> {
             if (failure != null) {
                 return fallback(lease, cap);

@@ -121,6 +121,52 @@ class SharedConnectionsTest {
     }
 
     @Test
+    void aNodeWhoseConnectionsTurnOverFirstCannotKeepTheWholeCapWhileAnotherWaits() {
+        // two nodes configured, cap 4: a share of 2 each
+        SharedConnections a = node("a", Duration.ofSeconds(60)).connections(DESTINATION);
+        SharedConnections b = node("b", Duration.ofSeconds(60)).connections(DESTINATION);
+        List<ConnectionLease> held = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            held.add(a.acquire(4).join());
+        }
+        assertThat(held).as("alone, a node takes the whole cap").doesNotContainNull();
+
+        assertThat(b.acquire(4).join()).as("the cap is reached: b waits, below its share").isNull();
+        held.remove(0).release();
+        assertThat(a.acquire(4).join()).as("a holds more than its share while b waits").isNull();
+        assertThat(b.acquire(4).join()).as("the room goes to the waiting node").isNotNull();
+
+        assertThat(b.acquire(4).join()).as("b waits again, still below its share").isNull();
+        held.remove(0).release();
+        assertThat(a.acquire(4).join()).as("a holds its share while b waits").isNull();
+        assertThat(b.acquire(4).join()).isNotNull();
+        assertThat(b.inUse()).isEqualTo(2);
+
+        held.remove(0).release();
+        assertThat(a.acquire(4).join()).as("below its share, a takes room at once").isNotNull();
+        assertThat(a.inUse()).isEqualTo(2);
+        assertThat(b.clusterInUse()).hasValue(4);
+    }
+
+    @Test
+    void aWaitingMarkLapsesWhenItsNodeStopsAsking() {
+        SharedConnections a = node("a", Duration.ofSeconds(60)).connections(DESTINATION);
+        SharedConnections b = node("b", Duration.ofSeconds(60)).connections(DESTINATION);
+        List<ConnectionLease> held = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            held.add(a.acquire(2).join());
+        }
+        assertThat(b.acquire(2).join()).as("b marked waiting").isNull();
+        held.get(0).release();
+        assertThat(a.acquire(2).join()).as("a holds its share of 1 while b is marked").isNull();
+
+        // b never asks again: its mark lapses, and a may fill the cap once more
+        await().atMost(SharedConnections.WAITING_MARK.plusSeconds(2)).pollInterval(Duration.ofMillis(200))
+            .until(() -> a.acquire(2).join() != null);
+        assertThat(a.inUse()).isEqualTo(2);
+    }
+
+    @Test
     void leasesOfANodeThatStopsRenewingExpireWithinTheLeaseTime() {
         Duration leaseTime = Duration.ofMillis(1500);
         ClusterStore dying = node("dying", leaseTime);
