@@ -2,10 +2,10 @@ package io.github.mxgovernor.cluster;
 
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
-import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.local.SynchronizationStrategy;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.time.Ticker;
+import io.github.mxgovernor.time.TickerTimeMeter;
 
 import java.time.Duration;
 
@@ -21,17 +21,7 @@ final class LocalRate implements MessageBudget {
         this.bucket = Bucket.builder()
             .addLimit(Bandwidth.builder().capacity(Math.max(1, messagesPerHour / 60))
                 .refillGreedy(messagesPerHour, Duration.ofHours(1)).build())
-            .withCustomTimePrecision(new TimeMeter() {
-                @Override
-                public long currentTimeNanos() {
-                    return ticker.nanos();
-                }
-
-                @Override
-                public boolean isWallClockBased() {
-                    return false;
-                }
-            })
+            .withCustomTimePrecision(new TickerTimeMeter(ticker))
             .withSynchronizationStrategy(SynchronizationStrategy.SYNCHRONIZED)
             .build();
     }

@@ -2,10 +2,10 @@ package io.github.mxgovernor.governor;
 
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
-import io.github.bucket4j.TimeMeter;
 import io.github.bucket4j.local.SynchronizationStrategy;
 import io.github.mxgovernor.flowcontrol.MessageBudget;
 import io.github.mxgovernor.time.Ticker;
+import io.github.mxgovernor.time.TickerTimeMeter;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -91,23 +91,5 @@ final class MessageRate implements MessageBudget {
 
     public OptionalLong messagesPerHour() {
         return messagesPerHour;
-    }
-
-    private static final class TickerTimeMeter implements TimeMeter {
-        private final Ticker ticker;
-
-        TickerTimeMeter(Ticker ticker) {
-            this.ticker = ticker;
-        }
-
-        @Override
-        public long currentTimeNanos() {
-            return ticker.nanos();
-        }
-
-        @Override
-        public boolean isWallClockBased() {
-            return false;
-        }
     }
 }
