@@ -195,7 +195,7 @@ public final class ReleaseLoop implements AutoCloseable {
                 if (mail == null) {
                     break;
                 }
-                if (!leases.tryAcquire(mail.key())) {
+                if (!leases.tryAcquire(mail.key(), !mail.recovered())) {
                     index.retryAt(mail, nowMillis + LEASE_RETRY.toMillis());
                     continue;
                 }
