@@ -196,7 +196,7 @@ public final class ReleaseLoop implements AutoCloseable {
                     break;
                 }
                 if (!leases.tryAcquire(mail.key(), !mail.recovered())) {
-                    index.retryAt(mail, nowMillis + LEASE_RETRY.toMillis());
+                    index.postpone(mail, nowMillis + LEASE_RETRY.toMillis());
                     continue;
                 }
                 tokens -= 1;

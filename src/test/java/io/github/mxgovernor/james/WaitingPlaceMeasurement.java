@@ -77,8 +77,9 @@ public final class WaitingPlaceMeasurement {
         MailRepositoryDouble repository = new MailRepositoryDouble();
         WaitingRoom room = WaitingRoom.open(repository, "memory://var/mail/mxgovernor-waiting/", queue, false,
             WaitingSettings.on(Optional.empty(), WaitingSettings.DEFAULT_THRESHOLD,
-                WaitingSettings.DEFAULT_RELEASE_RATE), ReleaseLeases.LOCAL, new Governor(clock, () -> 0),
-            new DeliveryLedger(), clock, new WaitingRoom.Threads(scheduler, scheduler, Runnable::run, List.of()));
+                WaitingSettings.DEFAULT_RELEASE_RATE), ReleaseLeases.LOCAL, Optional.empty(),
+            new Governor(clock, () -> 0),
+            new DeliveryLedger(), clock, new WaitingThreads(scheduler, scheduler, Runnable::run, List.of()));
         try {
             // held by a two-hour suspension: due at its end, spread over twelve minutes
             Instant end = clock.instant().plus(Duration.ofHours(2));
