@@ -89,6 +89,7 @@ final class WaitingRoom implements AutoCloseable {
     private final FlowControlRelease flowControlRelease;
     private final Set<String> enqueuedNotRemoved = ConcurrentHashMap.newKeySet();
     private final RateLimitedLog warnings;
+    private final ReleaseLeases leases;
     private final boolean shared;
     private final Optional<Duration> rescanEvery;
     private final Object rescanLock = new Object();
@@ -107,6 +108,7 @@ final class WaitingRoom implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.threads = Objects.requireNonNull(threads, "threads");
         this.warnings = new RateLimitedLog(LOGGER, clock, Duration.ofMinutes(1));
+        this.leases = Objects.requireNonNull(leases, "leases");
         this.shared = leases != ReleaseLeases.LOCAL;
         this.rescanEvery = Objects.requireNonNull(rescanEvery, "rescanEvery");
         this.loop = new ReleaseLoop(index, this::release, keptWhileNotRemoved(leases), settings.releasePerSecond(), WaitingThreads.RELEASE_THREADS, clock,
@@ -209,6 +211,16 @@ final class WaitingRoom implements AutoCloseable {
 
     String url() {
         return url;
+    }
+
+    /** Who may release a mail now: {@link ReleaseLeases#LOCAL}, or the cluster store's leases. */
+    ReleaseLeases leases() {
+        return leases;
+    }
+
+    /** How often the repository is listed again for mails other nodes stored; empty when never. */
+    Optional<Duration> rescanEvery() {
+        return rescanEvery;
     }
 
     String queueName() {
