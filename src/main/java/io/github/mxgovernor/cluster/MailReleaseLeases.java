@@ -13,12 +13,12 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The release leases of a waiting place shared by several nodes (one repository, James's distributed server): before a
- * node puts a waiting mail back on the queue it takes the mail's lease in the store, {@code
- * <storeKeyPrefix>:{<mail key>}:release}, a string holding this node's name and incarnation that Redis expires by itself
- * after the lease time (default 60 s, far longer than one release: a read, an enqueue, a removal), so a node that dies
- * holding one blocks that mail for at most that long. One script takes it (free, or already this holder's); another
- * gives it back only if this holder holds it. The node that gets it finds the mail, puts it on the queue and removes it;
- * a node that gets it later finds the mail gone, and forgets it.
+ * node puts a waiting mail back on the queue it takes the mail's lease in the store,
+ * {@code <storeKeyPrefix>:{<mail key>}:release}, a string holding this node's name and incarnation that Redis expires
+ * by itself after the lease time (default 60 s, far longer than one release: a read, an enqueue, a removal), so a node
+ * that dies holding one blocks that mail for at most that long. One script takes it (free, or already this holder's);
+ * another gives it back only if this holder holds it. The node that gets it finds the mail, puts it on the queue and
+ * removes it; a node that gets it later finds the mail gone, and forgets it.
  *
  * <p><b>While the store is away</b> ({@link StoreState.Kind#DOWN}, or no answer within {@link StoreSettings#timeout()})
  * a node releases only the mails it stored itself since it started: no other node knows of those unless it rescanned

@@ -111,8 +111,8 @@ final class WaitingRoom implements AutoCloseable {
         this.leases = Objects.requireNonNull(leases, "leases");
         this.shared = leases != ReleaseLeases.LOCAL;
         this.rescanEvery = Objects.requireNonNull(rescanEvery, "rescanEvery");
-        this.loop = new ReleaseLoop(index, this::release, keptWhileNotRemoved(leases), settings.releasePerSecond(), WaitingThreads.RELEASE_THREADS, clock,
-            threads.ticker, threads.scheduler, threads.releases);
+        this.loop = new ReleaseLoop(index, this::release, keptWhileNotRemoved(leases), settings.releasePerSecond(),
+            WaitingThreads.RELEASE_THREADS, clock, threads.ticker, threads.scheduler, threads.releases);
         this.flowControlRelease = new FlowControlRelease(loop, threads.scheduler, url);
     }
 
