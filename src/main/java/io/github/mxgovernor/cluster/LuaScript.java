@@ -19,6 +19,8 @@ final class LuaScript {
     static final LuaScript FLOW_PUBLISH = load("flow-publish");
     static final LuaScript COUNTS_ADD = load("counts-add");
     static final LuaScript COUNTS_CLEAR = load("counts-clear");
+    static final LuaScript RELEASE_TAKE = load("release-take");
+    static final LuaScript RELEASE_GIVE = load("release-give");
 
     private final String name;
     private final String text;

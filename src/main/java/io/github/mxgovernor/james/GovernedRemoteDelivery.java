@@ -1,5 +1,6 @@
 package io.github.mxgovernor.james;
 
+import io.github.mxgovernor.cluster.MailReleaseLeases;
 import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.delivery.DeliveryEngine;
 import io.github.mxgovernor.delivery.ReturnSchedule;
@@ -327,8 +328,12 @@ public class GovernedRemoteDelivery extends GenericMailet {
                 + url + "': " + e.getMessage() + " (mailrepositorystore.xml maps protocols to repositories; '"
                 + WaitingSettings.OFF + "' turns the waiting place off)", e);
         }
-        WaitingRoom room = WaitingRoom.open(repository, url, queue, !queueIgnoresDelays, settings,
-            ReleaseLeases.LOCAL, governor, ledger, clock, WaitingRoom.Threads.start());
+        // With a store, the nodes may share one repository: a lease per mail, and a rescan for what the others stored.
+        ReleaseLeases leases = governor.clusterStore().<ReleaseLeases>map(MailReleaseLeases::on)
+            .orElse(ReleaseLeases.LOCAL);
+        WaitingRoom room = WaitingRoom.open(repository, url, queue, !queueIgnoresDelays, settings, leases,
+            governor.clusterStore().map(cluster -> WaitingRoom.RESCAN_EVERY), governor, ledger, clock,
+            WaitingThreads.start());
         WaitingRooms.jvmWide().add(room);
         LOGGER.info("Deferred mail of queue {} waits in {} when the wait is longer than {}",
             configuration.outgoingQueue(), url, queueIgnoresDelays ? WaitingRoom.MIN_WAIT + " (the queue ignores delays)" : settings.threshold());

@@ -1,10 +1,7 @@
 package io.github.mxgovernor.james;
 
 import io.github.mxgovernor.deferral.DeferralRecord;
-import io.github.mxgovernor.delivery.DaemonThreadFactory;
 import io.github.mxgovernor.governor.Governor;
-import io.github.mxgovernor.time.Scheduler;
-import io.github.mxgovernor.time.Ticker;
 import io.github.mxgovernor.waiting.FlowControlRelease;
 import io.github.mxgovernor.waiting.ReleaseLeases;
 import io.github.mxgovernor.waiting.ReleaseLoop;
@@ -22,13 +19,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 import javax.mail.MessagingException;
 
@@ -67,6 +57,12 @@ import org.slf4j.LoggerFactory;
  * <p><b>At start</b> the index is rebuilt from the repository's keys alone ({@link #open}): a key made here carries the
  * due time, reason and destination, so no mail is read. Other keys (a destination too long for a key, a mail put there
  * by hand) cost one read of the mail; a mail whose record cannot be read goes back on the queue at once, never kept.
+ *
+ * <p><b>Several nodes, one repository</b> (a cluster store configured): each node releases a mail only under its
+ * lease ({@link ReleaseLeases}), and lists the repository every {@code rescanEvery} to index the mails other nodes
+ * stored (keys only, as at start; a mail of an identity it knows is left as it is), so that any node releases a mail
+ * when it is due, whoever stored it. A node that finds a mail gone (another node released it) forgets it. A mail put
+ * back on the queue whose removal failed keeps its lease until its removal is tried again (or the lease expires).
  */
 final class WaitingRoom implements AutoCloseable {
     static final String WAITING_NAME_TEXT = "mxgovernor.waitingName";
@@ -74,8 +70,9 @@ final class WaitingRoom implements AutoCloseable {
     static final AttributeName WAITING_NAME = AttributeName.of(WAITING_NAME_TEXT);
     /** A shorter wait is never worth a round trip through a repository (the queue runner's own early tolerance). */
     static final Duration MIN_WAIT = Duration.ofSeconds(1);
+    /** With a cluster store: how often the repository is listed again for the mails other nodes stored. */
+    static final Duration RESCAN_EVERY = Duration.ofSeconds(30);
     private static final String RABBITMQ_PACKAGE = "org.apache.james.queue.rabbitmq.";
-    private static final int RELEASE_THREADS = 4;
     private static final Logger LOGGER = LoggerFactory.getLogger(WaitingRoom.class);
 
     private final MailRepository repository;
@@ -86,16 +83,21 @@ final class WaitingRoom implements AutoCloseable {
     private final Governor governor;
     private final DeliveryLedger ledger;
     private final Clock clock;
-    private final Threads threads;
+    private final WaitingThreads threads;
     private final WaitingIndex index = new WaitingIndex();
     private final ReleaseLoop loop;
     private final FlowControlRelease flowControlRelease;
     private final Set<String> enqueuedNotRemoved = ConcurrentHashMap.newKeySet();
     private final RateLimitedLog warnings;
+    private final ReleaseLeases leases;
+    private final boolean shared;
+    private final Optional<Duration> rescanEvery;
+    private final Object rescanLock = new Object();
+    private WaitingThreads.Repeating rescans;
 
     private WaitingRoom(MailRepository repository, String url, MailQueue queue, boolean queueHonoursDelays,
-                        WaitingSettings settings, ReleaseLeases leases, Governor governor, DeliveryLedger ledger,
-                        Clock clock, Threads threads) {
+                        WaitingSettings settings, ReleaseLeases leases, Optional<Duration> rescanEvery,
+                        Governor governor, DeliveryLedger ledger, Clock clock, WaitingThreads threads) {
         this.repository = Objects.requireNonNull(repository, "repository");
         this.url = Objects.requireNonNull(url, "url");
         this.queue = Objects.requireNonNull(queue, "queue");
@@ -106,8 +108,11 @@ final class WaitingRoom implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.threads = Objects.requireNonNull(threads, "threads");
         this.warnings = new RateLimitedLog(LOGGER, clock, Duration.ofMinutes(1));
-        this.loop = new ReleaseLoop(index, this::release, leases, settings.releasePerSecond(), RELEASE_THREADS, clock,
-            threads.ticker, threads.scheduler, threads.releases);
+        this.leases = Objects.requireNonNull(leases, "leases");
+        this.shared = leases != ReleaseLeases.LOCAL;
+        this.rescanEvery = Objects.requireNonNull(rescanEvery, "rescanEvery");
+        this.loop = new ReleaseLoop(index, this::release, keptWhileNotRemoved(leases), settings.releasePerSecond(),
+            WaitingThreads.RELEASE_THREADS, clock, threads.ticker, threads.scheduler, threads.releases);
         this.flowControlRelease = new FlowControlRelease(loop, threads.scheduler, url);
     }
 
@@ -116,12 +121,15 @@ final class WaitingRoom implements AutoCloseable {
      * flow-control changes.
      *
      * @param queueHonoursDelays false for a queue that ignores enqueue delays ({@link #ignoresDelays})
+     * @param leases      who may release a mail now: {@link ReleaseLeases#LOCAL} on one node
+     * @param rescanEvery how often to list the repository again for mails other nodes stored; empty on one node
      */
     static WaitingRoom open(MailRepository repository, String url, MailQueue queue, boolean queueHonoursDelays,
-                            WaitingSettings settings, ReleaseLeases leases, Governor governor, DeliveryLedger ledger,
-                            Clock clock, Threads threads) throws MessagingException {
-        WaitingRoom room = new WaitingRoom(repository, url, queue, queueHonoursDelays, settings, leases, governor,
-            ledger, clock, threads);
+                            WaitingSettings settings, ReleaseLeases leases, Optional<Duration> rescanEvery,
+                            Governor governor, DeliveryLedger ledger, Clock clock, WaitingThreads threads)
+            throws MessagingException {
+        WaitingRoom room = new WaitingRoom(repository, url, queue, queueHonoursDelays, settings, leases, rescanEvery,
+            governor, ledger, clock, threads);
         try {
             room.rebuild();
         } catch (MessagingException | RuntimeException e) {
@@ -131,6 +139,7 @@ final class WaitingRoom implements AutoCloseable {
         }
         governor.addFlowControlListener(room.flowControlRelease);
         room.loop.wake();
+        room.scheduleRescan();
         return room;
     }
 
@@ -204,6 +213,16 @@ final class WaitingRoom implements AutoCloseable {
         return url;
     }
 
+    /** Who may release a mail now: {@link ReleaseLeases#LOCAL}, or the cluster store's leases. */
+    ReleaseLeases leases() {
+        return leases;
+    }
+
+    /** How often the repository is listed again for mails other nodes stored; empty when never. */
+    Optional<Duration> rescanEvery() {
+        return rescanEvery;
+    }
+
     String queueName() {
         return queue.getName().asString();
     }
@@ -211,6 +230,11 @@ final class WaitingRoom implements AutoCloseable {
     /** Stops releasing (releases under way end first); the mails stay in the repository for the next start. */
     @Override
     public void close() {
+        synchronized (rescanLock) {
+            if (rescans != null) {
+                rescans.cancel();
+            }
+        }
         governor.removeFlowControlListener(flowControlRelease);
         loop.close();
         threads.close();
@@ -229,7 +253,7 @@ final class WaitingRoom implements AutoCloseable {
                 index.add(WaitingMail.of(waiting, waiting.reason().get(), waiting.destination().get(),
                     Instant.ofEpochMilli(waiting.dueMillis()), true));
                 fromKeys++;
-            } else if (indexFromRecord(key, parsed)) {
+            } else if (indexFromRecord(key, parsed, true)) {
                 read++;
             } else {
                 putBack++;
@@ -240,8 +264,55 @@ final class WaitingRoom implements AutoCloseable {
             fromKeys, read, putBack, queueName());
     }
 
-    /** Indexes a mail whose key does not say everything; false when it went back on the queue (or was gone). */
-    private boolean indexFromRecord(String key, Optional<WaitingKey> parsed) throws MessagingException {
+    /**
+     * Lists the repository and indexes the mails of identities the index does not know (other nodes stored them), as
+     * at start; a mail without a readable record is left to the next start. Runs on a release thread.
+     */
+    void rescan() {
+        int found = 0;
+        try {
+            for (Iterator<MailKey> keys = repository.list(); keys.hasNext(); ) {
+                String key = keys.next().asString();
+                Optional<WaitingKey> parsed = WaitingKey.parse(key);
+                if (index.contains(parsed.map(WaitingKey::identity).orElseGet(() -> foreignIdentity(key)))) {
+                    continue;
+                }
+                if (parsed.isPresent() && parsed.get().isComplete()) {
+                    WaitingKey waiting = parsed.get();
+                    found += index.addIfAbsent(WaitingMail.of(waiting, waiting.reason().get(),
+                        waiting.destination().get(), Instant.ofEpochMilli(waiting.dueMillis()), true)) ? 1 : 0;
+                } else if (indexFromRecord(key, parsed, false)) {
+                    found++;
+                }
+            }
+        } catch (MessagingException | RuntimeException e) {
+            warnings.warn("rescan", "Waiting place " + url + " cannot be listed now (listed again in "
+                + rescanEvery.orElse(Duration.ZERO) + "): " + e, e);
+        }
+        if (found > 0) {
+            LOGGER.debug("Waiting place {}: {} mails stored by other nodes found", url, found);
+            loop.wake();
+        }
+    }
+
+    private void scheduleRescan() {
+        rescanEvery.ifPresent(every -> {
+            synchronized (rescanLock) {
+                rescans = threads.every(every, this::rescan);
+            }
+        });
+    }
+
+    private static long foreignIdentity(String key) {
+        return WaitingKey.identity("foreign:" + key, List.of());
+    }
+
+    /**
+     * Indexes a mail whose key does not say everything; false when it is not indexed: gone, or without a readable
+     * record (then put back on the queue when {@code putBack}, else left as it is).
+     */
+    private boolean indexFromRecord(String key, Optional<WaitingKey> parsed, boolean putBack)
+            throws MessagingException {
         Mail mail = repository.retrieve(new MailKey(key));
         if (mail == null) {
             return false;
@@ -253,10 +324,16 @@ final class WaitingRoom implements AutoCloseable {
                     .or(() -> record.get().nextAttemptAt()).orElse(clock.instant());
                 WaitingMail waiting = parsed.isPresent()
                     ? WaitingMail.of(parsed.get(), record.get().reason(), record.get().latest().destination(), due, true)
-                    : WaitingMail.foreign(key, WaitingKey.identity("foreign:" + key, List.of()), record.get().reason(),
+                    : WaitingMail.foreign(key, foreignIdentity(key), record.get().reason(),
                         record.get().latest().destination(), due);
+                if (!putBack) {
+                    return index.addIfAbsent(waiting);
+                }
                 index.add(waiting);
                 return true;
+            }
+            if (!putBack) {
+                return false;
             }
             LOGGER.warn("Mail {} in waiting place {} has no readable deferral record: it goes back on queue {} now",
                 key, url, queueName());
@@ -280,7 +357,11 @@ final class WaitingRoom implements AutoCloseable {
                 return ReleaseLoop.Result.FAILED;
             }
             if (mail == null) {
-                LOGGER.warn("Waiting mail {} is no longer in {} (removed by hand?): nothing to put back", key, url);
+                if (shared) {
+                    LOGGER.debug("Waiting mail {} is no longer in {}: another node released it", key, url);
+                } else {
+                    LOGGER.warn("Waiting mail {} is no longer in {} (removed by hand?): nothing to put back", key, url);
+                }
                 return ReleaseLoop.Result.GONE;
             }
             try {
@@ -309,6 +390,31 @@ final class WaitingRoom implements AutoCloseable {
         }
     }
 
+    /**
+     * The leases, except that a mail put back on the queue whose removal failed keeps its lease (until its removal is
+     * tried again, or the lease expires): another node must not find it still there and put it back again.
+     */
+    private ReleaseLeases keptWhileNotRemoved(ReleaseLeases leases) {
+        return new ReleaseLeases() {
+            @Override
+            public boolean tryAcquire(String key, boolean storedHere) {
+                return leases.tryAcquire(key, storedHere);
+            }
+
+            @Override
+            public void release(String key) {
+                if (!enqueuedNotRemoved.contains(key)) {
+                    leases.release(key);
+                }
+            }
+
+            @Override
+            public String toString() {
+                return leases.toString();
+            }
+        };
+    }
+
     /** The mail as it goes back on the queue: its own name, a record that no longer waits, its key as queue entry. */
     private Mail leaving(Mail mail, String key) {
         Optional<String> name = mail.getAttribute(WAITING_NAME).map(attribute -> attribute.getValue().value())
@@ -326,52 +432,6 @@ final class WaitingRoom implements AutoCloseable {
         } catch (MessagingException | RuntimeException e) {
             LOGGER.warn("Earlier copy {} in {} could not be removed; it would be put back on the queue as well: {}",
                 key, url, e.toString());
-        }
-    }
-
-    /** The threads of one waiting place: the release loop's timer, and the threads that do the (blocking) releases. */
-    static final class Threads implements AutoCloseable {
-        final Scheduler scheduler;
-        final Ticker ticker;
-        final Executor releases;
-        private final List<ExecutorService> owned;
-
-        Threads(Scheduler scheduler, Ticker ticker, Executor releases,
-                List<ExecutorService> owned) {
-            this.scheduler = scheduler;
-            this.ticker = ticker;
-            this.releases = releases;
-            this.owned = owned;
-        }
-
-        /** One timer thread, {@value #RELEASE_THREADS} release threads, daemons; the system's monotonic ticker. */
-        static Threads start() {
-            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
-                new DaemonThreadFactory("mx-governor-waiting"));
-            ExecutorService releases = Executors.newFixedThreadPool(RELEASE_THREADS,
-                new DaemonThreadFactory("mx-governor-waiting-release"));
-            Scheduler scheduler = (delay, task) -> {
-                try {
-                    ScheduledFuture<?> due = timer.schedule(() -> {
-                        try {
-                            task.run();
-                        } catch (RuntimeException | Error e) {
-                            LOGGER.error("The waiting place's release loop failed; it looks again at the next mail", e);
-                        }
-                    }, Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
-                    return () -> due.cancel(false);
-                } catch (RejectedExecutionException e) {
-                    return () -> { };
-                }
-            };
-            return new Threads(scheduler, Ticker.SYSTEM, releases, List.of(timer, releases));
-        }
-
-        @Override
-        public void close() {
-            for (ExecutorService service : owned) {
-                service.shutdown();
-            }
         }
     }
 }

@@ -34,6 +34,11 @@ final class WaitingRooms implements WaitingPlaces {
         return Optional.ofNullable(rooms.get(url)).map(WaitingRoom::queueName);
     }
 
+    /** The waiting place open at {@code url}, if any. */
+    Optional<WaitingRoom> room(String url) {
+        return Optional.ofNullable(rooms.get(url));
+    }
+
     synchronized void add(WaitingRoom room) {
         WaitingRoom previous = rooms.putIfAbsent(room.url(), room);
         if (previous != null && previous != room) {

@@ -10,7 +10,7 @@ public interface ReleaseLeases {
     /** One node: every mail may be released at once. */
     ReleaseLeases LOCAL = new ReleaseLeases() {
         @Override
-        public boolean tryAcquire(String key) {
+        public boolean tryAcquire(String key, boolean storedHere) {
             return true;
         }
 
@@ -28,9 +28,12 @@ public interface ReleaseLeases {
     /**
      * Takes the lease of the mail stored under {@code key}. Must not block long: it runs on the release loop.
      *
-     * @return false while another node holds it (the mail is tried again later), or when the store cannot say
+     * @param storedHere whether this node stored the mail since it started (rather than finding it in the repository at
+     *                   start or by a rescan): what a lease that cannot ask its store may go by
+     * @return false while another node holds it (the mail is tried again later), or when the store cannot say and the
+     *         mail is not this node's own
      */
-    boolean tryAcquire(String key);
+    boolean tryAcquire(String key, boolean storedHere);
 
     /** Gives the lease back once the mail left or stays. */
     void release(String key);

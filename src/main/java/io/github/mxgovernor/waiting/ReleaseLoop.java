@@ -195,8 +195,8 @@ public final class ReleaseLoop implements AutoCloseable {
                 if (mail == null) {
                     break;
                 }
-                if (!leases.tryAcquire(mail.key())) {
-                    index.retryAt(mail, nowMillis + LEASE_RETRY.toMillis());
+                if (!leases.tryAcquire(mail.key(), !mail.recovered())) {
+                    index.postpone(mail, nowMillis + LEASE_RETRY.toMillis());
                     continue;
                 }
                 tokens -= 1;

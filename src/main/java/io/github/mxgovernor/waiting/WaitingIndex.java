@@ -62,6 +62,25 @@ public final class WaitingIndex {
     }
 
     /**
+     * Adds a mail unless one of its identity waits already (a rescan of a repository other nodes store in: what this
+     * node knows stays as it is).
+     *
+     * @return whether it was added
+     */
+    public synchronized boolean addIfAbsent(WaitingMail mail) {
+        if (byIdentity.containsKey(mail.identity())) {
+            return false;
+        }
+        add(mail);
+        return true;
+    }
+
+    /** Whether a mail of this identity waits (see {@link WaitingKey#identity}). */
+    public synchronized boolean contains(long identity) {
+        return byIdentity.containsKey(identity);
+    }
+
+    /**
      * Takes the next mail to release at {@code nowMillis}: the first released early, else the first due. It stays in
      * the index (counted as waiting) until {@link #released} or {@link #retryAt}.
      *
@@ -87,12 +106,24 @@ public final class WaitingIndex {
 
     /** The mail could not be released now: it waits again until {@code atMillis}, counted as one more failure. */
     public synchronized void retryAt(WaitingMail mail, long atMillis) {
+        waitAgain(mail, atMillis, 1);
+    }
+
+    /**
+     * The mail was not tried now (another node holds its lease): it waits again until {@code atMillis}, not counted as
+     * a failure.
+     */
+    public synchronized void postpone(WaitingMail mail, long atMillis) {
+        waitAgain(mail, atMillis, 0);
+    }
+
+    private void waitAgain(WaitingMail mail, long atMillis, int failed) {
         if (byIdentity.get(mail.identity()) != mail || !mail.releasing) {
             return;
         }
         mail.releasing = false;
         mail.early = false;
-        mail.failures++;
+        mail.failures += failed;
         mail.releaseAtMillis = atMillis;
         scheduled.add(mail);
     }

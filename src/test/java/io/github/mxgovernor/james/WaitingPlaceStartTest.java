@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.mockito.Mockito.mock;
 
+import io.github.mxgovernor.cluster.MailReleaseLeases;
 import io.github.mxgovernor.testing.MailQueueDouble;
 import io.github.mxgovernor.testing.MailRepositoryStoreDouble;
+import io.github.mxgovernor.testing.RedisServer;
+import io.github.mxgovernor.waiting.ReleaseLeases;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -103,6 +106,26 @@ class WaitingPlaceStartTest {
         start(Map.of());
 
         assertThat(WaitingRooms.jvmWide().takenBy("memory://var/mail/mxgovernor-waiting/")).contains("outgoing");
+    }
+
+    @Test
+    void onOneNodeEveryMailShouldBeTheNodesOwnAndTheRepositoryNeverListedAgain() throws Exception {
+        start(Map.of());
+
+        WaitingRoom room = WaitingRooms.jvmWide().room("memory://var/mail/mxgovernor-waiting/").orElseThrow();
+        assertThat(room.leases()).isSameAs(ReleaseLeases.LOCAL);
+        assertThat(room.rescanEvery()).isEmpty();
+    }
+
+    @Test
+    void withAClusterStoreTheMailsShouldBeReleasedUnderItsLeasesAndTheRepositoryListedAgain() throws Exception {
+        // a store nothing listens on: the mailet starts all the same, on its shares
+        start(Map.of("store", "127.0.0.1:" + RedisServer.anotherFreePort(), "storeNodes", "2", "storeTimeout",
+            "50ms"));
+
+        WaitingRoom room = WaitingRooms.jvmWide().room("memory://var/mail/mxgovernor-waiting/").orElseThrow();
+        assertThat(room.leases()).isInstanceOf(MailReleaseLeases.class);
+        assertThat(room.rescanEvery()).contains(WaitingRoom.RESCAN_EVERY);
     }
 
     @Test

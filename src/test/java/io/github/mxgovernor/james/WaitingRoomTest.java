@@ -259,10 +259,114 @@ class WaitingRoomTest {
         await().until(() -> queue.size() == 1);
     }
 
+    @Test
+    void aRescanShouldFindTheMailAnotherNodeStoredAndReleaseItWhenDueOnce() throws Exception {
+        WaitingRoom room = open(ReleaseLeases.LOCAL, Optional.of(Duration.ofSeconds(30)), queue);
+        MailQueueDouble othersQueue = MailQueueDouble.persistent("outgoing").ignoreDelays();
+        WaitingRoom other = open(ReleaseLeases.LOCAL, Optional.empty(), othersQueue);
+        Instant due = clock.instant().plus(Duration.ofMinutes(2));
+        other.store(copy("m1", due, "a@yahoo.com"), "entry-1", List.of("a@yahoo.com"), due);
+        other.close();
+        assertThat(room.size()).isZero();
+
+        advance(Duration.ofSeconds(30));
+        assertThat(room.size()).as("found by the rescan").isEqualTo(1);
+        assertThat(room.counts()).containsExactly(new WaitingCount(MX, DeferralReason.SUSPENDED, 1, due));
+        assertThat(queue.size()).isZero();
+
+        advance(Duration.ofMinutes(2));
+        await().until(() -> queue.size() == 1);
+        advance(Duration.ofMinutes(1));
+        assertThat(queue.enqueues("m1")).isEqualTo(1);
+        assertThat(othersQueue.size()).isZero();
+        assertThat(repository.keys()).isEmpty();
+        assertThat(room.size()).isZero();
+    }
+
+    @Test
+    void withoutARescanTheMailAnotherNodeStoredShouldStayWithIt() throws Exception {
+        WaitingRoom room = open(ReleaseLeases.LOCAL, Optional.empty(), queue);
+        WaitingRoom other = open(ReleaseLeases.LOCAL, Optional.empty(),
+            MailQueueDouble.persistent("outgoing").ignoreDelays());
+        Instant due = clock.instant().plus(Duration.ofMinutes(2));
+        other.store(copy("m1", due, "a@yahoo.com"), "entry-1", List.of("a@yahoo.com"), due);
+        other.close();
+
+        advance(Duration.ofMinutes(3));
+        assertThat(room.size()).isZero();
+        assertThat(queue.size()).isZero();
+        assertThat(repository.keys()).hasSize(1);
+    }
+
+    @Test
+    void aMailAnotherNodeReleasedShouldBeForgottenWhenFoundGone() throws Exception {
+        WaitingRoom room = open(ReleaseLeases.LOCAL, Optional.of(Duration.ofSeconds(30)), queue);
+        MailQueueDouble othersQueue = MailQueueDouble.persistent("outgoing").ignoreDelays();
+        WaitingRoom other = open(ReleaseLeases.LOCAL, Optional.empty(), othersQueue);
+        Instant due = clock.instant().plus(Duration.ofMinutes(2));
+        other.store(copy("m1", due, "a@yahoo.com"), "entry-1", List.of("a@yahoo.com"), due);
+        advance(Duration.ofSeconds(30));
+        assertThat(room.size()).isEqualTo(1);
+        other.releaseNow(Optional.empty());
+        advance(Duration.ofSeconds(1));
+        await().until(() -> othersQueue.size() == 1);
+
+        advance(Duration.ofMinutes(2));
+        assertThat(room.size()).isZero();
+        assertThat(queue.size()).isZero();
+        assertThat(othersQueue.enqueues("m1")).isEqualTo(1);
+    }
+
+    @Test
+    void aMailWhoseLeaseIsRefusedShouldWaitAndAMailPutBackButNotRemovedShouldKeepItsLease() throws Exception {
+        List<String> givenBack = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
+        ReleaseLeases leases = new ReleaseLeases() {
+            @Override
+            public boolean tryAcquire(String key, boolean storedHere) {
+                return !refused.contains(key);
+            }
+
+            @Override
+            public void release(String key) {
+                givenBack.add(key);
+            }
+        };
+        WaitingRoom room = open(leases, Optional.empty(), queue);
+        Instant due = clock.instant().plus(Duration.ofMinutes(10));
+        room.store(copy("m1", due, "a@yahoo.com"), "entry-1", List.of("a@yahoo.com"), due);
+        String key = repository.keys().get(0);
+        refused.add(key);
+        advance(Duration.ofMinutes(11));
+        assertThat(queue.size()).isZero();
+
+        refused.clear();
+        repository.failRemove(any -> true);
+        advance(Duration.ofSeconds(6));
+        await().until(() -> queue.size() == 1);
+        assertThat(givenBack).as("kept while the mail is on the queue and still in the repository").isEmpty();
+
+        repository.failRemove(any -> false);
+        advance(Duration.ofSeconds(10));
+        await().until(() -> repository.keys().isEmpty());
+        assertThat(givenBack).containsExactly(key);
+        assertThat(queue.enqueues("m1")).isEqualTo(1);
+    }
+
     private WaitingRoom open(boolean queueHonoursDelays, Duration threshold) throws MessagingException {
+        return open(queueHonoursDelays, threshold, ReleaseLeases.LOCAL, Optional.empty(), queue);
+    }
+
+    private WaitingRoom open(ReleaseLeases leases, Optional<Duration> rescan, MailQueue queue)
+            throws MessagingException {
+        return open(false, Duration.ofMinutes(5), leases, rescan, queue);
+    }
+
+    private WaitingRoom open(boolean queueHonoursDelays, Duration threshold, ReleaseLeases leases,
+                             Optional<Duration> rescan, MailQueue queue) throws MessagingException {
         WaitingRoom room = WaitingRoom.open(repository, URL, queue, queueHonoursDelays,
-            WaitingSettings.on(Optional.of(URL), threshold, 1000), ReleaseLeases.LOCAL, governor, ledger, clock,
-            new WaitingRoom.Threads(scheduler, scheduler, Runnable::run, List.of()));
+            WaitingSettings.on(Optional.of(URL), threshold, 1000), leases, rescan, governor, ledger, clock,
+            new WaitingThreads(scheduler, scheduler, Runnable::run, List.of()));
         rooms.add(room);
         scheduler.runDue();
         return room;

@@ -135,7 +135,7 @@ class ReleaseLoopTest {
         Set<String> othersHold = new HashSet<>();
         ReleaseLeases leases = new ReleaseLeases() {
             @Override
-            public boolean tryAcquire(String key) {
+            public boolean tryAcquire(String key, boolean storedHere) {
                 return !othersHold.contains(key) && held.add(key);
             }
 
