@@ -44,7 +44,7 @@ public final class SharedConnections {
         this.store = store;
         this.destination = destination;
         this.key = store.key(destination, "leases");
-        this.waitingKey = store.key(destination, "waiting");
+        this.waitingKey = store.key(destination, "waiters");
     }
 
     public String destination() {
