@@ -330,7 +330,7 @@ final class DeliveryLane {
         DeferralReason reason = null;
         boolean retire;
         synchronized (this) {
-            pace.sample(nowMillis, !waiting.isEmpty());
+            pace.sample(nowMillis, waiting.size(), busy);
             for (Iterator<PendingPart> it = waiting.iterator(); it.hasNext(); ) {
                 PendingPart part = it.next();
                 if (part.deadlineNanos() - nowNanos <= 0) {

@@ -10,9 +10,11 @@ import java.util.OptionalLong;
  * blindly after a fixed delay and being turned away again while a large burst drains.
  *
  * <p>The pace is measured only over periods in which the lane had a backlog, when every connection the destination
- * allows is busy: an idle lane's throughput says nothing about what it can serve. A period ends with a measurement
- * once it has lasted {@link #SAMPLE_MILLIS} and seen at least one part taken, or when the backlog ends after that
- * long; a period in which no part was taken yet goes on, so a slow lane (a part every few seconds on its one
+ * allows is busy, and at least one session carried its mail: an idle lane's throughput says nothing about what it
+ * can serve, nor does the time a lane waits for any connection at all (a cluster-wide cap held by other nodes, its
+ * sessions closing), which would make a pace of nothing and send its surplus back minutes later. A period ends with a
+ * measurement once it has lasted {@link #SAMPLE_MILLIS} and seen at least one part taken, or when the backlog ends
+ * after that long; a period in which no part was taken yet goes on, so a slow lane (a part every few seconds on its one
  * connection, say) is measured over the time between its parts, not as a run of empty periods that would drag its
  * pace towards nothing. While a period has gone on without any part taken, the service interval is at least that
  * long. Until a first measurement, a part is told to come back after {@link #UNMEASURED_RETURN_MILLIS}, when the pace
@@ -39,6 +41,15 @@ final class LanePace {
     /** One waiting part was taken into service by one of the lane's sessions. */
     void taken() {
         takenInSample++;
+    }
+
+    /**
+     * As {@link #sample(long, boolean)}, the lane being backlogged when parts wait and at least one session of its own
+     * is opening or carrying mail ({@code inService}): a lane without any is waiting for a connection, not being
+     * served slowly.
+     */
+    void sample(long nowMillis, int waiting, int inService) {
+        sample(nowMillis, waiting > 0 && inService > 0);
     }
 
     /**

@@ -37,6 +37,27 @@ class LanePaceTest {
     }
 
     @Test
+    void theTimeALaneWaitsWithoutAnySessionShouldNotCountAsSlowService() {
+        // five seconds with parts waiting and no session at all (another node holds the cluster's connections)
+        for (long now = 0; now <= 5000; now += 100) {
+            pace.sample(now, 20, 0);
+        }
+        assertThat(pace.takeReturnSlot(5000, 20)).as("nothing measured, nothing taken: back soon")
+            .isEqualTo(OptionalLong.of(5000 + LanePace.UNMEASURED_RETURN_MILLIS));
+
+        // then one session takes 10 parts in half a second
+        pace.sample(5100, 20, 1);
+        for (int i = 0; i < 10; i++) {
+            pace.taken();
+        }
+        pace.sample(5600, 10, 1);
+
+        assertThat(pace.perSecond()).isEqualTo(20.0);
+        assertThat(pace.takeReturnSlot(5600, 10)).as("the 10 waiting go first, at 50 ms each")
+            .isEqualTo(OptionalLong.of(5600 + 10 * 50));
+    }
+
+    @Test
     void paceShouldBeThePartsTakenPerSecondWhileBacklogged() {
         backloggedSecond(0, 20);
 
