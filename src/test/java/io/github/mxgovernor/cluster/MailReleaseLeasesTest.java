@@ -5,37 +5,22 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.mxgovernor.testing.RedisServer;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Release leases of two nodes (two stores in one JVM) on one private Redis. */
 class MailReleaseLeasesTest {
     private static final String MAIL = "mxgw-abc-s-0123456789abcdef-mta5.am0.yahoodns.net";
 
-    @TempDir
-    Path directory;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
-    private final String prefix = TestStores.freshPrefix();
+    @RegisterExtension
+    final RedisStores redisStores = new RedisStores();
     private RedisServer redis;
-
-    @AfterEach
-    void closeAll() throws InterruptedException {
-        stores.forEach(ClusterStore::close);
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     @Test
     void oneNodeHoldsAMailsLeaseAtATimeAndOnlyItsHolderGivesItBack() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"));
+        redis = redisStores.start();
         MailReleaseLeases a = MailReleaseLeases.on(node("a"));
         MailReleaseLeases b = MailReleaseLeases.on(node("b"));
 
@@ -56,7 +41,7 @@ class MailReleaseLeasesTest {
 
     @Test
     void theLeaseOfANodeThatDiedExpiresByItself() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"));
+        redis = redisStores.start();
         ClusterStore dying = node("a");
         MailReleaseLeases a = MailReleaseLeases.on(dying, Duration.ofMillis(500));
         MailReleaseLeases b = MailReleaseLeases.on(node("b"));
@@ -70,7 +55,7 @@ class MailReleaseLeasesTest {
 
     @Test
     void whileTheStoreIsAwayANodeReleasesOnlyTheMailsItStoredItself() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"));
+        redis = redisStores.start();
         ClusterStore store = node("a");
         MailReleaseLeases a = MailReleaseLeases.on(store);
 
@@ -90,7 +75,7 @@ class MailReleaseLeasesTest {
 
     @Test
     void aStoreThatDoesNotAnswerInTimeCountsAsAway() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"), "--enable-debug-command", "local");
+        redis = redisStores.start("--enable-debug-command", "local");
         ClusterStore store = node("a");
         MailReleaseLeases a = MailReleaseLeases.on(store);
         assertThat(a.tryAcquire("warm-up", true)).isTrue();
@@ -116,8 +101,7 @@ class MailReleaseLeasesTest {
     }
 
     private ClusterStore node(String name) {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, name).build());
-        stores.add(store);
+        ClusterStore store = redisStores.open(redisStores.settings(name).build());
         assertThat(store.isUp()).as("store of %s up", name).isTrue();
         return store;
     }

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.mxgovernor.testing.RedisServer;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,9 +11,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A simulated run of 2,000 mails through two nodes to one destination with a shared cap, rate and flow control, as
@@ -29,32 +26,22 @@ class RoundTripsPerMailTest {
     private static final int CONNECTIONS_PER_NODE = 2;
     private static final int MAILS_PER_CONNECTION = 100;
 
-    @TempDir
-    Path directory;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
+    @RegisterExtension
+    final RedisStores redisStores = new RedisStores();
     private RedisServer redis;
-
-    @AfterEach
-    void closeAll() throws InterruptedException {
-        stores.forEach(ClusterStore::close);
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     @Test
     void theStoreSeesAtMostOneCallForTenMailsOnReusedConnections() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"));
-        String prefix = TestStores.freshPrefix();
+        redis = redisStores.start();
         List<Thread> connections = new ArrayList<>();
         AtomicInteger sent = new AtomicInteger();
+        List<ClusterStore> nodes = new ArrayList<>();
         long commandsBefore = 0;
         for (String name : List.of("a", "b")) {
             // The store's own defaults (timers included), but for the prefix and the node's name.
-            ClusterStore store = ClusterStore.open(StoreSettings.builder(redis.hostAndPort()).keyPrefix(prefix)
-                .nodeName(name).nodes(2).build());
-            stores.add(store);
+            ClusterStore store = redisStores.open(StoreSettings.builder(redis.hostAndPort())
+                .keyPrefix(redisStores.prefix()).nodeName(name).nodes(2).build());
+            nodes.add(store);
             assertThat(store.isUp()).isTrue();
             commandsBefore += store.commands();
             store.flowStates().watch(DESTINATION, state -> { });
@@ -72,7 +59,7 @@ class RoundTripsPerMailTest {
             connection.join(TimeUnit.SECONDS.toMillis(30));
         }
         long commands = -commandsBefore;
-        for (ClusterStore store : stores) {
+        for (ClusterStore store : nodes) {
             commands += store.commands();
         }
 

@@ -3,10 +3,8 @@ package io.github.mxgovernor.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.github.mxgovernor.testing.RedisServer;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,41 +15,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Connection leases of two nodes (two stores in one JVM) against one private Redis. */
 class SharedConnectionsTest {
     private static final String DESTINATION = "shared:google";
 
-    @TempDir
-    static Path directory;
-    private static RedisServer redis;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
-    private final String prefix = TestStores.freshPrefix();
-
-    @BeforeAll
-    static void startRedis() throws IOException {
-        redis = RedisServer.start(directory.resolve("redis"));
-    }
-
-    @AfterAll
-    static void stopRedis() throws InterruptedException {
-        redis.stop();
-    }
-
-    @AfterEach
-    void closeStores() {
-        stores.forEach(ClusterStore::close);
-    }
+    @RegisterExtension
+    static final RedisStores redis = new RedisStores();
 
     private ClusterStore node(String name, Duration leaseTime) {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, name).leaseTime(leaseTime).build());
-        stores.add(store);
+        ClusterStore store = redis.open(redis.settings(name).leaseTime(leaseTime).build());
         assertThat(store.isUp()).as("store of %s up", name).isTrue();
         return store;
     }
@@ -178,7 +153,7 @@ class SharedConnectionsTest {
 
         long died = System.nanoTime();
         dying.crash();
-        stores.remove(dying);
+        redis.forget(dying);
 
         await().atMost(leaseTime.plusSeconds(1)).pollInterval(Duration.ofMillis(20))
             .until(() -> survivor.acquire(3).join() != null);
@@ -210,11 +185,11 @@ class SharedConnectionsTest {
         ClusterStore store = node("a", leaseTime);
         assertThat(store.connections(DESTINATION).acquire(1).join()).isNotNull();
         String key = store.key(DESTINATION, "leases");
-        assertThat(redis.command("PTTL", key)).startsWith(":").isNotEqualTo(":-1");
+        assertThat(redis.server().command("PTTL", key)).startsWith(":").isNotEqualTo(":-1");
 
         store.crash();
-        stores.remove(store);
+        redis.forget(store);
 
-        await().atMost(Duration.ofSeconds(3)).until(() -> redis.command("EXISTS", key).equals(":0"));
+        await().atMost(Duration.ofSeconds(3)).until(() -> redis.server().command("EXISTS", key).equals(":0"));
     }
 }

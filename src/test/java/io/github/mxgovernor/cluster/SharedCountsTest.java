@@ -6,50 +6,22 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.mxgovernor.flowcontrol.AttemptCounts;
 import io.github.mxgovernor.flowcontrol.FlowSharing;
-import io.github.mxgovernor.testing.RedisServer;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Flow-control counts (error windows, response-rule thresholds) of two nodes added up in one private Redis. */
 class SharedCountsTest {
     private static final String DESTINATION = "shared:microsoft-365";
     private static final Duration WINDOW = Duration.ofMinutes(10);
 
-    @TempDir
-    static Path directory;
-    private static RedisServer redis;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
-    private final String prefix = TestStores.freshPrefix();
-
-    @BeforeAll
-    static void startRedis() throws IOException {
-        redis = RedisServer.start(directory.resolve("redis"));
-    }
-
-    @AfterAll
-    static void stopRedis() throws InterruptedException {
-        redis.stop();
-    }
-
-    @AfterEach
-    void closeStores() {
-        stores.forEach(ClusterStore::close);
-    }
+    @RegisterExtension
+    static final RedisStores redis = new RedisStores();
 
     private SharedCounter counter(String node, String name, Duration window) {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, node).build());
-        stores.add(store);
+        ClusterStore store = redis.open(redis.settings(node).build());
         return store.counts(DESTINATION).counter(name, window);
     }
 
@@ -91,8 +63,7 @@ class SharedCountsTest {
 
     @Test
     void countersOfOneDestinationStayApartAndTravelInOneCall() {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, "a").build());
-        stores.add(store);
+        ClusterStore store = redis.open(redis.settings("a").build());
         SharedCounts counts = store.counts(DESTINATION);
         SharedCounter errors = counts.counter("errors", WINDOW);
         SharedCounter rule = counts.counter("mx-rules.xml:92", Duration.ofHours(1));
@@ -164,8 +135,7 @@ class SharedCountsTest {
 
     @Test
     void aCounterNameThatWouldBreakTheStoredFieldsIsRefused() {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, "a").build());
-        stores.add(store);
+        ClusterStore store = redis.open(redis.settings("a").build());
         assertThatThrownBy(() -> store.counts(DESTINATION).counter("a|b", WINDOW))
             .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'a|b'");
         assertThatThrownBy(() -> store.counts(DESTINATION).counter("errors", Duration.ofMillis(5)))

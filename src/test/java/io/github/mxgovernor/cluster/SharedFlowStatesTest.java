@@ -6,53 +6,27 @@ import static org.awaitility.Awaitility.await;
 import io.github.mxgovernor.cluster.SharedFlowState.Limits;
 import io.github.mxgovernor.flowcontrol.FlowCause;
 import io.github.mxgovernor.flowcontrol.FlowState;
-import io.github.mxgovernor.testing.RedisServer;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Flow-control states shared by two nodes (two stores in one JVM) through one private Redis. */
 class SharedFlowStatesTest {
     private static final String DESTINATION = "mta5.am0.yahoodns.net";
 
-    @TempDir
-    static Path directory;
-    private static RedisServer redis;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
-    private final String prefix = TestStores.freshPrefix();
-
-    @BeforeAll
-    static void startRedis() throws IOException {
-        redis = RedisServer.start(directory.resolve("redis"));
-    }
-
-    @AfterAll
-    static void stopRedis() throws InterruptedException {
-        redis.stop();
-    }
-
-    @AfterEach
-    void closeStores() {
-        stores.forEach(ClusterStore::close);
-    }
+    @RegisterExtension
+    static final RedisStores redis = new RedisStores();
 
     private SharedFlowStates node(String name) {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, name).build());
-        stores.add(store);
+        ClusterStore store = redis.open(redis.settings(name).build());
         assertThat(store.isUp()).isTrue();
         return store.flowStates();
     }
@@ -201,12 +175,12 @@ class SharedFlowStatesTest {
         SharedFlowStates b = node("b");
         List<SharedFlowState> heard = new CopyOnWriteArrayList<>();
         b.watch(DESTINATION, heard::add);
-        String key = prefix + ":{" + DESTINATION + "}:flow";
+        String key = redis.prefix() + ":{" + DESTINATION + "}:flow";
         long now = System.currentTimeMillis();
 
         // Written behind the nodes' backs: no announcement.
-        redis.command("HSET", key, "kind", "SUSPENDED", "origin", "OPERATOR", "since", Long.toString(now), "until",
-            Long.toString(now + 60_000), "cause", "OPERATOR", "description", "written by hand", "node", "elsewhere",
+        redis.server().command("HSET", key, "kind", "SUSPENDED", "origin", "OPERATOR", "since", Long.toString(now),
+            "until", Long.toString(now + 60_000), "cause", "OPERATOR", "description", "written by hand", "node", "elsewhere",
             "version", Long.toString(now * 1000));
 
         await().atMost(Duration.ofSeconds(1)).until(() -> !heard.isEmpty());

@@ -4,56 +4,28 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.mxgovernor.testing.FakeScheduler;
-import io.github.mxgovernor.testing.RedisServer;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Message rates of two nodes (two stores in one JVM) sharing one private Redis. */
 class SharedMessageRateTest {
     private static final String DESTINATION = "shared:yahoo";
 
-    @TempDir
-    static Path directory;
-    private static RedisServer redis;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
-    private final String prefix = TestStores.freshPrefix();
-
-    @BeforeAll
-    static void startRedis() throws IOException {
-        redis = RedisServer.start(directory.resolve("redis"));
-    }
-
-    @AfterAll
-    static void stopRedis() throws InterruptedException {
-        redis.stop();
-    }
-
-    @AfterEach
-    void closeStores() {
-        stores.forEach(ClusterStore::close);
-    }
+    @RegisterExtension
+    static final RedisStores redis = new RedisStores();
 
     private ClusterStore node(String name, StoreSettings.Builder settings, FakeScheduler ticker) {
         StoreSettings built = settings.nodeName(name).build();
-        ClusterStore store = ticker == null ? ClusterStore.open(built)
-            : ClusterStore.open(built, Clock.systemUTC(), ticker);
-        stores.add(store);
+        ClusterStore store = ticker == null ? redis.open(built) : redis.open(built, Clock.systemUTC(), ticker);
         assertThat(store.isUp()).isTrue();
         return store;
     }
@@ -72,7 +44,7 @@ class SharedMessageRateTest {
     void theRateHoldsAcrossTwoNodesWithinOneBatchPerNode() throws InterruptedException {
         long perHour = 36_000;
         long burst = 10;
-        StoreSettings.Builder settings = TestStores.settings(redis, prefix, "x").rateHorizon(Duration.ofSeconds(1));
+        StoreSettings.Builder settings = redis.settings("x").rateHorizon(Duration.ofSeconds(1));
         List<SharedMessageRate> rates = List.of(node("a", settings, null).rate(DESTINATION, perHour, burst),
             node("b", settings, null).rate(DESTINATION, perHour, burst));
         int batch = rates.get(0).batchSize();
@@ -108,7 +80,7 @@ class SharedMessageRateTest {
 
     @Test
     void aNodeTakesTokensInBatchesNotOneStoreCallPerMessage() {
-        ClusterStore store = node("a", TestStores.settings(redis, prefix, "x"), null);
+        ClusterStore store = node("a", redis.settings("x"), null);
         SharedMessageRate rate = store.rate(DESTINATION, 720_000);
         assertThat(rate.batchSize()).isEqualTo(1000);
         long commandsBefore = store.commands();
@@ -131,7 +103,7 @@ class SharedMessageRateTest {
     @Test
     void tokensANodeDidNotUseWithinTheHorizonAreDropped() {
         FakeScheduler ticker = new FakeScheduler();
-        ClusterStore store = node("a", TestStores.settings(redis, prefix, "x"), ticker);
+        ClusterStore store = node("a", redis.settings("x"), ticker);
         SharedMessageRate rate = store.rate(DESTINATION, 3600, 60);
         assertThat(rate.batchSize()).isEqualTo(5);
         assertThat(rate.tryConsume()).as("no token before the first batch").isFalse();
@@ -147,7 +119,7 @@ class SharedMessageRateTest {
 
     @Test
     void aGivenBackTokenGoesToTheBatch() {
-        ClusterStore store = node("a", TestStores.settings(redis, prefix, "x").rateHorizon(Duration.ofMinutes(1)),
+        ClusterStore store = node("a", redis.settings("x").rateHorizon(Duration.ofMinutes(1)),
             null);
         // One token every 10 s and a burst of five: the store has nothing more to give for a while after the first batch.
         SharedMessageRate rate = store.rate(DESTINATION, 360, 5);

@@ -7,8 +7,6 @@ import io.github.mxgovernor.flowcontrol.FlowCause;
 import io.github.mxgovernor.flowcontrol.FlowState;
 import io.github.mxgovernor.testing.RedisServer;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,9 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Redis killed under load and started again, with two nodes (two stores in one JVM): each falls back to its share,
@@ -39,26 +36,15 @@ class StoreOutageTest {
     private static final int OUTAGE = 2;
     private static final int AFTER = 3;
 
-    @TempDir
-    Path directory;
-
-    private final List<ClusterStore> stores = new ArrayList<>();
+    @RegisterExtension
+    final RedisStores redisStores = new RedisStores();
     private RedisServer redis;
-
-    @AfterEach
-    void closeAll() throws InterruptedException {
-        stores.forEach(ClusterStore::close);
-        if (redis != null) {
-            redis.stop();
-        }
-    }
 
     @Test
     void nodesFallBackToTheirSharesWhileRedisIsDownAndTakeTheirLeasesAgainWhenItIsBack() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"));
-        String prefix = TestStores.freshPrefix();
-        ClusterStore a = open(prefix, "a");
-        ClusterStore b = open(prefix, "b");
+        redis = redisStores.start();
+        ClusterStore a = open("a");
+        ClusterStore b = open("b");
         List<SharedConnections> nodes = List.of(a.connections(DESTINATION), b.connections(DESTINATION));
         AtomicInteger phase = new AtomicInteger(BEFORE);
         AtomicInteger open = new AtomicInteger();
@@ -117,10 +103,9 @@ class StoreOutageTest {
 
     @Test
     void leasesHeldThroughTheOutageAreRegisteredAgainSoTheCapCountsThem() throws Exception {
-        redis = RedisServer.start(directory.resolve("redis"));
-        String prefix = TestStores.freshPrefix();
-        ClusterStore a = open(prefix, "a");
-        ClusterStore b = open(prefix, "b");
+        redis = redisStores.start();
+        ClusterStore a = open("a");
+        ClusterStore b = open("b");
         SharedConnections atA = a.connections(DESTINATION);
         SharedConnections atB = b.connections(DESTINATION);
         for (int i = 0; i < 3; i++) {
@@ -139,9 +124,8 @@ class StoreOutageTest {
         assertThat(atA.acquire(CAP).join()).isNull();
     }
 
-    private ClusterStore open(String prefix, String node) {
-        ClusterStore store = ClusterStore.open(TestStores.settings(redis, prefix, node).build());
-        stores.add(store);
+    private ClusterStore open(String node) {
+        ClusterStore store = redisStores.open(redisStores.settings(node).build());
         assertThat(store.isUp()).isTrue();
         return store;
     }
