@@ -91,7 +91,7 @@ final class AttemptRunner {
 
     private void opened(DeliveryLane lane, PendingPart part, ConnectionSlot slot, MessageToken token,
                         SecuredSession secured) {
-        PooledSession session = lane.adopt(secured, slot);
+        PooledSession session = lane.adopt(secured, slot, part);
         if (inFlight.closing() || part.isDone()) {
             token.refund();
             lane.sessionBroken(session);

@@ -161,7 +161,7 @@ final class DeliveryLane {
                     break;
                 }
                 waiting.pollFirst();
-                pace.taken();
+                take(next, reused);
                 busy++;
                 starts.add(start(next, token, reused, slot));
             }
@@ -187,9 +187,17 @@ final class DeliveryLane {
         return () -> runner.open(this, part, slot, token);
     }
 
-    /** A session opened on {@code slot}: now this lane's, counted against its destination until it is gone. */
-    PooledSession adopt(SecuredSession secured, ConnectionSlot slot) {
+    /**
+     * A session opened on {@code slot} for {@code part}: now this lane's, counted against its destination until it is
+     * gone, and carrying the part from now on.
+     */
+    PooledSession adopt(SecuredSession secured, ConnectionSlot slot, PendingPart part) {
         PooledSession session = new PooledSession(secured, slot, this::connectionGone);
+        synchronized (this) {
+            long now = ticker.nanos();
+            pace.opened(now - part.takenNanos());
+            session.carryingSince(now);
+        }
         inFlight.opened(session);
         destination.stats().recordSession(secured.security().protection());
         return session;
@@ -215,6 +223,7 @@ final class DeliveryLane {
         boolean parked = false;
         synchronized (this) {
             busy--;
+            carried(session);
             if (stopped || !session.mayCarryMore(destination.maxMessagesPerConnection()) || overCap()) {
                 close = session.markClosing();
                 if (close) {
@@ -229,7 +238,7 @@ final class DeliveryLane {
                         next = null;
                         scheduleWake(destination.budget().timeUntilToken());
                     } else {
-                        pace.taken();
+                        take(next, session);
                         busy++;
                     }
                 }
@@ -253,6 +262,7 @@ final class DeliveryLane {
     void sessionSpent(PooledSession session) {
         synchronized (this) {
             busy--;
+            carried(session);
             if (session.markClosing()) {
                 closing++;
             }
@@ -412,12 +422,30 @@ final class DeliveryLane {
         }
     }
 
+    /** Takes {@code part} into service now, on {@code session} when one already open carries it. */
+    private void take(PendingPart part, PooledSession session) {
+        long now = ticker.nanos();
+        part.takenAt(now);
+        if (session != null) {
+            session.carryingSince(now);
+        }
+        pace.taken(nanosToMillis(now));
+    }
+
+    /** {@code session} is done with the part it carried. */
+    private void carried(PooledSession session) {
+        pace.carried(ticker.nanos() - session.carryingSinceNanos());
+    }
+
     /** When a part turned away now for {@code reason} should come back; empty to leave it to the recorder. */
     private Optional<Instant> returnSlotFor(DeferralReason reason, long nowMillis) {
         if (reason != DeferralReason.CONNECTION_QUOTA_REACHED) {
             return Optional.empty();
         }
-        OptionalLong slot = pace.takeReturnSlot(nowMillis, waiting.size());
+        OptionalLong hourly = destination.rule().messagesPerHour();
+        double perSecond = pace.perSecond(busy + pool.size(), destination.maxMessagesPerConnection(),
+            hourly.isPresent() ? hourly.getAsLong() / 3600.0 : Double.POSITIVE_INFINITY);
+        OptionalLong slot = pace.takeReturnSlot(nowMillis, waiting.size(), perSecond);
         return slot.isPresent() ? Optional.of(clock.instant().plusMillis(slot.getAsLong() - nowMillis))
             : Optional.empty();
     }

@@ -36,6 +36,8 @@ final class PendingPart {
     private DomainTlsPolicy tlsPolicy;
     private int endpointIndex;
     private long deadlineNanos;
+    /** When a session took it into service, or began to open for it; guarded by its lane's lock. */
+    private long takenNanos;
     private boolean retriedOnFreshSession;
     private boolean needsFreshSession;
     private volatile Stage stage = Stage.ROUTING;
@@ -100,6 +102,15 @@ final class PendingPart {
 
     void waitUntil(long deadlineNanos) {
         this.deadlineNanos = deadlineNanos;
+    }
+
+    /** When a session took the part into service, or began to open for it, on the engine's ticker. */
+    long takenNanos() {
+        return takenNanos;
+    }
+
+    void takenAt(long nanos) {
+        this.takenNanos = nanos;
     }
 
     /**

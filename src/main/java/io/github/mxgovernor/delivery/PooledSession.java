@@ -34,6 +34,8 @@ final class PooledSession {
     private final AtomicReference<State> state = new AtomicReference<>(State.OPEN);
     /** When it was parked idle, on the engine's ticker; guarded by the lane's lock. */
     private long idleSinceNanos;
+    /** When it took the part it carries now, on the engine's ticker; guarded by the lane's lock. */
+    private long carryingSinceNanos;
 
     PooledSession(SecuredSession secured, ConnectionSlot slot, Gone gone) {
         this.secured = secured;
@@ -68,6 +70,14 @@ final class PooledSession {
 
     void idleSince(long nanos) {
         idleSinceNanos = nanos;
+    }
+
+    long carryingSinceNanos() {
+        return carryingSinceNanos;
+    }
+
+    void carryingSince(long nanos) {
+        carryingSinceNanos = nanos;
     }
 
     State state() {

@@ -180,16 +180,15 @@ class DeliveryEngineTest {
             accepted.add(harness.deliver("example.com", "user" + i));
         }
         assertThat(harness.engine.waitingParts()).isEqualTo(4);
-        // The first sweep starts a measured period, backlogged.
+        // The session carries two parts, 200 ms each...
         harness.advance(DeliveryEngine.SWEEP_INTERVAL);
-        // Two parts taken into service within it...
         sessions.releaseOne();
+        harness.advance(DeliveryEngine.SWEEP_INTERVAL);
         sessions.releaseOne();
         assertThat(harness.engine.waitingParts()).isEqualTo(2);
         accepted.add(harness.deliver("example.com", "user5"));
         accepted.add(harness.deliver("example.com", "user6"));
-        // ... which the sweep 400 ms later measures: 5 parts a second, one every 200 ms.
-        harness.advance(DeliveryEngine.SWEEP_INTERVAL.multipliedBy(2));
+        // ... so the lane's one connection serves 5 parts a second, one every 200 ms.
 
         Outcome first = outcome(harness.deliver("example.com", "surplus1"));
         Outcome second = outcome(harness.deliver("example.com", "surplus2"));

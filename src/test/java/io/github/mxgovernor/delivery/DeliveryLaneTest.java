@@ -64,6 +64,26 @@ class DeliveryLaneTest {
     }
 
     @Test
+    void aPartTurnedAwayShouldComeBackWhenTheLanesSessionsHaveCarriedThoseWaiting() {
+        LaneFixture small = new LaneFixture(EngineHarness.settings().laneCapacity(5).build());
+        DeliveryLane lane = small.lane(small.destination(rule().maxConnections(5).build(), HOST));
+        small.sessions.holdTransactions = true;
+        offer(lane, 10);
+        small.time.advance(Duration.ofMillis(400));
+        for (int i = 0; i < 5; i++) {
+            small.sessions.releaseOne();
+        }
+        assertThat(lane.busyCount()).as("the five sessions took the five waiting").isEqualTo(5);
+        offer(lane, 5);
+
+        Outcome surplus = outcome(offer(lane, "surplus"));
+
+        // five sessions, 400 ms a part each: 12.5 parts a second, so the five waiting are out in 400 ms
+        assertThat(surplus.reason()).contains(DeferralReason.CONNECTION_QUOTA_REACHED);
+        assertThat(surplus.nextAttemptAt()).contains(small.clock.instant().plusMillis(400));
+    }
+
+    @Test
     void aClosingSessionsSlotShouldComeBackOnlyOnceItIsGoneAndThenServeTheNextPart() {
         DeliveryLane lane = lane(rule().maxConnections(1).idleTimeout(Duration.ofSeconds(10)));
         assertThat(outcome(offer(lane, "first")).kind()).isEqualTo(Outcome.Kind.DELIVERED);
